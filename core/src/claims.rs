@@ -1,0 +1,494 @@
+//! JWT claims (RFC 7519 §4.1, RFC 9068): one strict parse of the payload, then the policy checks.
+//!
+//! NumericDate values must be JSON numbers in [0, 253402300799] (fractions allowed); a malformed
+//! registered claim is an error (`claim_invalid`), never treated as absent.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::error::{Error, ErrorCode, quote};
+use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
+
+/// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
+const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+
+/// The registered claims of one token, borrowed from the decoded payload where possible.
+#[derive(Debug, Default)]
+pub(crate) struct Claims<'a> {
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Vec<Cow<'a, str>>,
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+    pub(crate) jti: Option<Cow<'a, str>>,
+    pub(crate) client_id: Option<Cow<'a, str>>,
+    pub(crate) azp: Option<Cow<'a, str>>,
+    pub(crate) scope: Option<Cow<'a, str>>,
+    pub(crate) scp: Vec<Cow<'a, str>>,
+    /// Bit i set when `required[i]` is present.
+    pub(crate) required_present: u64,
+}
+
+impl<'a> Claims<'a> {
+    /// Parses a claims set; `required` names claims whose presence is recorded (at most 64).
+    pub(crate) fn parse(payload: &'a [u8], required: &[Box<str>]) -> Result<Claims<'a>, Error> {
+        parse_document(payload, "token claims", |de, problem| {
+            de.deserialize_map(ClaimsVisitor { problem, required })
+        })
+    }
+
+    /// The token's scopes: `scope` split on spaces, then `scp` entries.
+    pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .chain(self.scp.iter().map(|s| &**s))
+    }
+}
+
+struct ClaimsVisitor<'p, 'r> {
+    problem: &'p mut Option<Error>,
+    required: &'r [Box<str>],
+}
+
+/// A registered claim's raw value.
+enum Raw<'de> {
+    Str(Cow<'de, str>),
+    Num(f64),
+    Strings(Vec<Cow<'de, str>>),
+    Other(&'static str),
+}
+
+impl<'de> de::Deserialize<'de> for Raw<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Raw<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a claim value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Raw<'de>, E> {
+                Ok(Raw::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Num(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Num(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Raw<'de>, E> {
+                Ok(Raw::Num(v))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Raw<'de>, E> {
+                Ok(Raw::Other("a boolean"))
+            }
+            fn visit_unit<E>(self) -> Result<Raw<'de>, E> {
+                Ok(Raw::Other("null"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw<'de>, A::Error> {
+                let mut items = Vec::new();
+                let mut all_strings = true;
+                while let Some(item) = seq.next_element::<Raw<'de>>()? {
+                    match item {
+                        Raw::Str(s) if all_strings => items.push(s),
+                        _ => all_strings = false,
+                    }
+                }
+                Ok(if all_strings {
+                    Raw::Strings(items)
+                } else {
+                    Raw::Other("an array with non-string elements")
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Raw::Other("an object"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn invalid(claim: &str, why: String) -> Error {
+    Error::for_claim(ErrorCode::ClaimInvalid, claim, why)
+}
+
+fn numeric_date(claim: &str, raw: Raw<'_>) -> Result<f64, Error> {
+    match raw {
+        Raw::Num(n) if (0.0..=MAX_NUMERIC_DATE).contains(&n) => Ok(n),
+        Raw::Num(n) => Err(invalid(
+            claim,
+            format!("{claim} is {n}, outside the NumericDate range 0..=253402300799"),
+        )),
+        Raw::Str(s) => Err(invalid(
+            claim,
+            format!(
+                "{claim} must be a NumericDate (a JSON number), not the string {}",
+                quote(&s)
+            ),
+        )),
+        Raw::Strings(_) => Err(invalid(
+            claim,
+            format!("{claim} must be a NumericDate, not an array"),
+        )),
+        Raw::Other(what) => Err(invalid(
+            claim,
+            format!("{claim} must be a NumericDate, not {what}"),
+        )),
+    }
+}
+
+fn string<'a>(claim: &str, raw: Raw<'a>) -> Result<Cow<'a, str>, Error> {
+    match raw {
+        Raw::Str(s) => Ok(s),
+        Raw::Num(_) => Err(invalid(
+            claim,
+            format!("{claim} must be a string, not a number"),
+        )),
+        Raw::Strings(_) => Err(invalid(
+            claim,
+            format!("{claim} must be a string, not an array"),
+        )),
+        Raw::Other(what) => Err(invalid(
+            claim,
+            format!("{claim} must be a string, not {what}"),
+        )),
+    }
+}
+
+fn strings<'a>(claim: &str, raw: Raw<'a>, allow_empty: bool) -> Result<Vec<Cow<'a, str>>, Error> {
+    match raw {
+        Raw::Str(s) => Ok(vec![s]),
+        Raw::Strings(v) if v.is_empty() && !allow_empty => {
+            Err(invalid(claim, format!("{claim} is an empty array")))
+        }
+        Raw::Strings(v) => Ok(v),
+        Raw::Num(_) => Err(invalid(
+            claim,
+            format!("{claim} must be a string or an array of strings, not a number"),
+        )),
+        Raw::Other(what) => Err(invalid(
+            claim,
+            format!("{claim} must be a string or an array of strings, not {what}"),
+        )),
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
+    type Value = Claims<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Claims<'de>, A::Error> {
+        let mut claims = Claims::default();
+        let mut seen = SeenKeys::default();
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            if !seen.insert(key.clone()) {
+                *self.problem = Some(duplicate_member("token claims", &key));
+                return Err(de::Error::custom("duplicate"));
+            }
+            if let Some(i) = self.required.iter().position(|r| **r == *key) {
+                claims.required_present |= 1 << i;
+            }
+            let name: &str = &key;
+            let registered = matches!(
+                name,
+                "iss"
+                    | "sub"
+                    | "aud"
+                    | "exp"
+                    | "nbf"
+                    | "iat"
+                    | "jti"
+                    | "client_id"
+                    | "azp"
+                    | "scope"
+                    | "scp"
+            );
+            if !registered {
+                map.next_value_seed(Skip {
+                    depth: 1,
+                    what: "token claims",
+                    problem: self.problem,
+                })?;
+                continue;
+            }
+            let raw = match map.next_value::<Raw<'de>>() {
+                Ok(raw) => raw,
+                Err(e) => {
+                    // serde_json refuses numbers such as 1e400 before our visitor sees them.
+                    *self.problem = Some(invalid(
+                        name,
+                        format!("{name} is not a valid JSON value of its type"),
+                    ));
+                    return Err(e);
+                }
+            };
+            let result = match name {
+                "iss" => string(name, raw).map(|v| claims.iss = Some(v)),
+                "sub" => string(name, raw).map(|v| claims.sub = Some(v)),
+                "jti" => string(name, raw).map(|v| claims.jti = Some(v)),
+                "client_id" => string(name, raw).map(|v| claims.client_id = Some(v)),
+                "azp" => string(name, raw).map(|v| claims.azp = Some(v)),
+                "scope" => string(name, raw).map(|v| claims.scope = Some(v)),
+                "aud" => strings(name, raw, false).map(|v| claims.aud = v),
+                "scp" => strings(name, raw, true).map(|v| claims.scp = v),
+                "exp" => numeric_date(name, raw).map(|v| claims.exp = Some(v)),
+                "nbf" => numeric_date(name, raw).map(|v| claims.nbf = Some(v)),
+                _ => numeric_date(name, raw).map(|v| claims.iat = Some(v)),
+            };
+            if let Err(error) = result {
+                *self.problem = Some(error);
+                return Err(de::Error::custom("invalid claim"));
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// The claims policy of a verifier.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimsPolicy {
+    pub(crate) issuers: Vec<Box<str>>,
+    /// `None` only when the audience check was explicitly disabled.
+    pub(crate) audiences: Option<Vec<Box<str>>>,
+    pub(crate) leeway: f64,
+    pub(crate) require_exp: bool,
+    pub(crate) required_scopes: Vec<Box<str>>,
+    pub(crate) required_claims: Vec<Box<str>>,
+}
+
+impl ClaimsPolicy {
+    /// Checks parsed claims against the policy at time `now` (seconds since the epoch).
+    pub(crate) fn check(&self, claims: &Claims<'_>, now: f64) -> Result<(), Error> {
+        match claims.exp {
+            Some(exp) if now >= exp + self.leeway => {
+                return Err(Error::for_claim(
+                    ErrorCode::TokenExpired,
+                    "exp",
+                    format!("token expired {} ago (exp {exp})", ago(now - exp)),
+                ));
+            }
+            None if self.require_exp => {
+                return Err(Error::for_claim(
+                    ErrorCode::ClaimMissing,
+                    "exp",
+                    "token has no exp claim",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(nbf) = claims.nbf {
+            if now + self.leeway < nbf {
+                return Err(Error::for_claim(
+                    ErrorCode::TokenNotYetValid,
+                    "nbf",
+                    format!(
+                        "token is not valid for another {} (nbf {nbf}); check clock skew",
+                        ago(nbf - now)
+                    ),
+                ));
+            }
+        }
+        if let Some(iat) = claims.iat {
+            if now + self.leeway < iat {
+                return Err(Error::for_claim(
+                    ErrorCode::TokenNotYetValid,
+                    "iat",
+                    format!(
+                        "token was issued {} in the future (iat {iat}); check clock skew",
+                        ago(iat - now)
+                    ),
+                ));
+            }
+        }
+        if !self.issuers.is_empty() {
+            match claims.iss.as_deref() {
+                None => {
+                    return Err(Error::for_claim(
+                        ErrorCode::ClaimMissing,
+                        "iss",
+                        "token has no iss claim",
+                    ));
+                }
+                Some(iss) if !self.issuers.iter().any(|i| **i == *iss) => {
+                    return Err(Error::for_claim(
+                        ErrorCode::IssuerMismatch,
+                        "iss",
+                        format!(
+                            "issuer mismatch: expected {}, token has {}",
+                            expected_list(&self.issuers),
+                            quote(iss)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(audiences) = &self.audiences {
+            if claims.aud.is_empty() {
+                return Err(Error::for_claim(
+                    ErrorCode::ClaimMissing,
+                    "aud",
+                    "token has no aud claim",
+                ));
+            }
+            if !claims
+                .aud
+                .iter()
+                .any(|a| audiences.iter().any(|x| **x == **a))
+            {
+                let found: Vec<String> = claims.aud.iter().take(5).map(|a| quote(a)).collect();
+                return Err(Error::for_claim(
+                    ErrorCode::AudienceMismatch,
+                    "aud",
+                    format!(
+                        "audience mismatch: expected {}, token has {}",
+                        expected_list(audiences),
+                        found.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (i, name) in self.required_claims.iter().enumerate() {
+            if claims.required_present & (1 << i) == 0 {
+                return Err(Error::for_claim(
+                    ErrorCode::ClaimMissing,
+                    name,
+                    format!("token has no {} claim, which is required", quote(name)),
+                ));
+            }
+        }
+        if !self.required_scopes.is_empty() {
+            let missing: Vec<&str> = self
+                .required_scopes
+                .iter()
+                .filter(|r| !claims.scopes().any(|s| s == &***r))
+                .map(|r| &**r)
+                .collect();
+            if !missing.is_empty() {
+                let have: Vec<String> = claims.scopes().take(20).map(quote).collect();
+                let have = if have.is_empty() {
+                    "none".to_string()
+                } else {
+                    have.join(" ")
+                };
+                return Err(Error::for_claim(
+                    ErrorCode::InsufficientScope,
+                    "scope",
+                    format!("missing scope: {} (token has: {have})", missing.join(" ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn expected_list(values: &[Box<str>]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("{:?}", &**v)).collect();
+    if quoted.len() == 1 {
+        quoted.into_iter().next().unwrap_or_default()
+    } else {
+        format!("one of {}", quoted.join(", "))
+    }
+}
+
+/// A duration in seconds for messages: `4m12s`, `3h2m`, `2d5h`.
+pub(crate) fn ago(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{}s", s / 60, s % 60),
+        3600..=86_399 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<Claims<'_>, Error> {
+        Claims::parse(json.as_bytes(), &[])
+    }
+
+    #[test]
+    fn numeric_dates_must_be_in_range_numbers() {
+        for (json, code) in [
+            (r#"{"exp":"1700000000"}"#, ErrorCode::ClaimInvalid),
+            (r#"{"exp":true}"#, ErrorCode::ClaimInvalid),
+            (r#"{"exp":null}"#, ErrorCode::ClaimInvalid),
+            (r#"{"exp":-1}"#, ErrorCode::ClaimInvalid),
+            (r#"{"exp":1e400}"#, ErrorCode::ClaimInvalid),
+            (r#"{"exp":253402300800}"#, ErrorCode::ClaimInvalid),
+            (r#"{"nbf":[1]}"#, ErrorCode::ClaimInvalid),
+        ] {
+            let e = parse(json).unwrap_err();
+            assert_eq!(e.code(), code, "{json}: {e}");
+            assert!(e.claim().is_some(), "{json}");
+        }
+        assert_eq!(
+            parse(r#"{"exp":1700000000.5}"#).unwrap().exp,
+            Some(1_700_000_000.5)
+        );
+    }
+
+    #[test]
+    fn audience_shapes() {
+        assert_eq!(parse(r#"{"aud":"a"}"#).unwrap().aud, vec!["a"]);
+        assert_eq!(parse(r#"{"aud":["a","b"]}"#).unwrap().aud, vec!["a", "b"]);
+        for bad in [
+            r#"{"aud":[]}"#,
+            r#"{"aud":[123]}"#,
+            r#"{"aud":null}"#,
+            r#"{"aud":{}}"#,
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().code(),
+                ErrorCode::ClaimInvalid,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_come_from_scope_and_scp() {
+        let c = parse(r#"{"scope":"a  b","scp":["c"]}"#).unwrap();
+        assert_eq!(c.scopes().collect::<Vec<_>>(), ["a", "b", "c"]);
+        let c = parse(r#"{"scp":"d"}"#).unwrap();
+        assert_eq!(c.scopes().collect::<Vec<_>>(), ["d"]);
+    }
+
+    #[test]
+    fn duplicate_claims_are_rejected() {
+        let e = parse(r#"{"sub":"a","sub":"b"}"#).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TokenMalformed);
+        assert!(e.message().contains("duplicate member \"sub\""), "{e}");
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded() {
+        let c = parse(r#"{"sub":"a\"b\u00e9"}"#).unwrap();
+        assert_eq!(c.sub.as_deref(), Some("a\"bé"));
+    }
+
+    #[test]
+    fn ago_formats() {
+        assert_eq!(ago(5.0), "5s");
+        assert_eq!(ago(252.0), "4m12s");
+        assert_eq!(ago(7_300.0), "2h1m");
+    }
+}

@@ -1,0 +1,83 @@
+//! # jwtgate
+//!
+//! Strict, fast verification of JWT bearer tokens (OAuth 2.0 / OIDC access tokens, RFC 9068) and
+//! static API keys, for servers that sit behind an identity provider.
+//!
+//! * Compact JWS only, parsed zero-copy with canonical base64url; claims parsed once, after the
+//!   signature holds.
+//! * RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (Ed25519), and HS256/384/512 for explicitly
+//!   configured secrets. Keys are parsed once (aws-lc-rs `ParsedPublicKey`) and bound to their family.
+//! * Registered claims checked with operator-grade errors: `issuer mismatch: expected "X", token has "Y"`.
+//! * Static bearer tokens compared as SHA-256 digests in constant time ("multi-auth").
+//! * Key sets swap atomically while other threads verify ([`Verifier::set_keys`]).
+//!
+//! ## Non-features
+//! * No `alg: none`, in any spelling. No JWE, no JSON serialization, no unencoded payloads (`b64`),
+//!   no `crit` extensions, no nested JWTs.
+//! * Keys or URLs from a token header (`jku`, `x5u`, `jwk`, `x5c`) are never used.
+//! * No HMAC/RSA confusion: HMAC secrets are never taken from a JWKS and cannot share a verifier
+//!   with public keys.
+//!
+//! ## Getting started
+//! ```
+//! use jwtgate::{Algorithm, ErrorCode, Verifier, sign::SigningKey};
+//!
+//! # let key = SigningKey::generate(Algorithm::RS256, "k1").unwrap();
+//! # let jwks = key.public_jwks();
+//! let verifier = Verifier::builder()
+//!     .issuer("https://auth.example.com")
+//!     .audience("https://mcp.example.com")
+//!     .jwks_json(&jwks)
+//!     .build()?;
+//! # let token = key.mint(&serde_json::json!({"iss":"https://auth.example.com",
+//! #     "aud":"https://mcp.example.com","sub":"alice","exp":jwtgate::now_unix()+60})).unwrap();
+//! match verifier.verify(&token) {
+//!     Ok(claims) => println!("hello {:?}", claims.sub()),
+//!     Err(e) if e.code() == ErrorCode::TokenExpired => println!("refresh your token"),
+//!     Err(e) => println!("rejected: {} ({})", e, e.code()),
+//! }
+//! # Ok::<(), jwtgate::Error>(())
+//! ```
+//!
+//! ## Crate features
+//! * `aws-lc-rs` (default): the aws-lc-rs crypto backend.
+//! * `ring`: the ring backend (used when `aws-lc-rs` is off).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
+
+mod alg;
+mod claims;
+mod crypto;
+mod der;
+mod error;
+mod header;
+mod json;
+mod jwk;
+pub mod jws;
+mod keyset;
+pub mod sign;
+mod static_tokens;
+mod token;
+mod verified;
+mod verifier;
+
+// The public interface:
+pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
+pub use error::{Error, ErrorCode};
+pub use jwk::Key;
+pub use keyset::{KeySet, SkippedKey};
+pub use static_tokens::StaticToken;
+pub use verified::{CredentialKind, Verified};
+pub use verifier::{MAX_LEEWAY, Verifier, VerifierBuilder, now_unix};
+
+/// The crypto backend compiled in (`"aws-lc-rs"` or `"ring"`).
+pub const CRYPTO_BACKEND: &str = crypto::BACKEND_NAME;
+
+/// Decodes strict base64url (no padding), as used in JWK members.
+///
+/// # Errors
+/// `token_malformed` if `text` is not canonical unpadded base64url.
+pub fn base64url_decode(text: &str) -> Result<Vec<u8>, Error> {
+    token::decode_segment(text.as_bytes(), "input")
+}

@@ -1,0 +1,205 @@
+//! The result of a successful verification.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::alg::Algorithm;
+use crate::claims::Claims;
+use crate::error::{Error, ErrorCode};
+use crate::static_tokens::StaticToken;
+
+/// What kind of credential was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A signed JWT.
+    Jwt,
+    /// A configured static bearer token / API key.
+    StaticToken,
+}
+
+/// A verified credential: typed registered claims, scopes, header facts and the raw claims JSON.
+///
+/// Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct Verified(Arc<Inner>);
+
+#[derive(Clone)]
+struct Inner {
+    kind: CredentialKind,
+    alg: Option<Algorithm>,
+    kid: Option<String>,
+    typ: Option<String>,
+    iss: Option<String>,
+    sub: Option<String>,
+    aud: Vec<String>,
+    exp: Option<f64>,
+    nbf: Option<f64>,
+    iat: Option<f64>,
+    jti: Option<String>,
+    client_id: Option<String>,
+    scopes: Vec<String>,
+    claims_json: String,
+}
+
+fn owned(s: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    s.as_deref().map(str::to_owned)
+}
+
+impl Verified {
+    pub(crate) fn from_jwt(
+        alg: Algorithm,
+        kid: Option<&str>,
+        typ: Option<&str>,
+        claims: &Claims<'_>,
+        claims_json: String,
+    ) -> Verified {
+        let client_id = claims
+            .client_id
+            .as_deref()
+            .or(claims.azp.as_deref())
+            .or(claims.sub.as_deref())
+            .map(str::to_owned);
+        Verified(Arc::new(Inner {
+            kind: CredentialKind::Jwt,
+            alg: Some(alg),
+            kid: kid.map(str::to_owned),
+            typ: typ.map(str::to_owned),
+            iss: owned(&claims.iss),
+            sub: owned(&claims.sub),
+            aud: claims.aud.iter().map(|a| a.to_string()).collect(),
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: claims.iat,
+            jti: owned(&claims.jti),
+            client_id,
+            scopes: claims.scopes().map(str::to_owned).collect(),
+            claims_json,
+        }))
+    }
+
+    pub(crate) fn from_static(token: &StaticToken) -> Verified {
+        Verified(Arc::new(Inner {
+            kind: CredentialKind::StaticToken,
+            alg: None,
+            kid: None,
+            typ: None,
+            iss: None,
+            sub: Some(token.client_id().to_owned()),
+            aud: Vec::new(),
+            exp: None,
+            nbf: None,
+            iat: None,
+            jti: None,
+            client_id: Some(token.client_id().to_owned()),
+            scopes: token.scopes().to_vec(),
+            claims_json: "{}".to_owned(),
+        }))
+    }
+
+    /// Sets the raw claims text (the payload is moved in after the borrowed claims are done with).
+    pub(crate) fn with_claims_json(mut self, json: String) -> Verified {
+        Arc::make_mut(&mut self.0).claims_json = json;
+        self
+    }
+
+    /// Whether this was a JWT or a static token.
+    pub fn kind(&self) -> CredentialKind {
+        self.0.kind
+    }
+    /// The header's `alg` (JWTs only).
+    pub fn alg(&self) -> Option<Algorithm> {
+        self.0.alg
+    }
+    /// The header's `kid`, if any.
+    pub fn kid(&self) -> Option<&str> {
+        self.0.kid.as_deref()
+    }
+    /// The header's `typ`, if any.
+    pub fn typ(&self) -> Option<&str> {
+        self.0.typ.as_deref()
+    }
+    /// `iss`.
+    pub fn iss(&self) -> Option<&str> {
+        self.0.iss.as_deref()
+    }
+    /// `sub` (for static tokens: the configured client id).
+    pub fn sub(&self) -> Option<&str> {
+        self.0.sub.as_deref()
+    }
+    /// `aud`, as a list (a single string becomes one element).
+    pub fn aud(&self) -> &[String] {
+        &self.0.aud
+    }
+    /// `exp` in whole seconds since the epoch (fractions are truncated; the raw value is in
+    /// [`claims_json`](Verified::claims_json)).
+    pub fn exp(&self) -> Option<u64> {
+        self.0.exp.map(|v| v as u64)
+    }
+    /// `nbf` in whole seconds since the epoch.
+    pub fn nbf(&self) -> Option<u64> {
+        self.0.nbf.map(|v| v as u64)
+    }
+    /// `iat` in whole seconds since the epoch.
+    pub fn iat(&self) -> Option<u64> {
+        self.0.iat.map(|v| v as u64)
+    }
+    /// `jti`.
+    pub fn jti(&self) -> Option<&str> {
+        self.0.jti.as_deref()
+    }
+    /// The client: `client_id` (RFC 9068), else `azp`, else `sub`.
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+    /// Scopes from `scope` (space-separated) and `scp`.
+    pub fn scopes(&self) -> &[String] {
+        &self.0.scopes
+    }
+    /// Whether the credential carries `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.0.scopes.iter().any(|s| s == scope)
+    }
+    /// The claims set as the JSON text that was signed (`{}` for static tokens).
+    pub fn claims_json(&self) -> &str {
+        &self.0.claims_json
+    }
+
+    /// Deserializes the claims into your own type, for custom claims.
+    ///
+    /// # Errors
+    /// `claim_invalid` if the claims do not fit `T`.
+    ///
+    /// ```
+    /// # use jwtgate::{Verifier, StaticToken};
+    /// #[derive(serde::Deserialize)]
+    /// struct Custom { tenant: Option<String> }
+    /// let v = Verifier::builder().static_token("k", "bot").build().unwrap();
+    /// let custom: Custom = v.verify("k").unwrap().deserialize().unwrap();
+    /// assert!(custom.tenant.is_none());
+    /// ```
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_str(&self.0.claims_json).map_err(|e| {
+            Error::new(
+                ErrorCode::ClaimInvalid,
+                format!("claims do not fit the requested type: {e}"),
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("kind", &self.0.kind)
+            .field("alg", &self.0.alg)
+            .field("kid", &self.0.kid)
+            .field("iss", &self.0.iss)
+            .field("sub", &self.0.sub)
+            .field("aud", &self.0.aud)
+            .field("exp", &self.0.exp)
+            .field("client_id", &self.0.client_id)
+            .field("scopes", &self.0.scopes)
+            .finish_non_exhaustive()
+    }
+}
