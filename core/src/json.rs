@@ -62,7 +62,7 @@ impl<'de> SeenKeys<'de> {
         if let Some(set) = &mut self.many {
             return set.insert(key);
         }
-        if self.few.iter().any(|k| *k == key) {
+        if self.few.contains(&key) {
             return false;
         }
         self.few.push(key);

@@ -1,10 +1,13 @@
 //! Verification keys: JWK (RFC 7517), PEM SubjectPublicKeyInfo, and explicitly configured HMAC
 //! secrets, each checked once and bound to its key family (and, if the JWK says so, one algorithm).
 //!
-//! The rules of DESIGN.md "Keys": RSA → RS*/PS* with a 2048–8192-bit modulus and an odd exponent
-//! > 1; EC → ES* on its own curve; OKP → EdDSA on Ed25519; `alg` on the JWK, if present, must equal
-//! the token's; `use` must be `sig` and `key_ops` must allow `verify` if present; private members
-//! are refused (a JWKS must publish public keys only); symmetric keys never come from a JWKS.
+//! The rules of DESIGN.md "Keys":
+//! * RSA → RS*/PS*, with a 2048–8192-bit modulus and an odd exponent greater than 1;
+//!   EC → ES* on its own curve; OKP → EdDSA on Ed25519.
+//! * `alg` on the JWK, if present, must equal the token's; `use` must be `sig` and `key_ops` must
+//!   allow `verify`, if present.
+//! * Private members are refused (a JWKS must publish public keys only); symmetric keys never
+//!   come from a JWKS.
 
 use std::fmt;
 use std::sync::OnceLock;

@@ -127,6 +127,12 @@ pub(crate) fn verify_with<'t, T>(
         ));
     }
 
+    if compact.signature_b64.is_empty() {
+        return Err(Error::new(
+            ErrorCode::SignatureInvalid,
+            "token has an empty signature",
+        ));
+    }
     let mut sig_buf = [0u8; MAX_SIGNATURE_BYTES];
     let signature =
         token::decode_segment_into(compact.signature_b64, &mut sig_buf, "token signature")?;

@@ -190,9 +190,10 @@ impl KeySet {
 
     /// Chooses the keys that may verify a token with `alg` and `kid`.
     ///
-    /// With a `kid`, only keys with that `kid` are considered; if none has it the error is
-    /// `key_not_found` (which a remote key source answers with a refresh). Without a `kid`,
-    /// exactly one key of the set must fit the algorithm.
+    /// With a `kid`, keys with that `kid` are considered; if none has it, keys that carry no kid
+    /// (configured PEM keys and secrets) and fit the algorithm; if there are none either, the
+    /// error is `key_not_found` (which a remote key source answers with a refresh). Without a
+    /// `kid`, exactly one key of the set must fit the algorithm.
     pub(crate) fn candidates(
         &self,
         alg: Algorithm,
@@ -201,6 +202,15 @@ impl KeySet {
         match kid {
             Some(kid) => {
                 let Some(indices) = self.by_kid.get(kid) else {
+                    // Keys configured without a kid (a PEM key, a secret) stand for any kid.
+                    let wildcard: Vec<usize> = (0..self.keys.len())
+                        .filter(|&i| self.keys[i].kid().is_none() && self.keys[i].can_verify(alg))
+                        .collect();
+                    match wildcard.as_slice() {
+                        [] => {}
+                        [one] => return Ok(Candidates::One(*one)),
+                        _ => return Ok(Candidates::Several(wildcard)),
+                    }
                     return Err(Error::new(
                         ErrorCode::KeyNotFound,
                         format!(

@@ -22,7 +22,7 @@
 //! ```
 //! use jwtgate::{Algorithm, ErrorCode, Verifier, sign::SigningKey};
 //!
-//! # let key = SigningKey::generate(Algorithm::RS256, "k1").unwrap();
+//! # let key = SigningKey::generate(Algorithm::ES256, "k1").unwrap();
 //! # let jwks = key.public_jwks();
 //! let verifier = Verifier::builder()
 //!     .issuer("https://auth.example.com")

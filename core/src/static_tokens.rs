@@ -96,8 +96,9 @@ impl StaticTokens {
         let mut found = usize::MAX;
         for (i, token) in self.tokens.iter().enumerate() {
             let hit = constant_time_eq(&token.digest, &digest);
-            // Branch-free select: keep the first match without leaving the loop.
-            let mask = (hit as usize).wrapping_neg() & (found == usize::MAX) as usize * usize::MAX;
+            // Branch-free select of the first match: `&` on bools does not short-circuit.
+            let take = hit & (found == usize::MAX);
+            let mask = (take as usize).wrapping_neg();
             found = (i & mask) | (found & !mask);
         }
         self.tokens.get(found)

@@ -18,7 +18,8 @@ pub(crate) struct VerifyingKey {
 
 enum Inner {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    /// Boxed: an HMAC key holds both padded key blocks (over 1 KiB), a parsed public key 56 bytes.
+    Hmac(Box<hmac::Key>),
 }
 
 fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
@@ -51,7 +52,7 @@ impl VerifyingKey {
     pub(crate) fn new(alg: Algorithm, material: Material<'_>) -> Option<VerifyingKey> {
         let inner = match (material, alg.is_symmetric()) {
             (Material::Secret(secret), true) => {
-                Inner::Hmac(hmac::Key::new(hmac_algorithm(alg)?, secret))
+                Inner::Hmac(Box::new(hmac::Key::new(hmac_algorithm(alg)?, secret)))
             }
             (Material::Secret(_), false) | (_, true) => return None,
             (
@@ -88,7 +89,7 @@ pub(crate) enum KeyPair {
     Rsa(rsa::KeyPair),
     Ec(signature::EcdsaKeyPair),
     Ed25519(signature::Ed25519KeyPair),
-    Hmac(hmac::Key, Vec<u8>),
+    Hmac(Box<hmac::Key>, Vec<u8>),
 }
 
 fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
@@ -155,7 +156,7 @@ impl KeyPair {
     pub(crate) fn from_secret(alg: Algorithm, secret: &[u8]) -> Result<KeyPair, String> {
         let algorithm = hmac_algorithm(alg).ok_or("not an HMAC algorithm")?;
         Ok(KeyPair::Hmac(
-            hmac::Key::new(algorithm, secret),
+            Box::new(hmac::Key::new(algorithm, secret)),
             secret.to_vec(),
         ))
     }

@@ -1,0 +1,268 @@
+//! The Verifier's public behaviour: accessors, static tokens (multi-auth), configuration errors.
+
+mod common;
+
+use common::*;
+use jwtgate::sign::SigningKey;
+use jwtgate::{Algorithm, CredentialKind, ErrorCode, StaticToken, Verifier};
+use serde_json::json;
+
+#[test]
+fn every_algorithm_round_trips() {
+    for alg in Algorithm::ALL {
+        let k = key(alg, "k");
+        let v = if alg.is_symmetric() {
+            Verifier::builder()
+                .issuer(ISS)
+                .audience(AUD)
+                .hmac_secret(alg, k.secret().unwrap())
+                .build()
+                .unwrap()
+        } else {
+            verifier(&[k])
+        };
+        let verified = v
+            .verify(&k.mint(&claims()).unwrap())
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
+        assert_eq!(verified.alg(), Some(alg));
+        assert_eq!(verified.kind(), CredentialKind::Jwt);
+    }
+}
+
+#[test]
+fn verified_exposes_registered_claims() {
+    let k = key(Algorithm::EdDSA, "ed");
+    let v = verifier(&[k]);
+    let now = jwtgate::now_unix();
+    let token = k
+        .mint_with_header(
+            &json!({"typ": "at+jwt"}),
+            &claims_with(json!({"nbf": now - 5, "iat": now - 5, "exp": now + 60, "aud": [AUD, "x"], "tenant": "t1"})),
+        )
+        .unwrap();
+    let c = v.verify(&token).unwrap();
+    assert_eq!(c.iss(), Some(ISS));
+    assert_eq!(c.sub(), Some("alice"));
+    assert_eq!(c.aud(), [AUD, "x"]);
+    assert_eq!(c.exp(), Some(now + 60));
+    assert_eq!(c.nbf(), Some(now - 5));
+    assert_eq!(c.iat(), Some(now - 5));
+    assert_eq!(c.jti(), Some("j-1"));
+    assert_eq!(c.client_id(), Some("mcp-client"));
+    assert_eq!(c.scopes(), ["tools:call", "read"]);
+    assert!(c.has_scope("read") && !c.has_scope("write"));
+    assert_eq!(c.kid(), Some("ed"));
+    assert_eq!(c.typ(), Some("at+jwt"));
+    #[derive(serde::Deserialize)]
+    struct Custom {
+        tenant: String,
+    }
+    assert_eq!(c.deserialize::<Custom>().unwrap().tenant, "t1");
+    let raw: serde_json::Value = serde_json::from_str(c.claims_json()).unwrap();
+    assert_eq!(raw["tenant"], "t1");
+}
+
+#[test]
+fn client_id_falls_back_to_azp_then_sub() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = verifier(&[k]);
+    let azp = k
+        .mint(&claims_with(json!({"client_id": null, "azp": "spa"})))
+        .unwrap();
+    assert_eq!(v.verify(&azp).unwrap().client_id(), Some("spa"));
+    let sub = k.mint(&claims_with(json!({"client_id": null}))).unwrap();
+    assert_eq!(v.verify(&sub).unwrap().client_id(), Some("alice"));
+}
+
+#[test]
+fn required_claims_must_be_present() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .require_claims(["tenant", "sub"])
+        .build()
+        .unwrap();
+    let err = v.verify(&k.mint(&claims()).unwrap()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ClaimMissing);
+    assert_eq!(err.claim(), Some("tenant"));
+    v.verify(&k.mint(&claims_with(json!({"tenant": null}))).unwrap())
+        .unwrap_err();
+    v.verify(&k.mint(&claims_with(json!({"tenant": "a"}))).unwrap())
+        .unwrap();
+}
+
+#[test]
+fn static_tokens_and_jwts_in_one_verifier() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .static_tokens([
+            StaticToken::new("ci-secret-1", "ci").with_scopes(["deploy"]),
+            StaticToken::new("  ", "blank-is-ignored"),
+        ])
+        .static_token("ops-secret-2", "ops")
+        .build()
+        .unwrap();
+    let ci = v.verify("ci-secret-1").unwrap();
+    assert_eq!(ci.kind(), CredentialKind::StaticToken);
+    assert_eq!(ci.client_id(), Some("ci"));
+    assert_eq!(ci.scopes(), ["deploy"]);
+    assert_eq!(v.verify("ops-secret-2").unwrap().client_id(), Some("ops"));
+    assert_eq!(
+        v.verify(&k.mint(&claims()).unwrap()).unwrap().kind(),
+        CredentialKind::Jwt
+    );
+    assert_eq!(
+        v.verify("nope").unwrap_err().code(),
+        ErrorCode::TokenUnknown
+    );
+    assert_eq!(v.verify("  ").unwrap_err().code(), ErrorCode::TokenUnknown);
+    assert_eq!(v.verify("").unwrap_err().code(), ErrorCode::TokenUnknown);
+    // A JWT-shaped credential that is not a static token gets the JWT's own error.
+    assert_eq!(
+        v.verify("a.b.c").unwrap_err().code(),
+        ErrorCode::TokenMalformed
+    );
+}
+
+#[test]
+fn static_only_verifier() {
+    let v = Verifier::builder()
+        .static_token("k1", "bot")
+        .build()
+        .unwrap();
+    assert_eq!(v.verify("k1").unwrap().sub(), Some("bot"));
+    let jwt = key(Algorithm::ES256, "ec").mint(&claims()).unwrap();
+    assert_eq!(v.verify(&jwt).unwrap_err().code(), ErrorCode::TokenUnknown);
+    assert!(v.key_set().is_none());
+    let keys = jwtgate::KeySet::default();
+    assert_eq!(
+        v.set_keys(keys).unwrap_err().code(),
+        ErrorCode::ConfigInvalid
+    );
+}
+
+#[test]
+fn contradictory_configuration_is_config_invalid() {
+    let k = key(Algorithm::ES256, "ec");
+    let jwks = k.public_jwks();
+    let cases: Vec<(&str, jwtgate::VerifierBuilder)> = vec![
+        ("nothing", Verifier::builder()),
+        (
+            "no issuer",
+            Verifier::builder().audience(AUD).jwks_json(&jwks),
+        ),
+        (
+            "no audience",
+            Verifier::builder().issuer(ISS).jwks_json(&jwks),
+        ),
+        (
+            "empty audience list",
+            Verifier::builder()
+                .issuer(ISS)
+                .audiences(Vec::<String>::new())
+                .jwks_json(&jwks),
+        ),
+        (
+            "blank issuer",
+            Verifier::builder()
+                .issuer(" ")
+                .audience(AUD)
+                .jwks_json(&jwks),
+        ),
+        (
+            "issuer without keys",
+            Verifier::builder().issuer(ISS).audience(AUD),
+        ),
+        ("empty algorithms", builder(&[k]).algorithms([])),
+        (
+            "no key for algorithms",
+            builder(&[k]).algorithms([Algorithm::RS256]),
+        ),
+        (
+            "short secret",
+            Verifier::builder()
+                .issuer(ISS)
+                .audience(AUD)
+                .hmac_secret(Algorithm::HS256, b"short"),
+        ),
+        (
+            "HS with RS key list",
+            builder(&[k]).algorithms([Algorithm::HS256]),
+        ),
+        (
+            "bad JWKS",
+            Verifier::builder().issuer(ISS).audience(AUD).jwks_json("{"),
+        ),
+        (
+            "bad PEM",
+            Verifier::builder()
+                .issuer(ISS)
+                .audience(AUD)
+                .public_key_pem("-----BEGIN PUBLIC KEY-----\n"),
+        ),
+    ];
+    for (name, b) in cases {
+        let err = b.build().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{name}: {err}");
+        assert!(!err.message().is_empty());
+    }
+    // Skipping the audience is possible, but only when asked for.
+    Verifier::builder()
+        .issuer(ISS)
+        .jwks_json(&jwks)
+        .insecure_skip_audience_check()
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn hmac_verifier_with_several_secrets_uses_kid() {
+    let a = SigningKey::hmac(Algorithm::HS256, "a", &[1u8; 32]).unwrap();
+    let b = SigningKey::hmac(Algorithm::HS512, "b", &[2u8; 64]).unwrap();
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .key(
+            jwtgate::Key::hmac_secret(Algorithm::HS256, [1u8; 32])
+                .unwrap()
+                .with_kid("a"),
+        )
+        .key(
+            jwtgate::Key::hmac_secret(Algorithm::HS512, [2u8; 64])
+                .unwrap()
+                .with_kid("b"),
+        )
+        .build()
+        .unwrap();
+    assert_eq!(v.algorithms(), [Algorithm::HS256, Algorithm::HS512]);
+    v.verify(&a.mint(&claims()).unwrap()).unwrap();
+    v.verify(&b.mint(&claims()).unwrap()).unwrap();
+    let wrong = SigningKey::hmac(Algorithm::HS256, "a", &[9u8; 32]).unwrap();
+    assert_eq!(
+        v.verify(&wrong.mint(&claims()).unwrap())
+            .unwrap_err()
+            .code(),
+        ErrorCode::SignatureInvalid
+    );
+}
+
+#[test]
+fn error_messages_never_echo_the_token() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = verifier(&[k]);
+    let token = k
+        .mint(&claims_with(
+            json!({"aud": "evil\n\u{1b}[31mforged log line"}),
+        ))
+        .unwrap();
+    let err = v.verify(&token).unwrap_err();
+    assert!(!err.message().contains(&token));
+    assert!(
+        !err.message().contains('\n') && !err.message().contains('\u{1b}'),
+        "{err:?}"
+    );
+    let long = k
+        .mint(&claims_with(json!({"iss": "x".repeat(500)})))
+        .unwrap();
+    let err = v.verify(&long).unwrap_err();
+    assert!(err.message().len() < 200, "{}", err.message().len());
+}
