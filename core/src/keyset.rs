@@ -76,6 +76,11 @@ impl KeySet {
     /// # Errors
     /// `key_unusable` if the document is not a JSON object with a `keys` array.
     pub fn from_jwks_json(json: &str) -> Result<KeySet, Error> {
+        KeySet::from_jwks_json_limited(json, usize::MAX)
+    }
+
+    /// As [`from_jwks_json`](KeySet::from_jwks_json), refusing documents with over `max_keys` keys.
+    pub(crate) fn from_jwks_json_limited(json: &str, max_keys: usize) -> Result<KeySet, Error> {
         let doc: Value = serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::KeyUnusable,
@@ -86,6 +91,15 @@ impl KeySet {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::new(ErrorCode::KeyUnusable, "JWKS has no \"keys\" array"))?;
+        if keys.len() > max_keys {
+            return Err(Error::new(
+                ErrorCode::KeyUnusable,
+                format!(
+                    "JWKS has {} keys; at most {max_keys} are accepted",
+                    keys.len()
+                ),
+            ));
+        }
         let mut parsed = Vec::with_capacity(keys.len());
         let mut skipped = Vec::new();
         for (index, jwk) in keys.iter().enumerate() {

@@ -56,6 +56,7 @@ mod json;
 mod jwk;
 pub mod jws;
 mod keyset;
+mod remote;
 pub mod sign;
 mod static_tokens;
 mod token;
@@ -67,6 +68,10 @@ pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
 pub use error::{Error, ErrorCode};
 pub use jwk::Key;
 pub use keyset::{KeySet, SkippedKey};
+pub use remote::KeysStatus;
+#[cfg(feature = "http")]
+pub use remote::fetch::HttpFetcher;
+pub use remote::fetch::{FetchLimits, FetchResponse, Fetcher};
 pub use static_tokens::StaticToken;
 pub use verified::{CredentialKind, Verified};
 pub use verifier::{MAX_LEEWAY, Verifier, VerifierBuilder, now_unix};

@@ -10,6 +10,8 @@ use crate::header::{typ_matches, typ_mismatch};
 use crate::jwk::Key;
 use crate::jws::{self, AlgSet, JwsPolicy};
 use crate::keyset::{KeyHolder, KeySet};
+use crate::remote::fetch::Fetcher;
+use crate::remote::{KeysStatus, Need, Remote, RemoteOptions, Source, Wait};
 use crate::static_tokens::{StaticToken, StaticTokens};
 use crate::token;
 use crate::verified::Verified;
@@ -57,7 +59,9 @@ pub struct Verifier {
 
 struct Inner {
     /// `None` for a verifier that accepts static tokens only.
-    keys: Option<KeyHolder>,
+    keys: Option<Arc<KeyHolder>>,
+    /// The remote source filling `keys`, if they are fetched.
+    remote: Option<Remote>,
     jws: JwsPolicy,
     claims: ClaimsPolicy,
     typ: Option<Box<str>>,
@@ -94,24 +98,88 @@ impl Verifier {
     /// # Errors
     /// As [`verify`](Verifier::verify).
     pub fn verify_at(&self, token: &str, now: SystemTime) -> Result<Verified, Error> {
+        match self.attempt(token, now) {
+            Ok(verified) => Ok(verified),
+            Err((error, None)) => Err(error),
+            Err((error, Some(need))) => {
+                match self.inner.remote.as_ref().map(|r| (r, r.begin(need))) {
+                    None | Some((_, Wait::GiveUp)) => Err(error),
+                    Some((_, Wait::Retry)) => self.attempt(token, now).map_err(|(e, _)| e),
+                    Some((remote, Wait::Until(attempts))) => {
+                        remote.wait(attempts);
+                        self.attempt(token, now).map_err(|(e, _)| e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Verifies without blocking the calling task: when the token needs a key fetch (unknown
+    /// `kid`, keys not arrived yet), the future waits for the background fetch instead of
+    /// blocking. Works with any executor; the signature check itself runs inline (it takes
+    /// microseconds).
+    ///
+    /// # Errors
+    /// As [`verify`](Verifier::verify).
+    pub async fn verify_async(&self, token: &str) -> Result<Verified, Error> {
+        match self.attempt(token, SystemTime::now()) {
+            Ok(verified) => Ok(verified),
+            Err((error, None)) => Err(error),
+            Err((error, Some(need))) => {
+                let Some(remote) = self.inner.remote.as_ref() else {
+                    return Err(error);
+                };
+                match remote.begin(need) {
+                    Wait::GiveUp => return Err(error),
+                    Wait::Retry => {}
+                    Wait::Until(attempts) => remote.attempt_done(attempts).await,
+                }
+                self.attempt(token, SystemTime::now()).map_err(|(e, _)| e)
+            }
+        }
+    }
+
+    /// One verification pass. On failure, also says what a key fetch could fix.
+    fn attempt(&self, token: &str, now: SystemTime) -> Result<Verified, (Error, Option<Need>)> {
         let inner = &*self.inner;
         if let Some(found) = inner.static_tokens.find(token) {
             return Ok(Verified::from_static(found));
         }
         let Some(holder) = &inner.keys else {
-            return Err(Error::new(
-                ErrorCode::TokenUnknown,
-                "credential matches no configured static token",
+            return Err((
+                Error::new(
+                    ErrorCode::TokenUnknown,
+                    "credential matches no configured static token",
+                ),
+                None,
             ));
         };
         if !inner.static_tokens.is_empty() && !token.contains('.') {
-            return Err(Error::new(
-                ErrorCode::TokenUnknown,
-                "credential is not a JWT and matches no configured static token",
+            return Err((
+                Error::new(
+                    ErrorCode::TokenUnknown,
+                    "credential is not a JWT and matches no configured static token",
+                ),
+                None,
             ));
         }
+        if let Some(remote) = &inner.remote {
+            if !remote.loaded() {
+                return Err((remote.unavailable(), Some(Need::Keys)));
+            }
+        }
         let keys = holder.load();
-        jws::verify_with(token, &keys, &inner.jws, |header, compact, _key| {
+        match self.verify_jwt(&keys, token, now) {
+            Err(e) if e.code() == ErrorCode::KeyNotFound && inner.remote.is_some() => {
+                Err((e, Some(Need::Kid(keys.generation()))))
+            }
+            other => other.map_err(|e| (e, None)),
+        }
+    }
+
+    fn verify_jwt(&self, keys: &KeySet, token: &str, now: SystemTime) -> Result<Verified, Error> {
+        let inner = &*self.inner;
+        jws::verify_with(token, keys, &inner.jws, |header, compact, _key| {
             if let Some(expected) = &inner.typ {
                 match header.typ.as_deref() {
                     Some(found) if typ_matches(found, expected) => {}
@@ -137,6 +205,47 @@ impl Verifier {
         })
     }
 
+    /// Blocks until keys are available or `timeout` passes. Static keys are always ready; for
+    /// remote keys, this is how a server fails fast at start-up with the descriptive error.
+    ///
+    /// # Errors
+    /// The last `discovery_failed` / `jwks_unavailable` error, or `jwks_unavailable` on timeout.
+    pub fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.remote {
+            Some(remote) => remote.wait_ready(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// The state of the verifier's keys: generation, kids, age, last error, fetch counts.
+    pub fn keys_status(&self) -> KeysStatus {
+        if let Some(remote) = &self.inner.remote {
+            return remote.status();
+        }
+        let keys = self.key_set();
+        KeysStatus {
+            source: "static".into(),
+            ready: true,
+            generation: keys.as_ref().map_or(0, |k| k.generation()),
+            kids: keys
+                .as_ref()
+                .map(|k| {
+                    k.keys()
+                        .iter()
+                        .filter_map(|k| k.kid().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            key_count: keys.as_ref().map_or(0, |k| k.len()),
+            skipped: Vec::new(),
+            age: None,
+            max_age: None,
+            last_error: None,
+            fetches: 0,
+            failures: 0,
+        }
+    }
+
     /// Replaces the key set while other threads keep verifying (they finish with the set they
     /// loaded). Returns the new set's generation number.
     ///
@@ -144,6 +253,11 @@ impl Verifier {
     /// `config_invalid` if this verifier has no JWT policy (static tokens only), or the new set
     /// mixes HMAC secrets with public keys.
     pub fn set_keys(&self, keys: KeySet) -> Result<u64, Error> {
+        if self.inner.remote.is_some() {
+            return Err(Error::config(
+                "this verifier's keys are fetched from its issuer; set_keys is for static keys",
+            ));
+        }
         let Some(holder) = &self.inner.keys else {
             return Err(Error::config(
                 "this verifier accepts static tokens only; it has no key set",
@@ -192,6 +306,7 @@ fn check_no_mixing(keys: &KeySet) -> Result<(), Error> {
 /// Builds a [`Verifier`]; [`build`](VerifierBuilder::build) rejects contradictory configuration
 /// with `config_invalid`.
 #[derive(Default)]
+#[must_use]
 pub struct VerifierBuilder {
     issuers: Vec<String>,
     audiences: Vec<String>,
@@ -207,6 +322,9 @@ pub struct VerifierBuilder {
     static_tokens: Vec<StaticToken>,
     allow_missing_exp: bool,
     max_token_bytes: Option<usize>,
+    jwks_uri: Option<String>,
+    fetcher: Option<Arc<dyn Fetcher>>,
+    remote: RemoteOptions,
 }
 
 impl VerifierBuilder {
@@ -273,6 +391,39 @@ impl VerifierBuilder {
             Ok(set) => self.keys.extend(KeySet::into_keys(set)),
             Err(e) => self.key_errors.push(Error::config(e.message())),
         }
+        self
+    }
+
+    /// Fetches keys from this JWKS URL (and keeps them fresh) instead of discovering it from
+    /// the issuer.
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// Uses your HTTP client for discovery and JWKS fetches (default: the built-in client of the
+    /// `http` feature).
+    pub fn fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Allows plain-http discovery and JWKS URLs on non-loopback hosts. Off by default: keys
+    /// fetched without TLS can be replaced by anyone on the network path.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.remote.allow_http = true;
+        self
+    }
+
+    /// Deadline of each HTTP request for keys (default 5 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.remote.fetch_timeout = timeout;
+        self
+    }
+
+    /// Least time between two fetches caused by unknown `kid`s (default 30 s).
+    pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
+        self.remote.cooldown = cooldown;
         self
     }
 
@@ -381,19 +532,37 @@ impl VerifierBuilder {
         if self.required_claims.len() > 64 {
             return Err(Error::config("at most 64 required claims are supported"));
         }
-        let jwt = !self.keys.is_empty();
-        if !jwt {
-            if !self.issuers.is_empty() || !self.audiences.is_empty() {
-                return Err(Error::config(format!(
-                    "no keys configured for issuer {}: give a JWKS or a public key",
-                    self.issuers.first().map_or("(none)".into(), |i| quote(i))
-                )));
-            }
-            if static_tokens.is_empty() {
+        let remote_source = if !self.keys.is_empty() {
+            if self.jwks_uri.is_some() {
                 return Err(Error::config(
-                    "nothing to verify with: configure keys (JWKS, PEM, HMAC secret) or static tokens",
+                    "both static keys and a jwks_uri are configured: use one key source",
                 ));
             }
+            None
+        } else if let Some(uri) = &self.jwks_uri {
+            Some(Source::JwksUri(uri.clone()))
+        } else if !self.issuers.is_empty() {
+            if self.issuers.len() > 1 {
+                return Err(Error::config(
+                    "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
+                ));
+            }
+            Some(Source::Discovery {
+                issuer: self.issuers[0].clone(),
+            })
+        } else {
+            None
+        };
+        let jwt = !self.keys.is_empty() || remote_source.is_some();
+        if !jwt && static_tokens.is_empty() {
+            return Err(Error::config(
+                "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
+            ));
+        }
+        if !jwt && !self.audiences.is_empty() {
+            return Err(Error::config(
+                "an audience is configured but no issuer or keys",
+            ));
         }
         let keys = KeySet::new(self.keys);
         let algorithms = if jwt {
@@ -439,7 +608,7 @@ impl VerifierBuilder {
                     )
                 )));
             }
-            if !set.any(|a| usable.contains(&a)) {
+            if remote_source.is_none() && !set.any(|a| usable.contains(&a)) {
                 return Err(Error::config(format!(
                     "no configured key can verify any allowed algorithm (allowed: {}; keys support: {})",
                     alg::list(&set.to_vec()),
@@ -450,6 +619,29 @@ impl VerifierBuilder {
         } else {
             AlgSet::default()
         };
+        let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
+        let remote = match (remote_source, &holder) {
+            (Some(source), Some(holder)) => {
+                let url = match &source {
+                    Source::JwksUri(uri) => uri,
+                    Source::Discovery { issuer } => issuer,
+                };
+                crate::remote::url::HttpUrl::parse(url)
+                    .and_then(|u| u.check_transport(url, self.remote.allow_http))
+                    .map_err(Error::config)?;
+                let fetcher = match self.fetcher {
+                    Some(fetcher) => fetcher,
+                    None => default_fetcher(self.remote.fetch_timeout)?,
+                };
+                Some(Remote::start(
+                    source,
+                    self.remote,
+                    fetcher,
+                    Arc::clone(holder),
+                )?)
+            }
+            _ => None,
+        };
         let boxed = |v: Vec<String>| {
             v.into_iter()
                 .map(String::into_boxed_str)
@@ -457,7 +649,8 @@ impl VerifierBuilder {
         };
         Ok(Verifier {
             inner: Arc::new(Inner {
-                keys: jwt.then(|| KeyHolder::new(keys)),
+                keys: holder,
+                remote,
                 jws: JwsPolicy {
                     algorithms,
                     max_token_bytes: self
@@ -477,6 +670,18 @@ impl VerifierBuilder {
             }),
         })
     }
+}
+
+#[cfg(feature = "http")]
+fn default_fetcher(timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
+    Ok(Arc::new(crate::remote::fetch::HttpFetcher::new(timeout)))
+}
+
+#[cfg(not(feature = "http"))]
+fn default_fetcher(_timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
+    Err(Error::config(
+        "remote keys need an HTTP client: enable the `http` feature or pass one with fetcher()",
+    ))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! and verifiers built the way users build them.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod idp;
+
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
