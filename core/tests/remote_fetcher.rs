@@ -10,9 +10,12 @@ use std::time::Duration;
 use common::*;
 use jwtgate::{Algorithm, ErrorCode, FetchLimits, FetchResponse, Fetcher, Verifier};
 
+/// A stored response: status, body, Cache-Control.
+type Document = (u16, String, Option<String>);
+
 /// Serves fixed documents from memory and records every URL asked for.
 struct MemoryFetcher {
-    documents: Mutex<HashMap<String, (u16, String, Option<String>)>>,
+    documents: Mutex<HashMap<String, Document>>,
     calls: Mutex<Vec<String>>,
 }
 

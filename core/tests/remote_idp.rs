@@ -45,7 +45,7 @@ fn discovery_finds_the_keys_and_every_algorithm_verifies() {
         let verified = v.verify(&token).unwrap_or_else(|e| panic!("{alg}: {e}"));
         assert_eq!(verified.alg().unwrap().as_str(), alg);
         assert_eq!(verified.iss(), Some(idp.issuer.as_str()));
-        assert_eq!(verified.aud(), [idp.resource.clone()]);
+        assert_eq!(verified.aud(), std::slice::from_ref(&idp.resource));
         assert_eq!(
             verified.client_id(),
             Some(format!("client-{}", alg.to_lowercase()).as_str())
