@@ -40,6 +40,8 @@ pub struct Key {
     family: KeyFamily,
     /// Canonical bytes: RSAPublicKey DER, uncompressed EC point, raw Ed25519 key, or HMAC secret.
     material: Box<[u8]>,
+    /// SHA-256 over family and material: identifies the key across key-set generations.
+    fingerprint: [u8; 32],
     /// Backend keys, parsed on first use per algorithm (an RSA key without `alg` may serve six).
     verifiers: [OnceLock<Option<VerifyingKey>>; Algorithm::ALL.len()],
 }
@@ -59,10 +61,15 @@ impl Key {
                 ));
             }
         }
+        let mut tagged = format!("{family:?}:").into_bytes();
+        tagged.extend_from_slice(&material);
+        let fingerprint = crate::crypto::sha256(&tagged);
+        tagged.zeroize();
         let key = Key {
             kid: kid.map(String::into_boxed_str),
             alg,
             family,
+            fingerprint,
             material: material.into_boxed_slice(),
             verifiers: Default::default(),
         };
@@ -301,6 +308,11 @@ impl Key {
         alg.family() == self.family && self.alg.is_none_or(|a| a == alg)
     }
 
+    /// Identifies the key material across key sets (used by the verified-token cache).
+    pub(crate) fn fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
+    }
+
     /// Why this key cannot verify `alg`, for `key_unusable` messages.
     pub(crate) fn unusable_for(&self, alg: Algorithm) -> Error {
         let name = self
@@ -392,8 +404,10 @@ impl fmt::Debug for Key {
             .field("family", &self.family)
             .field("alg", &self.alg);
         if self.family != KeyFamily::Hmac {
-            let fp = crate::crypto::sha256(&self.material);
-            let hex: String = fp[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let hex: String = self.fingerprint[..8]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
             d.field("sha256", &hex);
         }
         d.finish()

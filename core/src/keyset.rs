@@ -183,6 +183,11 @@ impl KeySet {
         self.generation
     }
 
+    /// Whether the set holds a key with this fingerprint.
+    pub(crate) fn contains_fingerprint(&self, fingerprint: &[u8; 32]) -> bool {
+        self.keys.iter().any(|k| k.fingerprint() == fingerprint)
+    }
+
     /// Whether any key is an HMAC secret.
     pub(crate) fn has_secrets(&self) -> bool {
         self.keys

@@ -47,6 +47,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 mod alg;
+mod cache;
 mod claims;
 mod crypto;
 mod der;

@@ -103,6 +103,20 @@ impl Verified {
         self
     }
 
+    /// The window in which a cached copy may be returned: `[max(nbf, iat) − leeway, exp + leeway)`.
+    pub(crate) fn validity(&self, leeway: f64) -> (f64, f64) {
+        let from = match (self.0.nbf, self.0.iat) {
+            (None, None) => f64::NEG_INFINITY,
+            (a, b) => {
+                a.unwrap_or(f64::NEG_INFINITY)
+                    .max(b.unwrap_or(f64::NEG_INFINITY))
+                    - leeway
+            }
+        };
+        let until = self.0.exp.map_or(f64::INFINITY, |exp| exp + leeway);
+        (from, until)
+    }
+
     /// Whether this was a JWT or a static token.
     pub fn kind(&self) -> CredentialKind {
         self.0.kind

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::alg::{self, Algorithm};
+use crate::cache::{self, TokenCache};
 use crate::claims::{Claims, ClaimsPolicy};
 use crate::error::{Error, ErrorCode, quote};
 use crate::header::{typ_matches, typ_mismatch};
@@ -62,6 +63,8 @@ struct Inner {
     keys: Option<Arc<KeyHolder>>,
     /// The remote source filling `keys`, if they are fetched.
     remote: Option<Remote>,
+    /// Verified-token cache (`None` when disabled).
+    cache: Option<TokenCache>,
     jws: JwsPolicy,
     claims: ClaimsPolicy,
     typ: Option<Box<str>>,
@@ -169,17 +172,38 @@ impl Verifier {
             }
         }
         let keys = holder.load();
-        match self.verify_jwt(&keys, token, now) {
+        let now_seconds = unix_seconds(now);
+        if let Some(cache) = &inner.cache {
+            if let Ok(verified) = cache.get(token, now_seconds, &keys) {
+                return Ok(verified);
+            }
+        }
+        match self.verify_jwt(&keys, token, now_seconds) {
+            Ok((verified, key)) => {
+                if let Some(cache) = &inner.cache {
+                    let (from, until) = verified.validity(inner.claims.leeway);
+                    cache.insert(
+                        token,
+                        &verified,
+                        *keys.key(key).fingerprint(),
+                        keys.generation(),
+                        from,
+                        until,
+                    );
+                }
+                Ok(verified)
+            }
             Err(e) if e.code() == ErrorCode::KeyNotFound && inner.remote.is_some() => {
                 Err((e, Some(Need::Kid(keys.generation()))))
             }
-            other => other.map_err(|e| (e, None)),
+            Err(e) => Err((e, None)),
         }
     }
 
-    fn verify_jwt(&self, keys: &KeySet, token: &str, now: SystemTime) -> Result<Verified, Error> {
+    /// Full verification; returns the result and the index of the key that verified it.
+    fn verify_jwt(&self, keys: &KeySet, token: &str, now: f64) -> Result<(Verified, usize), Error> {
         let inner = &*self.inner;
-        jws::verify_with(token, keys, &inner.jws, |header, compact, _key| {
+        jws::verify_with(token, keys, &inner.jws, |header, compact, key| {
             if let Some(expected) = &inner.typ {
                 match header.typ.as_deref() {
                     Some(found) if typ_matches(found, expected) => {}
@@ -188,7 +212,7 @@ impl Verifier {
             }
             let payload = token::decode_segment(compact.payload_b64, "token payload")?;
             let claims = Claims::parse(&payload, &inner.claims.required_claims)?;
-            inner.claims.check(&claims, unix_seconds(now))?;
+            inner.claims.check(&claims, now)?;
             let verified = Verified::from_jwt(
                 header.alg,
                 header.kid.as_deref(),
@@ -201,7 +225,7 @@ impl Verifier {
             // everything outside strings is ASCII); keep the raw text for custom claims.
             let json = String::from_utf8(payload)
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
-            Ok(verified.with_claims_json(json))
+            Ok((verified.with_claims_json(json), key))
         })
     }
 
@@ -325,6 +349,7 @@ pub struct VerifierBuilder {
     jwks_uri: Option<String>,
     fetcher: Option<Arc<dyn Fetcher>>,
     remote: RemoteOptions,
+    cache_size: Option<usize>,
 }
 
 impl VerifierBuilder {
@@ -498,6 +523,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// Capacity of the verified-token cache (default 1024 tokens; 0 disables it). A hit returns
+    /// the earlier result without crypto after re-checking `exp`/`nbf` and that the key that
+    /// verified the token is still in the key set. Only tokens up to 4 KiB are cached.
+    pub fn cache_size(mut self, entries: usize) -> Self {
+        self.cache_size = Some(entries);
+        self
+    }
+
     /// Largest accepted token in bytes (default 16 KiB).
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = Some(bytes);
@@ -651,6 +684,11 @@ impl VerifierBuilder {
             inner: Arc::new(Inner {
                 keys: holder,
                 remote,
+                cache: if jwt {
+                    TokenCache::new(self.cache_size.unwrap_or(cache::DEFAULT_CAPACITY))
+                } else {
+                    None
+                },
                 jws: JwsPolicy {
                     algorithms,
                     max_token_bytes: self

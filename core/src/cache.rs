@@ -1,0 +1,193 @@
+//! The verified-token cache.
+//!
+//! MCP clients send the same access token with every request of a session, so a hit saves the
+//! signature check, which is nearly all of the cost. The cache is a fixed array of two-way sets
+//! of `ArcSwapOption` slots, indexed by a keyed hash of the whole token:
+//! - reads take no lock and allocate nothing (one arc-swap load per way);
+//! - memory is bounded by construction: at most `capacity` entries, each holding a token of at
+//!   most [`MAX_CACHED_TOKEN_BYTES`], and no eviction bookkeeping is needed;
+//! - a hit compares the full token, re-checks `exp`/`nbf` against the current time and confirms
+//!   that the current key set still holds the key that verified it.
+//!
+//! Only successes are cached. The hash is keyed per process (foldhash seeded at random); since only
+//! tokens whose signature verified are inserted, an attacker cannot choose colliding entries.
+
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwapOption;
+
+use crate::keyset::KeySet;
+use crate::verified::Verified;
+
+/// Tokens longer than this are never cached (DESIGN.md: only tokens ≤ 4 KiB).
+pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 4096;
+
+/// Default number of cached tokens.
+pub(crate) const DEFAULT_CAPACITY: usize = 1024;
+
+pub(crate) struct Entry {
+    token: Box<str>,
+    verified: Verified,
+    /// The key that verified the token, by fingerprint.
+    key_fingerprint: [u8; 32],
+    /// The key-set generation in which the fingerprint was last seen.
+    generation: AtomicU64,
+    /// Validity window in seconds since the epoch, leeway applied.
+    valid_from: f64,
+    valid_until: f64,
+}
+
+pub(crate) struct TokenCache {
+    slots: Box<[ArcSwapOption<Entry>]>,
+    sets: usize,
+    hasher: foldhash::quality::RandomState,
+}
+
+/// Why a lookup did not return a hit.
+pub(crate) enum Miss {
+    /// Not cached (or a different token in the slot).
+    Absent,
+    /// Cached, but outside its validity window now: verify in full for the exact error.
+    Stale,
+}
+
+impl TokenCache {
+    pub(crate) fn new(capacity: usize) -> Option<TokenCache> {
+        if capacity == 0 {
+            return None;
+        }
+        let sets = capacity.div_ceil(2);
+        Some(TokenCache {
+            slots: (0..sets * 2).map(|_| ArcSwapOption::empty()).collect(),
+            sets,
+            hasher: foldhash::quality::RandomState::default(),
+        })
+    }
+
+    /// The two slots a token may occupy.
+    #[inline]
+    fn ways(&self, token: &str) -> [&ArcSwapOption<Entry>; 2] {
+        let hash = self.hasher.hash_one(token.as_bytes());
+        // Multiply-shift maps the hash onto 0..sets without a division.
+        let set = ((hash as u128 * self.sets as u128) >> 64) as usize;
+        [&self.slots[2 * set], &self.slots[2 * set + 1]]
+    }
+
+    /// Returns the cached result for `token` if it is still valid at `now` under `keys`.
+    #[inline]
+    pub(crate) fn get(&self, token: &str, now: f64, keys: &KeySet) -> Result<Verified, Miss> {
+        if token.len() > MAX_CACHED_TOKEN_BYTES {
+            return Err(Miss::Absent);
+        }
+        for way in self.ways(token) {
+            let guard = way.load();
+            let Some(entry) = guard.as_deref() else {
+                continue;
+            };
+            if *entry.token != *token {
+                continue;
+            }
+            if now < entry.valid_from || now >= entry.valid_until {
+                return Err(Miss::Stale);
+            }
+            let generation = keys.generation();
+            if entry.generation.load(Ordering::Relaxed) != generation {
+                // The set changed since: the entry stays only if its key is still published.
+                if !keys.contains_fingerprint(&entry.key_fingerprint) {
+                    way.store(None);
+                    return Err(Miss::Absent);
+                }
+                entry.generation.store(generation, Ordering::Relaxed);
+            }
+            return Ok(entry.verified.clone());
+        }
+        Err(Miss::Absent)
+    }
+
+    /// Caches a successful verification.
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        verified: &Verified,
+        key_fingerprint: [u8; 32],
+        generation: u64,
+        valid_from: f64,
+        valid_until: f64,
+    ) {
+        if token.len() > MAX_CACHED_TOKEN_BYTES {
+            return;
+        }
+        let [a, b] = self.ways(token);
+        // Prefer an empty way, then the way holding this token, then the entry that expires first.
+        let (ea, eb) = (a.load(), b.load());
+        let target = match (ea.as_deref(), eb.as_deref()) {
+            (None, _) => a,
+            (_, None) => b,
+            (Some(x), _) if *x.token == *token => a,
+            (_, Some(y)) if *y.token == *token => b,
+            (Some(x), Some(y)) => {
+                if x.valid_until <= y.valid_until {
+                    a
+                } else {
+                    b
+                }
+            }
+        };
+        target.store(Some(Arc::new(Entry {
+            token: token.into(),
+            verified: verified.clone(),
+            key_fingerprint,
+            generation: AtomicU64::new(generation),
+            valid_from,
+            valid_until,
+        })));
+    }
+
+    /// Number of occupied slots.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.slots.iter().filter(|s| s.load().is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_zero_disables_the_cache() {
+        assert!(TokenCache::new(0).is_none());
+    }
+
+    #[test]
+    fn holds_at_most_capacity_entries() {
+        let cache = TokenCache::new(10).unwrap();
+        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let keys = KeySet::default();
+        for i in 0..1000 {
+            cache.insert(&format!("token-{i}"), &v, [0; 32], 0, 0.0, f64::MAX);
+        }
+        assert!(cache.len() <= 10);
+        assert!(cache.len() >= 5, "{}", cache.len());
+        // Recent insertions are found; the window is enforced.
+        cache.insert("fresh", &v, [0; 32], 0, 100.0, 200.0);
+        assert!(cache.get("fresh", 150.0, &keys).is_ok());
+        assert!(matches!(cache.get("fresh", 200.0, &keys), Err(Miss::Stale)));
+        assert!(matches!(cache.get("fresh", 99.0, &keys), Err(Miss::Stale)));
+        assert!(matches!(
+            cache.get("other", 150.0, &keys),
+            Err(Miss::Absent)
+        ));
+    }
+
+    #[test]
+    fn long_tokens_are_not_cached() {
+        let cache = TokenCache::new(4).unwrap();
+        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let long = "a".repeat(MAX_CACHED_TOKEN_BYTES + 1);
+        cache.insert(&long, &v, [0; 32], 0, 0.0, f64::MAX);
+        assert_eq!(cache.len(), 0);
+    }
+}
