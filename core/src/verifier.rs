@@ -270,6 +270,15 @@ impl Verifier {
         }
     }
 
+    /// Builds a verifier from `{prefix}…` environment variables (see the table in
+    /// [`VerifierBuilder::from_env`]).
+    ///
+    /// # Errors
+    /// `config_invalid` naming the missing or contradictory variable.
+    pub fn from_env(prefix: &str) -> Result<Verifier, Error> {
+        VerifierBuilder::from_env(prefix)?.build()
+    }
+
     /// Replaces the key set while other threads keep verifying (they finish with the set they
     /// loaded). Returns the new set's generation number.
     ///
@@ -353,6 +362,25 @@ pub struct VerifierBuilder {
 }
 
 impl VerifierBuilder {
+    /// A builder configured from `{prefix}…` environment variables, for further options:
+    ///
+    /// | variable (after the prefix) | meaning |
+    /// |---|---|
+    /// | `OAUTH_ISSUER` or `OAUTH_ISSUER_URL` | the issuer (keys are discovered from it) |
+    /// | `OIDC_CONFIG_URL` | the discovery URL; the issuer is what precedes `/.well-known/openid-configuration` |
+    /// | `OAUTH_JWKS_URI` | the JWKS URL (skips discovery) |
+    /// | `OIDC_AUDIENCE` or `OAUTH_AUDIENCE` | accepted audiences, comma-separated |
+    /// | `OIDC_REQUIRED_SCOPES` | required scopes, comma-separated |
+    /// | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`) |
+    ///
+    /// Blank values count as unset.
+    ///
+    /// # Errors
+    /// `config_invalid` for a half-configured OIDC setup, naming the missing variable.
+    pub fn from_env(prefix: &str) -> Result<VerifierBuilder, Error> {
+        crate::env::builder_from(prefix, |name| std::env::var(name).ok())
+    }
+
     /// Adds an accepted issuer (`iss` must equal one of them exactly; no normalisation).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuers.push(issuer.into());
