@@ -1,0 +1,1 @@
+//! Node bindings for jwtgate (placeholder until issue #6 lands).

@@ -1,0 +1,1 @@
+//! Python bindings for jwtgate (placeholder until issue #5 lands).
