@@ -142,6 +142,23 @@ impl Verifier {
         }
     }
 
+    /// Verifies without ever waiting: `None` means the answer depends on a key fetch that has
+    /// now been requested (an unknown `kid`, or keys not arrived yet); ask again shortly, or use
+    /// [`verify`](Verifier::verify) on a worker thread or [`verify_async`](Verifier::verify_async).
+    /// Bindings use it to keep event loops free on the fast path.
+    pub fn verify_nonblocking(&self, token: &str) -> Option<Result<Verified, Error>> {
+        let now = SystemTime::now();
+        match self.attempt(token, now) {
+            Ok(verified) => Some(Ok(verified)),
+            Err((error, None)) => Some(Err(error)),
+            Err((error, Some(need))) => match self.inner.remote.as_ref().map(|r| r.begin(need)) {
+                None | Some(Wait::GiveUp) => Some(Err(error)),
+                Some(Wait::Retry) => Some(self.attempt(token, now).map_err(|(e, _)| e)),
+                Some(Wait::Until(_)) => None,
+            },
+        }
+    }
+
     /// One verification pass. On failure, also says what a key fetch could fix.
     fn attempt(&self, token: &str, now: SystemTime) -> Result<Verified, (Error, Option<Need>)> {
         let inner = &*self.inner;

@@ -170,3 +170,40 @@ fn static_verifiers_report_static_status() {
         ErrorCode::ConfigInvalid
     );
 }
+
+#[test]
+fn verify_nonblocking_never_waits_for_a_fetch() {
+    let k = key(Algorithm::ES256, "ec");
+    let late = key(Algorithm::ES256, "late");
+    let f = fetcher(ISS, &k.public_jwks(), None);
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .fetcher(f.clone())
+        .refresh_cooldown(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    v.wait_ready(Duration::from_secs(5)).unwrap();
+    assert!(
+        v.verify_nonblocking(&k.mint(&claims()).unwrap())
+            .unwrap()
+            .is_ok()
+    );
+    // Publish a new key; a token naming it needs a fetch: no answer now, an answer later.
+    f.documents.lock().unwrap().insert(
+        format!("{ISS}/keys"),
+        (200, jwtgate::sign::jwks(&[k, late]), None),
+    );
+    let token = late.mint(&claims()).unwrap();
+    assert!(v.verify_nonblocking(&token).is_none());
+    v.wait_ready(Duration::from_secs(5)).unwrap();
+    let mut answer = None;
+    for _ in 0..500 {
+        answer = v.verify_nonblocking(&token);
+        if answer.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    answer.expect("answered once the fetch finished").unwrap();
+}
