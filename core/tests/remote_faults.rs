@@ -101,6 +101,12 @@ impl Wake for ThreadWaker {
 /// Runs `future` to completion; panics if it is not done within `limit` (a hang guard).
 /// Returns the output and the number of polls.
 fn block_on<F: Future>(future: F, limit: Duration) -> (F::Output, usize) {
+    try_block_on(future, limit)
+        .unwrap_or_else(|| panic!("the future was not woken within {limit:?}"))
+}
+
+/// Runs `future` until it completes or `limit` passes (`None`).
+fn try_block_on<F: Future>(future: F, limit: Duration) -> Option<(F::Output, usize)> {
     let mut future = std::pin::pin!(future);
     let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
     let mut cx = Context::from_waker(&waker);
@@ -109,10 +115,12 @@ fn block_on<F: Future>(future: F, limit: Duration) -> (F::Output, usize) {
     loop {
         polls += 1;
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return (output, polls);
+            return Some((output, polls));
         }
         let now = Instant::now();
-        assert!(now < deadline, "the future was not woken within {limit:?}");
+        if now >= deadline {
+            return None;
+        }
         thread::park_timeout(deadline - now);
     }
 }
@@ -284,7 +292,7 @@ fn failed_refreshes_keep_the_last_good_keys() {
                 },
                 "timed out",
             ),
-            ("closed connection", Behaviour::Close, ""),
+            ("closed connection", Behaviour::Close, "connection failed"),
             (
                 "no usable key",
                 Behaviour::json(only_unusable),
@@ -322,7 +330,10 @@ fn failed_refreshes_keep_the_last_good_keys() {
             let status = verifier.keys_status();
             assert!(status.ready, "{name}");
             assert_eq!(status.kids, ["good"], "{name}");
-            assert_eq!(status.generation, generation, "{name}: the set was replaced");
+            assert_eq!(
+                status.generation, generation,
+                "{name}: the set was replaced"
+            );
             let last = status
                 .last_error
                 .unwrap_or_else(|| panic!("{name}: no last_error"));
@@ -590,7 +601,9 @@ fn unknown_kid_storm_fetches_at_most_once_per_cooldown() {
         });
         assert_eq!(key_not_found.load(Ordering::Relaxed), TOKENS);
         let extra = server.count("/jwks") - before;
-        eprintln!("refetch storm: {TOKENS} unknown-kid tokens from {THREADS} threads caused {extra} extra JWKS fetch(es)");
+        eprintln!(
+            "refetch storm: {TOKENS} unknown-kid tokens from {THREADS} threads caused {extra} extra JWKS fetch(es)"
+        );
         assert_eq!(
             extra, 1,
             "an unknown-kid storm must cause exactly one on-demand fetch per cooldown"
@@ -745,5 +758,128 @@ fn dropped_verifier_stops_fetching() {
             after_drop,
             "requests after the verifier was dropped"
         );
+    });
+}
+
+// ---- limits at their boundaries ----
+
+/// `doc` padded with trailing spaces to exactly `len` bytes.
+fn padded(doc: &str, len: usize) -> String {
+    assert!(doc.len() <= len);
+    format!("{doc}{}", " ".repeat(len - doc.len()))
+}
+
+#[test]
+fn limits_hold_exactly_at_their_boundaries() {
+    watchdog(|| {
+        let server = FaultServer::start();
+        let issuer = "https://idp.example.com";
+        let key = es256("good");
+        let good = key.public_jwk().unwrap();
+        let with_junk = |junk: usize| {
+            let mut keys = vec![json!({"kty": "EC"}); junk];
+            keys.push(good.clone());
+            json!({ "keys": keys }).to_string()
+        };
+        let good_jwks = jwks(&[&key]);
+        let cases = [
+            ("100 keys", with_junk(99), None),
+            ("101 keys", with_junk(100), Some("at most 100")),
+            ("256 KiB body", padded(&good_jwks, 256 * 1024), None),
+            (
+                "256 KiB + 1 body",
+                padded(&good_jwks, 256 * 1024 + 1),
+                Some("exceeds"),
+            ),
+        ];
+        let mut problems = Vec::new();
+        for (i, (name, body, failure)) in cases.into_iter().enumerate() {
+            let path = format!("/jwks/{i}");
+            server.set(&path, Behaviour::json(body));
+            let verifier = builder(issuer).jwks_uri(server.url(&path)).build().unwrap();
+            let outcome = match (verifier.wait_ready(READY), failure) {
+                (Ok(()), None) => match verifier.verify(&token(&key, issuer)) {
+                    Ok(v) if v.kid() == Some("good") => None,
+                    other => Some(format!("{name}: loaded, but the token gave {other:?}")),
+                },
+                (Err(e), Some(expected))
+                    if e.code() == ErrorCode::JwksUnavailable && e.message().contains(expected) =>
+                {
+                    None
+                }
+                (result, expected) => Some(format!(
+                    "{name}: got {result:?}, expected {}",
+                    expected.map_or("success".to_string(), |e| format!("a failure with {e:?}"))
+                )),
+            };
+            problems.extend(outcome);
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    });
+}
+
+// ---- a panicking Fetcher ----
+
+/// Serves a fixed JWKS on the first call and panics on every later one.
+struct PanickyFetcher {
+    jwks: String,
+    calls: AtomicUsize,
+}
+
+impl Fetcher for PanickyFetcher {
+    fn get(&self, _url: &str, _limits: &FetchLimits) -> Result<FetchResponse, String> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            Ok(FetchResponse {
+                status: 200,
+                body: self.jwks.clone().into_bytes(),
+                cache_control: None,
+                date: None,
+            })
+        } else {
+            panic!("injected fetcher panic");
+        }
+    }
+}
+
+#[test]
+fn a_panicking_fetcher_does_not_wedge_the_verifier() {
+    watchdog(|| {
+        let issuer = "https://idp.example.com";
+        let key = es256("good");
+        let fetcher = Arc::new(PanickyFetcher {
+            jwks: jwks(&[&key]),
+            calls: AtomicUsize::new(0),
+        });
+        let verifier = builder(issuer)
+            .jwks_uri("https://idp.example.com/jwks")
+            .fetcher(fetcher.clone())
+            .refresh_cooldown(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        verifier.wait_ready(READY).unwrap();
+        let unknown = token_with_kid(&key, issuer, "new-kid");
+
+        // The forced refresh panics inside the fetcher.
+        let err = rejection(verifier.verify(&unknown));
+        assert_eq!(err.code(), ErrorCode::KeyNotFound, "{err}");
+        assert!(eventually(READY, || fetcher.calls.load(Ordering::SeqCst) >= 2));
+        assert!(verifier.verify(&token(&key, issuer)).is_ok());
+
+        // An async caller needing a refresh must still be answered (not left pending
+        // forever), and refreshes must keep happening (the panic counts as a failed fetch).
+        thread::sleep(Duration::from_millis(150));
+        let limit = Duration::from_secs(3);
+        let async_result = try_block_on(verifier.verify_async(&unknown), limit);
+        let async_done = async_result.is_some();
+        let refetched = eventually(limit, || fetcher.calls.load(Ordering::SeqCst) >= 3);
+        assert!(
+            async_done && refetched,
+            "after the fetcher panicked: verify_async completed within {limit:?} = {async_done}; \
+             fetcher called again = {refetched} (calls = {}); keys_status = {:?}",
+            fetcher.calls.load(Ordering::SeqCst),
+            verifier.keys_status()
+        );
+        let (result, _) = async_result.unwrap();
+        assert_eq!(rejection(result).code(), ErrorCode::KeyNotFound);
     });
 }

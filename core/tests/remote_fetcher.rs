@@ -207,3 +207,47 @@ fn verify_nonblocking_never_waits_for_a_fetch() {
     }
     answer.expect("answered once the fetch finished").unwrap();
 }
+
+#[test]
+fn a_jwks_url_that_disappears_is_discovered_again() {
+    let old = key(Algorithm::ES256, "old");
+    let new = key(Algorithm::ES256, "moved");
+    let f = fetcher(ISS, &old.public_jwks(), None);
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .fetcher(f.clone())
+        .refresh_cooldown(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    v.wait_ready(Duration::from_secs(5)).unwrap();
+    // The provider moves its JWKS: the old URL now answers 404, discovery names the new one.
+    {
+        let mut docs = f.documents.lock().unwrap();
+        docs.insert(format!("{ISS}/keys"), (404, "gone".into(), None));
+        docs.insert(
+            format!("{ISS}/.well-known/openid-configuration"),
+            (
+                200,
+                format!(r#"{{"issuer":"{ISS}","jwks_uri":"{ISS}/keys-v2"}}"#),
+                None,
+            ),
+        );
+        docs.insert(
+            format!("{ISS}/keys-v2"),
+            (200, jwtgate::sign::jwks(&[old, new]), None),
+        );
+    }
+    let token = new.mint(&claims()).unwrap();
+    // First on-demand fetch hits the 404; a later one re-runs discovery and finds the keys.
+    let mut result = v.verify(&token);
+    for _ in 0..50 {
+        if result.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        result = v.verify(&token);
+    }
+    result.unwrap();
+    assert_eq!(v.keys_status().source, format!("{ISS}/keys-v2"));
+}

@@ -96,17 +96,17 @@ impl Fetcher for HttpFetcher {
         let body = response
             .body_mut()
             .with_config()
-            .limit(limits.max_body_bytes as u64)
+            // ureq fails once its limit is used up even when the body ends there, so allow one
+            // byte more and check the exact bound ourselves: a body of exactly the limit passes.
+            .limit(limits.max_body_bytes as u64 + 1)
             .read_to_vec()
             .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => {
-                    format!(
-                        "the response body exceeds {} KiB",
-                        limits.max_body_bytes / 1024
-                    )
-                }
+                ureq::Error::BodyExceedsLimit(_) => too_big(limits),
                 other => describe(other),
             })?;
+        if body.len() > limits.max_body_bytes {
+            return Err(too_big(limits));
+        }
         Ok(FetchResponse {
             status,
             body,
@@ -114,6 +114,14 @@ impl Fetcher for HttpFetcher {
             date,
         })
     }
+}
+
+#[cfg(feature = "http")]
+fn too_big(limits: &FetchLimits) -> String {
+    format!(
+        "the response body exceeds {} KiB",
+        limits.max_body_bytes / 1024
+    )
 }
 
 #[cfg(feature = "http")]

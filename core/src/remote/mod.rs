@@ -136,11 +136,26 @@ struct State {
     fetched_at: Option<Instant>,
     max_age: Option<Duration>,
     last_error: Option<Error>,
-    last_on_demand: Option<Instant>,
+    /// Last fetch asked for by a token with an unknown kid, and by a caller finding no keys:
+    /// each kind at most once per cooldown, so start-up trouble does not delay following a
+    /// rotation.
+    last_kid_fetch: Option<Instant>,
+    last_keys_fetch: Option<Instant>,
     next_refresh: Instant,
     backoff: Duration,
     skipped: Vec<SkippedKey>,
+    /// Run discovery again before the next JWKS fetch.
+    rediscover: bool,
     shutdown: bool,
+}
+
+/// A failed fetch attempt.
+struct Failure {
+    /// The JWKS URL, if discovery got that far.
+    uri: Option<String>,
+    error: Error,
+    /// The JWKS URL answered 404 or 410.
+    moved: bool,
 }
 
 impl Remote {
@@ -171,10 +186,12 @@ impl Remote {
                 fetched_at: None,
                 max_age: None,
                 last_error: None,
-                last_on_demand: None,
+                last_kid_fetch: None,
+                last_keys_fetch: None,
                 next_refresh: Instant::now(),
                 backoff: FIRST_BACKOFF,
                 skipped: Vec::new(),
+                rediscover: false,
                 shutdown: false,
             }),
             changed: Condvar::new(),
@@ -226,13 +243,14 @@ impl Remote {
             return Wait::Until(state.attempts);
         }
         let now = Instant::now();
-        if state
-            .last_on_demand
-            .is_some_and(|t| now.duration_since(t) < shared.options.cooldown)
-        {
+        let last = match need {
+            Need::Keys => &mut state.last_keys_fetch,
+            Need::Kid(_) => &mut state.last_kid_fetch,
+        };
+        if last.is_some_and(|t| now.duration_since(t) < shared.options.cooldown) {
             return Wait::GiveUp;
         }
-        state.last_on_demand = Some(now);
+        *last = Some(now);
         state.requested = true;
         shared.changed.notify_all();
         Wait::Until(state.attempts)
@@ -250,7 +268,8 @@ impl Remote {
     }
 
     /// Resolves when more than `attempts` fetch attempts have completed. Every attempt ends within
-    /// the fetch timeout of each of its (at most three) requests, so this needs no timer.
+    /// the fetch timeout of each of its (at most three) requests, and a panicking fetcher counts
+    /// as a failed attempt, so this needs no timer.
     pub(crate) fn attempt_done(&self, attempts: u64) -> AttemptDone {
         AttemptDone {
             shared: Arc::clone(&self.shared),
@@ -403,9 +422,30 @@ impl Shared {
                 }
                 state.requested = false;
                 state.in_flight = true;
-                state.jwks_uri.clone()
+                if std::mem::take(&mut state.rediscover) {
+                    None
+                } else {
+                    state.jwks_uri.clone()
+                }
             };
-            let result = self.fetch_keys(jwks_uri);
+            // A user-supplied Fetcher may panic; that must count as a failed attempt, not end
+            // the thread (waiters would otherwise wait for an attempt that never completes).
+            let fetched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.fetch_keys(jwks_uri)
+            }));
+            let result = fetched.unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let message = format!("the key fetcher panicked: {}", quote(&what));
+                Err(Failure {
+                    uri: None,
+                    error: Error::new(ErrorCode::JwksUnavailable, message),
+                    moved: false,
+                })
+            });
             let mut state = self.lock();
             state.in_flight = false;
             state.attempts += 1;
@@ -413,6 +453,7 @@ impl Shared {
             match result {
                 Ok((uri, keys, max_age)) => {
                     state.jwks_uri = Some(uri);
+                    state.rediscover = false;
                     state.skipped = keys.skipped().to_vec();
                     self.holder.store(keys);
                     self.loaded.store(true, Ordering::Release);
@@ -422,10 +463,13 @@ impl Shared {
                     state.backoff = FIRST_BACKOFF;
                     state.next_refresh = now + max_age;
                 }
-                Err((uri, error)) => {
+                Err(Failure { uri, error, moved }) => {
                     if uri.is_some() {
                         state.jwks_uri = uri;
                     }
+                    // A JWKS URL that answers 404/410 may have moved: with discovery, look it
+                    // up again on the next attempt.
+                    state.rediscover = moved && matches!(self.source, Source::Discovery { .. });
                     log::warn!(
                         "jwtgate: key refresh failed ({}); retrying in {:?}: {error}",
                         if self.loaded.load(Ordering::Relaxed) {
@@ -452,10 +496,7 @@ impl Shared {
 
     /// One fetch attempt: discovery if the JWKS URL is not known yet, then the JWKS.
     #[allow(clippy::type_complexity)] // (uri, keys, max-age) or (uri if learned, error)
-    fn fetch_keys(
-        &self,
-        known_uri: Option<String>,
-    ) -> Result<(String, KeySet, Duration), (Option<String>, Error)> {
+    fn fetch_keys(&self, known_uri: Option<String>) -> Result<(String, KeySet, Duration), Failure> {
         let uri = match known_uri {
             Some(uri) => uri,
             None => {
@@ -469,27 +510,35 @@ impl Shared {
                     self.options.allow_http,
                     &self.fetches,
                 )
-                .map_err(|e| (None, e))?
+                .map_err(|error| Failure {
+                    uri: None,
+                    error,
+                    moved: false,
+                })?
             }
         };
-        let fetched = self.fetch_jwks(&uri);
-        match fetched {
+        match self.fetch_jwks(&uri) {
             Ok((keys, max_age)) => Ok((uri, keys, max_age)),
-            Err(e) => Err((Some(uri), e)),
+            Err((error, moved)) => Err(Failure {
+                uri: Some(uri),
+                error,
+                moved,
+            }),
         }
     }
 
-    fn fetch_jwks(&self, uri: &str) -> Result<(KeySet, Duration), Error> {
-        let unavailable = |why: String| {
-            Error::new(
-                ErrorCode::JwksUnavailable,
-                format!("JWKS {}: {why}", quote(uri)),
-            )
+    /// Fetches and parses the JWKS; on failure also says whether the URL looks gone (404/410).
+    fn fetch_jwks(&self, uri: &str) -> Result<(KeySet, Duration), (Error, bool)> {
+        let failed = |why: String, moved: bool| {
+            let message = format!("JWKS {}: {why}", quote(uri));
+            (Error::new(ErrorCode::JwksUnavailable, message), moved)
         };
+        let unavailable = |why: String| failed(why, false);
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let response = self.fetcher.get(uri, &self.limits()).map_err(unavailable)?;
         if response.status != 200 {
-            return Err(unavailable(discovery::status_problem(response.status)));
+            let moved = matches!(response.status, 404 | 410);
+            return Err(failed(discovery::status_problem(response.status), moved));
         }
         let text = std::str::from_utf8(&response.body)
             .map_err(|_| unavailable("the body is not UTF-8".into()))?;

@@ -205,14 +205,8 @@ fn serve(
         return;
     };
     total.fetch_add(1, Ordering::SeqCst);
-    Arc::clone(
-        counts
-            .lock()
-            .unwrap()
-            .entry(path.clone())
-            .or_insert_with(Arc::default),
-    )
-    .fetch_add(1, Ordering::SeqCst);
+    Arc::clone(counts.lock().unwrap().entry(path.clone()).or_default())
+        .fetch_add(1, Ordering::SeqCst);
     let behaviour = routes.lock().unwrap().get(&path).cloned();
     let behaviour = behaviour.unwrap_or_else(|| Behaviour::status(404, "not found"));
     let started = Instant::now();
@@ -260,10 +254,7 @@ fn serve(
         }
         Behaviour::HugeBody { len } => {
             let json = [("Content-Type".to_string(), "application/json".to_string())];
-            if stream
-                .write_all(head(200, &json, len).as_bytes())
-                .is_err()
-            {
+            if stream.write_all(head(200, &json, len).as_bytes()).is_err() {
                 return;
             }
             let chunk = vec![b' '; 64 * 1024];
