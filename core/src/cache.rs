@@ -27,9 +27,24 @@ pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 /// Default number of cached tokens.
 pub(crate) const DEFAULT_CAPACITY: usize = 1024;
 
+/// Most reference-count stripes per entry (one per core, up to this).
+const MAX_STRIPES: usize = 8;
+
+/// This thread's stripe: threads are numbered in the order they first hit the cache.
+fn stripe() -> usize {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) as usize;
+    }
+    STRIPE.with(|s| *s)
+}
+
 pub(crate) struct Entry {
     token: Box<str>,
-    verified: Verified,
+    /// Equal copies of the result, each with its own reference count: threads take the copy of
+    /// their stripe, so concurrent hits on one token do not bounce one counter's cache line
+    /// between cores (measured: without this, 2 threads served fewer hits per second than 1).
+    copies: Box<[Verified]>,
     /// The key that verified the token, by fingerprint.
     key_fingerprint: [u8; 32],
     /// The key-set generation in which the fingerprint was last seen.
@@ -42,6 +57,7 @@ pub(crate) struct Entry {
 pub(crate) struct TokenCache {
     slots: Box<[ArcSwapOption<Entry>]>,
     sets: usize,
+    stripes: usize,
     hasher: foldhash::quality::RandomState,
 }
 
@@ -59,9 +75,13 @@ impl TokenCache {
             return None;
         }
         let sets = capacity.div_ceil(2);
+        let stripes = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_STRIPES);
         Some(TokenCache {
             slots: (0..sets * 2).map(|_| ArcSwapOption::empty()).collect(),
             sets,
+            stripes,
             hasher: foldhash::quality::RandomState::default(),
         })
     }
@@ -101,7 +121,7 @@ impl TokenCache {
                 }
                 entry.generation.store(generation, Ordering::Relaxed);
             }
-            return Ok(entry.verified.clone());
+            return Ok(entry.copies[stripe() % entry.copies.len()].clone());
         }
         Err(Miss::Absent)
     }
@@ -135,9 +155,18 @@ impl TokenCache {
                 }
             }
         };
+        let copies = (0..self.stripes)
+            .map(|i| {
+                if i == 0 {
+                    verified.clone()
+                } else {
+                    verified.deep_clone()
+                }
+            })
+            .collect();
         target.store(Some(Arc::new(Entry {
             token: token.into(),
-            verified: verified.clone(),
+            copies,
             key_fingerprint,
             generation: AtomicU64::new(generation),
             valid_from,

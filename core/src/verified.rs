@@ -103,6 +103,11 @@ impl Verified {
         self
     }
 
+    /// A copy with its own reference count (see the cache's stripes).
+    pub(crate) fn deep_clone(&self) -> Verified {
+        Verified(Arc::new((*self.0).clone()))
+    }
+
     /// The window in which a cached copy may be returned: `[max(nbf, iat) − leeway, exp + leeway)`.
     pub(crate) fn validity(&self, leeway: f64) -> (f64, f64) {
         let from = match (self.0.nbf, self.0.iat) {
