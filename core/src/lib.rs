@@ -51,6 +51,7 @@ mod cache;
 mod claims;
 mod crypto;
 mod der;
+pub mod diagnostics;
 mod env;
 mod error;
 mod header;

@@ -1,5 +1,6 @@
 //! Provider metadata: OIDC Discovery 1.0 §4 and RFC 8414 §3, reduced to what a verifier needs —
-//! the `jwks_uri`, after checking that the document speaks for the configured issuer.
+//! the `jwks_uri` (and, for diagnostics, the advertised algorithms), after checking that the
+//! document speaks for the configured issuer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,14 +10,32 @@ use super::fetch::{FetchLimits, Fetcher};
 use super::url::{HttpUrl, discovery_urls};
 use crate::error::{Error, ErrorCode, quote};
 
-/// Finds the JWKS URL of `issuer`, trying OIDC Discovery then RFC 8414.
+/// A provider's metadata document, checked against the expected issuer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderMetadata {
+    /// The URL the document was fetched from.
+    pub url: String,
+    /// Its `issuer` (equal to the expected one).
+    pub issuer: String,
+    /// Its `jwks_uri`.
+    pub jwks_uri: String,
+    /// `id_token_signing_alg_values_supported` and RFC 8414's signing algorithm lists, merged.
+    pub signing_algs: Vec<String>,
+    /// The response's `Date` header (for clock-skew checks).
+    pub date: Option<String>,
+    /// The whole document.
+    pub document: Value,
+}
+
+/// Finds the metadata of `issuer`, trying OIDC Discovery then RFC 8414.
 pub(crate) fn discover(
     issuer: &str,
     fetcher: &dyn Fetcher,
     limits: &FetchLimits,
     allow_http: bool,
     fetches: &AtomicU64,
-) -> Result<String, Error> {
+) -> Result<ProviderMetadata, Error> {
     let failed = |why: String| Error::new(ErrorCode::DiscoveryFailed, why);
     let urls = discovery_urls(issuer).map_err(failed)?;
     let mut problems = Vec::new();
@@ -34,7 +53,12 @@ pub(crate) fn discover(
             continue;
         }
         // A document that answers but is wrong is a configuration problem: report it as is.
-        return jwks_uri_from(&response.body, issuer, url, allow_http).map_err(failed);
+        return metadata_from(&response.body, issuer, url, allow_http)
+            .map(|metadata| ProviderMetadata {
+                date: response.date,
+                ..metadata
+            })
+            .map_err(failed);
     }
     Err(failed(format!(
         "discovery for issuer {} failed: {}",
@@ -43,13 +67,13 @@ pub(crate) fn discover(
     )))
 }
 
-/// Checks a metadata document and returns its `jwks_uri`.
-pub(crate) fn jwks_uri_from(
+/// Checks a metadata document.
+pub(crate) fn metadata_from(
     body: &[u8],
     issuer: &str,
     url: &str,
     allow_http: bool,
-) -> Result<String, String> {
+) -> Result<ProviderMetadata, String> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| format!("{url}: not valid JSON ({e})"))?;
     let found = doc
@@ -69,7 +93,34 @@ pub(crate) fn jwks_uri_from(
         .ok_or_else(|| format!("{url}: no jwks_uri member"))?;
     let parsed = HttpUrl::parse(jwks_uri).map_err(|e| format!("{url}: jwks_uri: {e}"))?;
     parsed.check_transport(jwks_uri, allow_http)?;
-    Ok(jwks_uri.to_string())
+    let mut signing_algs: Vec<String> = Vec::new();
+    for member in [
+        "id_token_signing_alg_values_supported",
+        "token_endpoint_auth_signing_alg_values_supported",
+        "authorization_signing_alg_values_supported",
+    ] {
+        for alg in doc
+            .get(member)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(alg) = alg
+                .as_str()
+                .filter(|a| !signing_algs.iter().any(|s| s == a))
+            {
+                signing_algs.push(alg.to_string());
+            }
+        }
+    }
+    Ok(ProviderMetadata {
+        url: url.to_string(),
+        issuer: found.to_string(),
+        jwks_uri: jwks_uri.to_string(),
+        signing_algs,
+        date: None,
+        document: doc.clone(),
+    })
 }
 
 /// Describes a non-200 status for an operator.
@@ -87,13 +138,15 @@ mod tests {
     #[test]
     fn issuer_must_match_exactly() {
         let doc = br#"{"issuer":"https://idp.example/","jwks_uri":"https://idp.example/jwks"}"#;
-        let err = jwks_uri_from(doc, "https://idp.example", "u", false).unwrap_err();
+        let err = metadata_from(doc, "https://idp.example", "u", false).unwrap_err();
         assert!(
             err.contains(r#"names issuer "https://idp.example/""#),
             "{err}"
         );
         assert_eq!(
-            jwks_uri_from(doc, "https://idp.example/", "u", false).unwrap(),
+            metadata_from(doc, "https://idp.example/", "u", false)
+                .unwrap()
+                .jwks_uri,
             "https://idp.example/jwks"
         );
     }
@@ -102,13 +155,13 @@ mod tests {
     fn jwks_uri_must_be_https_off_loopback() {
         let doc = br#"{"issuer":"https://idp.example","jwks_uri":"http://idp.example/jwks"}"#;
         assert!(
-            jwks_uri_from(doc, "https://idp.example", "u", false)
+            metadata_from(doc, "https://idp.example", "u", false)
                 .unwrap_err()
                 .contains("plain http")
         );
         let doc = br#"{"issuer":"https://idp.example"}"#;
         assert!(
-            jwks_uri_from(doc, "https://idp.example", "u", false)
+            metadata_from(doc, "https://idp.example", "u", false)
                 .unwrap_err()
                 .contains("no jwks_uri")
         );

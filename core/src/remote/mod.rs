@@ -8,8 +8,9 @@
 //! last good set (stale-if-error) and retries with exponential back-off. Verifiers that only use
 //! static keys create no thread.
 
-mod discovery;
+pub(crate) mod discovery;
 pub(crate) mod fetch;
+pub(crate) mod jwks;
 pub(crate) mod url;
 
 use std::future::Future;
@@ -45,10 +46,6 @@ impl Default for RemoteOptions {
     }
 }
 
-/// Cache lifetime bounds for a fetched JWKS.
-const DEFAULT_MAX_AGE: Duration = Duration::from_secs(600);
-const MIN_MAX_AGE: Duration = Duration::from_secs(60);
-const MAX_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Retry delays after failed fetches: 1 s, doubling, at most 1 minute.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -510,6 +507,7 @@ impl Shared {
                     self.options.allow_http,
                     &self.fetches,
                 )
+                .map(|metadata| metadata.jwks_uri)
                 .map_err(|error| Failure {
                     uri: None,
                     error,
@@ -517,51 +515,19 @@ impl Shared {
                 })?
             }
         };
-        match self.fetch_jwks(&uri) {
-            Ok((keys, max_age)) => Ok((uri, keys, max_age)),
+        match jwks::fetch(
+            &uri,
+            &*self.fetcher,
+            &self.limits(),
+            self.options.max_keys,
+            &self.fetches,
+        ) {
+            Ok(fetched) => Ok((uri, fetched.keys, fetched.max_age)),
             Err((error, moved)) => Err(Failure {
                 uri: Some(uri),
                 error,
                 moved,
             }),
         }
-    }
-
-    /// Fetches and parses the JWKS; on failure also says whether the URL looks gone (404/410).
-    fn fetch_jwks(&self, uri: &str) -> Result<(KeySet, Duration), (Error, bool)> {
-        let failed = |why: String, moved: bool| {
-            let message = format!("JWKS {}: {why}", quote(uri));
-            (Error::new(ErrorCode::JwksUnavailable, message), moved)
-        };
-        let unavailable = |why: String| failed(why, false);
-        self.fetches.fetch_add(1, Ordering::Relaxed);
-        let response = self.fetcher.get(uri, &self.limits()).map_err(unavailable)?;
-        if response.status != 200 {
-            let moved = matches!(response.status, 404 | 410);
-            return Err(failed(discovery::status_problem(response.status), moved));
-        }
-        let text = std::str::from_utf8(&response.body)
-            .map_err(|_| unavailable("the body is not UTF-8".into()))?;
-        let keys = KeySet::from_jwks_json_limited(text, self.options.max_keys)
-            .map_err(|e| unavailable(e.message().into()))?;
-        if keys.is_empty() {
-            let reasons: Vec<String> = keys
-                .skipped()
-                .iter()
-                .take(5)
-                .map(|s| s.reason.clone())
-                .collect();
-            return Err(unavailable(format!(
-                "no usable key ({} skipped: {})",
-                keys.skipped().len(),
-                reasons.join("; ")
-            )));
-        }
-        let max_age = response
-            .cache_control
-            .as_deref()
-            .and_then(fetch::max_age)
-            .map_or(DEFAULT_MAX_AGE, |age| age.clamp(MIN_MAX_AGE, MAX_MAX_AGE));
-        Ok((keys, max_age))
     }
 }
