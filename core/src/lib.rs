@@ -54,6 +54,10 @@ mod der;
 pub mod diagnostics;
 mod env;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+#[allow(missing_docs, unreachable_pub)]
+pub mod fuzz_api;
 mod header;
 mod json;
 mod jwk;

@@ -1,0 +1,39 @@
+//! Entry points into private parsers for the cargo-fuzz targets in `fuzz/`. Compiled only under
+//! `--cfg fuzzing` (which cargo-fuzz sets); not part of the API.
+
+use crate::claims::{Claims, ClaimsPolicy};
+use crate::header::Header;
+
+/// Splits a token and parses its header with the verifier's strict parser.
+pub fn split_and_parse_header(token: &str) -> bool {
+    let Ok(compact) = crate::token::Compact::split(token, crate::token::DEFAULT_MAX_TOKEN_BYTES) else {
+        return false;
+    };
+    let Ok(bytes) = crate::token::decode_segment(compact.header_b64, "header") else {
+        return false;
+    };
+    Header::parse(&bytes).is_ok()
+}
+
+/// Parses a claims set and runs a fixed policy over it at time `now`.
+pub fn parse_and_check_claims(payload: &[u8], now: f64) -> bool {
+    let required: Vec<Box<str>> = vec!["tenant".into(), "sub".into()];
+    let Ok(claims) = Claims::parse(payload, &required) else {
+        return false;
+    };
+    let policy = ClaimsPolicy {
+        issuers: vec!["https://fuzz.example".into()],
+        audiences: Some(vec!["fuzz".into()]),
+        leeway: 30.0,
+        require_exp: true,
+        required_scopes: vec!["read".into()],
+        required_claims: required,
+    };
+    let _ = claims.scopes().count();
+    policy.check(&claims, now).is_ok()
+}
+
+/// Checks a discovery document against an issuer.
+pub fn check_discovery_document(body: &[u8], issuer: &str) -> bool {
+    crate::remote::discovery::metadata_from(body, issuer, "https://fuzz.example/doc", false).is_ok()
+}
