@@ -6,7 +6,8 @@ use crate::header::Header;
 
 /// Splits a token and parses its header with the verifier's strict parser.
 pub fn split_and_parse_header(token: &str) -> bool {
-    let Ok(compact) = crate::token::Compact::split(token, crate::token::DEFAULT_MAX_TOKEN_BYTES) else {
+    let Ok(compact) = crate::token::Compact::split(token, crate::token::DEFAULT_MAX_TOKEN_BYTES)
+    else {
         return false;
     };
     let Ok(bytes) = crate::token::decode_segment(compact.header_b64, "header") else {
