@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# CI for the Node package `jwtgate` (bindings-node/): the one script CI calls for it.
+#
+#   1. a fresh consumer folder installs the package the way a user does
+#      (`npm install <repo>/bindings-node`, which builds the native addon from source when none
+#      loads) and uses it through ESM and CommonJS, with the MCP SDK's middleware;
+#   2. devDependencies (`npm ci`, from the committed package-lock.json);
+#   3. the addon built from source; the generated loader and declarations (binding.js,
+#      binding.d.ts) must equal the committed ones;
+#   4. `tsc --noEmit` on types-test/ (an example that uses every export);
+#   5. the shared error fixtures on the Rust side (cargo test -p jwtgate-node);
+#   6. `node --test` (real IdP, real MCP server, loopback only).
+#
+# Needs node 20+, npm, cargo; the npm registry and crates.io. Usage: bash bindings-node/ci.sh
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+step() { printf '\n==> node: %s\n' "$*"; }
+
+for tool in node npm cargo; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+node --version
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+step "fresh consumer: npm install <repo>/bindings-node (builds the addon from source if none loads)"
+mkdir "$scratch/consumer"
+(
+  cd "$scratch/consumer"
+  npm init -y >/dev/null
+  npm install --no-audit --no-fund "$here" @modelcontextprotocol/sdk@1.32.2 express@5.3.0
+  cp "$here/test/consumer/check.mjs" "$here/test/consumer/check.cjs" .
+  node check.mjs
+  node check.cjs
+)
+
+step "devDependencies (npm ci)"
+(cd "$here" && npm ci --ignore-scripts --no-audit --no-fund)
+
+step "build the addon from source; the generated binding.js and binding.d.ts must be the committed ones"
+# `npm run build` is `napi build --platform --release --strip --js binding.js --dts binding.d.ts`
+# with the napi-rs CLI from npx (a devDependency would pull platform packages that `npm ci`
+# cannot resolve here).
+(cd "$here" && npm run build -- --output-dir "$scratch/build")
+for generated in binding.js binding.d.ts; do
+  if ! diff -u "$here/$generated" "$scratch/build/$generated"; then
+    echo "$generated differs from what napi build generates: run \`npm run build\` in bindings-node and commit it" >&2
+    exit 1
+  fi
+done
+cp "$scratch"/build/*.node "$here/"
+
+step "tsc --noEmit (types-test: every export, ESM and CommonJS)"
+(cd "$here" && npx tsc --noEmit -p types-test)
+
+step "shared error fixtures: the Rust core gives the codes the Node tests expect"
+(cd "$repo" && cargo test -p jwtgate-node --locked)
+
+step "node --test"
+if [ ! -d "$repo/tests/idp/node_modules" ]; then
+  npm ci --prefix "$repo/tests/idp" --no-audit --no-fund
+fi
+(cd "$here" && node --test test/*.test.mjs)

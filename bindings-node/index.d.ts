@@ -1,0 +1,261 @@
+// Type declarations of the package `jwtgate` (CommonJS entry; index.d.mts re-exports them for
+// ESM). The native layer's generated declarations are in binding.d.ts (internal).
+
+/** The JWS algorithms jwtgate verifies (RFC 7518 names). `none` does not exist. */
+export type Algorithm =
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'EdDSA'
+  | 'HS256'
+  | 'HS384'
+  | 'HS512';
+
+/**
+ * The stable reason of a rejection: the same strings as the Rust core (`ErrorCode::as_str`)
+ * and the Python package. In MCP servers `insufficient_scope` is HTTP 403, everything else 401.
+ */
+export type ErrorCode =
+  | 'token_malformed'
+  | 'token_too_large'
+  | 'alg_not_allowed'
+  | 'header_unsupported'
+  | 'key_not_found'
+  | 'key_unusable'
+  | 'signature_invalid'
+  | 'token_expired'
+  | 'token_not_yet_valid'
+  | 'claim_missing'
+  | 'claim_invalid'
+  | 'issuer_mismatch'
+  | 'audience_mismatch'
+  | 'typ_mismatch'
+  | 'insufficient_scope'
+  | 'token_unknown'
+  | 'jwks_unavailable'
+  | 'discovery_failed'
+  | 'config_invalid';
+
+/** Every error code, in the core's stable order. */
+export declare const ERROR_CODES: readonly ErrorCode[];
+
+/** The crypto backend compiled into the native addon (`"aws-lc-rs"`). */
+export declare const CRYPTO_BACKEND: string;
+
+/**
+ * Every rejection and every configuration error. Match on `code`; show `message` to operators
+ * (it names what to fix and never contains the token).
+ */
+export declare class JwtGateError extends Error {
+  constructor(message: string, code: ErrorCode, claim?: string | null);
+  readonly name: 'JwtGateError';
+  /** Why: one of {@link ERROR_CODES}. */
+  readonly code: ErrorCode;
+  /** The claim concerned, for claim errors (`exp`, `iss`, `aud`, a required claim, …). */
+  readonly claim?: string;
+}
+
+/** A static bearer token / API key ("multi-auth") and the identity it grants. */
+export interface StaticTokenOptions {
+  /** The secret as sent in `Authorization: Bearer <token>`; kept only as a SHA-256 digest. */
+  token: string;
+  /** The identity the token grants (`clientId` and `sub` of the result). */
+  clientId: string;
+  /** The scopes the token grants (default: none). */
+  scopes?: readonly string[];
+}
+
+/** A JSON Web Key Set, as published at an issuer's `jwks_uri`. */
+export interface JsonWebKeySet {
+  keys: ReadonlyArray<Record<string, unknown>>;
+}
+
+/**
+ * Verifier options. The names are the project's Node names (DESIGN.md "Option names"); unknown
+ * names are rejected with `config_invalid`. Keys come from exactly one source: `jwks`,
+ * `publicKey`, `jwksUri`, or — when none is given — discovery from the `issuer`
+ * (`/.well-known/openid-configuration`, then RFC 8414).
+ */
+export interface VerifierOptions {
+  /** Accepted issuer(s): `iss` must equal one exactly, without normalisation (trailing slashes matter). */
+  issuer?: string | readonly string[];
+  /**
+   * Accepted audience(s) (your resource identifier): one `aud` value must equal one of them.
+   * Required with JWTs unless {@link insecureSkipAudienceCheck}.
+   */
+  audience?: string | readonly string[];
+  /** The JWKS URL (kept fresh in the background); skips discovery. */
+  jwksUri?: string;
+  /** A static JWKS: the document or its JSON text. Unusable keys are skipped and reported. */
+  jwks?: JsonWebKeySet | string;
+  /** One or more public keys: PEM text (SPKI or PKCS#1 RSA) or `KeyObject`s. */
+  publicKey?: string | import('node:crypto').KeyObject | ReadonlyArray<string | import('node:crypto').KeyObject>;
+  /**
+   * Accepted algorithms. Default: every asymmetric algorithm (each key is bound to its own
+   * family, so the token's `alg` never chooses how a key verifies).
+   */
+  algorithms?: readonly Algorithm[];
+  /** Scopes that must all be present (`scope` or `scp`); a missing one is `insufficient_scope`. */
+  requiredScopes?: readonly string[];
+  /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
+  clockTolerance?: number;
+  /**
+   * Expected header `typ`, e.g. `'at+jwt'` for RFC 9068 access tokens; compared
+   * case-insensitively with the `application/` prefix optional. Tokens without `typ` then fail.
+   */
+  typ?: string;
+  /** Claims that must be present (any value). */
+  requiredClaims?: readonly string[];
+  /** Static bearer tokens / API keys accepted next to (or instead of) JWTs. */
+  staticTokens?: readonly StaticTokenOptions[];
+  /**
+   * Capacity of the verified-token cache (default 1024 tokens; 0 disables it). A hit skips the
+   * signature check after re-checking `exp`/`nbf` and that the key is still published.
+   */
+  cacheSize?: number;
+  /**
+   * Accept any audience. Only for providers that set none: tokens the same issuer minted for
+   * any other service are then accepted too. Logged as a warning.
+   */
+  insecureSkipAudienceCheck?: boolean;
+  /** Allow plain-http discovery / JWKS URLs on non-loopback hosts (loopback is always allowed). */
+  allowInsecureHttp?: boolean;
+  /** Deadline of each key fetch, in seconds (default 5). */
+  fetchTimeout?: number;
+  /** Least time between two fetches caused by unknown `kid`s, in seconds (default 30). */
+  refreshCooldown?: number;
+  /** Largest accepted token, in bytes (default 16384). */
+  maxTokenBytes?: number;
+}
+
+/**
+ * A verified credential. The object is frozen — with its arrays and `payload` — and a
+ * cached verification of the same token returns the same object again.
+ */
+export interface Claims {
+  /** `'jwt'`, or `'static_token'` for a configured static token. */
+  readonly kind: 'jwt' | 'static_token';
+  /** The header's `alg` (JWTs). */
+  readonly alg?: Algorithm;
+  /** The header's `kid`. */
+  readonly kid?: string;
+  /** The header's `typ`. */
+  readonly typ?: string;
+  /** `iss`. */
+  readonly iss?: string;
+  /** `sub` (for static tokens: the configured client id). */
+  readonly sub?: string;
+  /** `aud` as a list (a string `aud` is one element). */
+  readonly aud: readonly string[];
+  /** `exp` in whole seconds since the epoch (the exact value is in `payload`). */
+  readonly exp?: number;
+  /** `nbf` in whole seconds since the epoch. */
+  readonly nbf?: number;
+  /** `iat` in whole seconds since the epoch. */
+  readonly iat?: number;
+  /** `jti`. */
+  readonly jti?: string;
+  /** The client: `client_id` (RFC 9068), else `azp`, else `sub`. */
+  readonly clientId?: string;
+  /** Scopes from `scope` (space-separated) and `scp`. */
+  readonly scopes: readonly string[];
+  /** The whole claims set as signed (`{}` for static tokens), for custom claims. */
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+/** A key that was left out of a key set, and why. */
+export interface SkippedKey {
+  kid?: string;
+  /** Its position in the JWKS `keys` array. */
+  index: number;
+  reason: string;
+}
+
+/** The state of a verifier's keys, for health endpoints and diagnostics. */
+export interface KeysStatus {
+  /** `'static'`, or the JWKS URL once known. */
+  source: string;
+  /** Whether keys are available. */
+  ready: boolean;
+  /** The key set's generation, bumped on every swap. */
+  generation: number;
+  /** The `kid`s of the usable keys. */
+  kids: string[];
+  /** Number of usable keys. */
+  keyCount: number;
+  /** Keys of the last fetched document that were skipped, with reasons. */
+  skipped: SkippedKey[];
+  /** Seconds since the current set was fetched (remote keys). */
+  ageSeconds?: number;
+  /** Seconds the current set stays fresh (`Cache-Control` max-age clamped to [60, 86400]). */
+  maxAgeSeconds?: number;
+  /** The last failed fetch, cleared by a success. */
+  lastError?: { code: ErrorCode; message: string };
+  /** HTTP requests made (discovery and JWKS). */
+  fetches: number;
+  /** Fetch attempts that failed. */
+  failures: number;
+}
+
+/**
+ * Verifies bearer credentials — JWT access tokens against keys and a claims policy, and static
+ * tokens. Build one per process and share it; verification never blocks on the network except
+ * where documented.
+ *
+ * @example
+ * const verifier = new Verifier({ issuer: 'https://auth.example.com', audience: 'https://mcp.example.com/' });
+ * const claims = await verifier.verify(token); // JwtGateError on rejection
+ */
+export declare class Verifier {
+  /** @throws {JwtGateError} `config_invalid` for unknown, contradictory or incomplete options. */
+  constructor(options: VerifierOptions);
+
+  /**
+   * A verifier configured from the environment: `{prefix}OAUTH_ISSUER` (or `OAUTH_ISSUER_URL`,
+   * or `OIDC_CONFIG_URL`), `{prefix}OAUTH_JWKS_URI`, `{prefix}OIDC_AUDIENCE` (or
+   * `OAUTH_AUDIENCE`; comma-separated), `{prefix}OIDC_REQUIRED_SCOPES` (comma-separated),
+   * `{prefix}BEARER_TOKEN` / `{prefix}API_KEY` (static tokens `bearer-token` / `api-key`).
+   * Blank values count as unset.
+   * @throws {JwtGateError} `config_invalid` naming the missing variable of a half-configured setup.
+   */
+  static fromEnv(prefix?: string): Verifier;
+
+  /**
+   * Verifies on the calling thread. A cached token costs well under a microsecond; a new one
+   * costs one signature check.
+   *
+   * Never waits on the network — except when the token needs a key fetch (remote keys not
+   * fetched yet, or an unknown `kid` outside the refresh cooldown): then it waits for that
+   * fetch, at most `fetchTimeout` (5 s by default), blocking the event loop meanwhile. Call
+   * {@link waitReady} at start-up, or use {@link verify}, to avoid that.
+   * @throws {JwtGateError} the rejection.
+   */
+  verifySync(token: string): Claims;
+
+  /**
+   * Verifies without blocking the event loop: a token verified before (in the cache, or a
+   * static token) is answered at once; anything else — the signature check, a key fetch — runs
+   * on the libuv thread pool.
+   * @returns the claims; rejects with {@link JwtGateError}.
+   */
+  verify(token: string): Promise<Claims>;
+
+  /**
+   * Resolves once keys are available (immediately for static keys). Servers that prefer to
+   * fail fast call it at start-up.
+   * @param timeoutSeconds how long to wait (default 10).
+   * @returns rejects with the descriptive `discovery_failed` / `jwks_unavailable` error.
+   */
+  waitReady(timeoutSeconds?: number): Promise<void>;
+
+  /** The state of the verifier's keys. */
+  keysStatus(): KeysStatus;
+
+  /** The algorithms this verifier accepts. */
+  readonly algorithms: Algorithm[];
+}

@@ -1,0 +1,241 @@
+// A real MCP server (Express + StreamableHTTPServerTransport + requireBearerAuth) guarded by
+// jwtgate/mcp, real tokens from the repository's oidc-provider IdP, and the SDK's own Client.
+// Everything listens on 127.0.0.1.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import {
+  getOAuthProtectedResourceMetadataUrl,
+  mcpAuthMetadataRouter,
+} from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { InsufficientScopeError, InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import express from 'express';
+
+import { JwtGateError, Verifier } from '../index.mjs';
+import { createTokenVerifier } from '../mcp.mjs';
+import { startIdp } from './helpers/idp.mjs';
+
+const STATIC_TOKEN = 'ci-static-token-0123456789';
+
+let idp;
+let http;
+let base;
+
+/** An MCP server whose one tool returns the request's authInfo as JSON text. */
+function mcpHandler() {
+  return async (req, res) => {
+    const server = new McpServer({ name: 'jwtgate-test', version: '1.0.0' });
+    server.registerTool('whoami', { description: 'returns authInfo' }, async (extra) => ({
+      content: [{ type: 'text', text: JSON.stringify(extra.authInfo) }],
+    }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => {
+      transport.close();
+      server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+}
+
+before(async () => {
+  idp = await startIdp();
+  const app = express();
+  app.use(express.json());
+  http = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  base = `http://127.0.0.1:${http.address().port}`;
+
+  const resourceServerUrl = new URL(`${base}/mcp`);
+  const metadata = await (await fetch(`${idp.issuer}/.well-known/oauth-authorization-server`)).json();
+  app.use(mcpAuthMetadataRouter({ oauthMetadata: metadata, resourceServerUrl, scopesSupported: ['tools:call'] }));
+
+  const guard = (verifier) =>
+    requireBearerAuth({ verifier, resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(resourceServerUrl) });
+  // The endpoint under test: tokens for https://mcp.test/ with tools:call, or the static token.
+  const verifier = createTokenVerifier({
+    issuer: idp.issuer,
+    audience: idp.resource,
+    requiredScopes: ['tools:call'],
+    typ: 'at+jwt',
+    staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot', scopes: ['tools:call'] }],
+  });
+  await verifier.verifier.waitReady(10);
+  app.post('/mcp', guard(verifier), mcpHandler());
+  // The same IdP, but an endpoint that is another resource: IdP tokens are not for it.
+  app.post('/other', guard(createTokenVerifier({ issuer: idp.issuer, audience: 'https://other.test/' })), mcpHandler());
+});
+
+after(() => {
+  http?.close();
+  idp?.stop();
+});
+
+async function connect(path, token) {
+  const client = new Client({ name: 'jwtgate-test-client', version: '1.0.0' });
+  const headers = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}${path}`), { requestInit: { headers } }));
+  return client;
+}
+
+async function whoami(path, token) {
+  const client = await connect(path, token);
+  try {
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    return JSON.parse(result.content[0].text);
+  } finally {
+    await client.close();
+  }
+}
+
+/** A raw MCP initialize request, for the status code and headers. */
+function initialize(path, token) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  return fetch(`${base}${path}`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    }),
+  });
+}
+
+function challenge(response) {
+  const header = response.headers.get('www-authenticate');
+  assert.ok(header, 'a WWW-Authenticate challenge');
+  assert.match(header, /^Bearer /);
+  assert.ok(
+    header.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`) ||
+      header.includes(`resource_metadata="${base}/.well-known/oauth-protected-resource/other"`),
+    header,
+  );
+  return header;
+}
+
+describe('MCP server with requireBearerAuth and jwtgate/mcp', () => {
+  test('an IdP token calls the tool; authInfo carries the claims', async () => {
+    const { access_token: token, expires_in: expiresIn } = await idp.tokenResponse({ scope: 'tools:call read' });
+    const auth = await whoami('/mcp', token);
+    assert.equal(auth.token, token);
+    assert.equal(auth.clientId, 'client-rs256');
+    assert.deepEqual(auth.scopes, ['tools:call', 'read']);
+    assert.equal(typeof auth.expiresAt, 'number');
+    assert.ok(Math.abs(auth.expiresAt - (Date.now() / 1000 + expiresIn)) < 30);
+    assert.equal(auth.resource, 'https://mcp.test/');
+    assert.equal(auth.extra.claims.iss, idp.issuer);
+    assert.equal(auth.extra.claims.client_id, 'client-rs256');
+    assert.equal(auth.extra.verified.alg, 'RS256');
+    assert.equal(auth.extra.verified.typ, 'at+jwt');
+  });
+
+  test('every IdP signing algorithm is accepted', async () => {
+    for (const alg of ['PS256', 'ES256', 'EdDSA']) {
+      const auth = await whoami('/mcp', await idp.token({ alg, scope: 'tools:call' }));
+      assert.equal(auth.extra.verified.alg, alg);
+      assert.equal(auth.clientId, `client-${alg.toLowerCase()}`);
+    }
+  });
+
+  test('a static bearer token → 200, the configured identity', async () => {
+    const response = await initialize('/mcp', STATIC_TOKEN);
+    assert.equal(response.status, 200);
+    const auth = await whoami('/mcp', STATIC_TOKEN);
+    assert.equal(auth.clientId, 'ci-bot');
+    assert.deepEqual(auth.scopes, ['tools:call']);
+    assert.ok(auth.expiresAt > Date.now() / 1000);
+    assert.equal(auth.extra.verified.kind, 'static_token');
+  });
+
+  test('no token → 401 with WWW-Authenticate and resource_metadata', async () => {
+    const response = await initialize('/mcp');
+    assert.equal(response.status, 401);
+    assert.match(challenge(response), /error="invalid_token"/);
+    await assert.rejects(connect('/mcp'));
+  });
+
+  test('missing scope → 403 insufficient_scope', async () => {
+    const token = await idp.token({ scope: 'read' });
+    const response = await initialize('/mcp', token);
+    assert.equal(response.status, 403);
+    const header = challenge(response);
+    assert.match(header, /error="insufficient_scope"/);
+    assert.match(header, /tools:call/);
+    assert.equal((await response.json()).error, 'insufficient_scope');
+    await assert.rejects(whoami('/mcp', token));
+  });
+
+  test('wrong audience → 401', async () => {
+    const token = await idp.token({ scope: 'tools:call' });
+    const response = await initialize('/other', token);
+    assert.equal(response.status, 401);
+    const header = challenge(response);
+    assert.match(header, /error="invalid_token"/);
+    assert.match(header, /audience mismatch/);
+    // The SDK writes the description into the header as is: jwtgate's quotes are replaced.
+    assert.doesNotMatch(header.slice(header.indexOf('error_description="') + 19, header.indexOf('", resource_metadata')), /"/);
+    await assert.rejects(whoami('/other', token));
+  });
+
+  test('tampered signature → 401', async () => {
+    const token = await idp.token({ scope: 'tools:call' });
+    const [h, p, s] = token.split('.');
+    const tampered = `${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`;
+    const response = await initialize('/mcp', tampered);
+    assert.equal(response.status, 401);
+    assert.match(challenge(response), /signature/);
+    await assert.rejects(whoami('/mcp', tampered));
+  });
+
+  test('a garbage bearer value → 401', async () => {
+    const response = await initialize('/mcp', 'garbage');
+    assert.equal(response.status, 401);
+    challenge(response);
+  });
+});
+
+describe('createTokenVerifier', () => {
+  test('throws the SDK error classes (ESM), with the JwtGateError as cause', async () => {
+    const tv = createTokenVerifier({ issuer: idp.issuer, audience: idp.resource, requiredScopes: ['admin'] });
+    await tv.verifier.waitReady(10);
+    const token = await idp.token({ scope: 'tools:call' });
+    const scope = await tv.verifyAccessToken(token).catch((e) => e);
+    assert.ok(scope instanceof InsufficientScopeError);
+    assert.ok(scope.cause instanceof JwtGateError);
+    assert.equal(scope.cause.code, 'insufficient_scope');
+    const invalid = await tv.verifyAccessToken('a.b.c').catch((e) => e);
+    assert.ok(invalid instanceof InvalidTokenError);
+    assert.equal(invalid.cause.code, 'token_malformed');
+  });
+
+  test('accepts an existing Verifier', async () => {
+    const verifier = new Verifier({ issuer: idp.issuer, audience: idp.resource });
+    const tv = createTokenVerifier(verifier);
+    assert.equal(tv.verifier, verifier);
+    await verifier.waitReady(10);
+    const auth = await tv.verifyAccessToken(await idp.token({ alg: 'ES256' }));
+    assert.equal(auth.clientId, 'client-es256');
+    assert.ok(auth.resource instanceof URL);
+  });
+
+  test('the CommonJS entry throws the CommonJS SDK classes', async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const cjs = require('../mcp.js');
+    const errors = require('@modelcontextprotocol/sdk/server/auth/errors.js');
+    const tv = cjs.createTokenVerifier({ staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot' }] });
+    const e = await tv.verifyAccessToken('nope').catch((x) => x);
+    assert.ok(e instanceof errors.InvalidTokenError);
+    assert.ok(!(e instanceof InvalidTokenError));
+    assert.equal((await tv.verifyAccessToken(STATIC_TOKEN)).clientId, 'ci-bot');
+  });
+});

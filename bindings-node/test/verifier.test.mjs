@@ -1,0 +1,420 @@
+// The Verifier API: options, results, caching, errors, remote keys, threads.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
+
+import * as esm from '../index.mjs';
+import { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier } from '../index.mjs';
+import { AUDIENCE, claims, ISSUER, keyFor, now } from './helpers/mint.mjs';
+import { startIdp } from './helpers/idp.mjs';
+
+const require = createRequire(import.meta.url);
+const rsa = keyFor('RS256');
+const ec = keyFor('ES256');
+const ed = keyFor('EdDSA');
+const jwks = { keys: [rsa.jwk, ec.jwk, ed.jwk] };
+const base = { issuer: ISSUER, audience: AUDIENCE, jwks };
+
+function rejection(fn) {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected a throw');
+}
+
+describe('package', () => {
+  test('ESM and CommonJS entries export the same objects', () => {
+    const cjs = require('../index.js');
+    assert.equal(cjs.Verifier, Verifier);
+    assert.equal(cjs.JwtGateError, JwtGateError);
+    assert.equal(cjs.ERROR_CODES, ERROR_CODES);
+    assert.equal(esm.default, cjs);
+    assert.equal(CRYPTO_BACKEND, 'aws-lc-rs');
+  });
+
+  test('JwtGateError is an Error with code, message and claim', () => {
+    const e = new JwtGateError('token has expired', 'token_expired', 'exp');
+    assert.ok(e instanceof Error);
+    assert.equal(e.name, 'JwtGateError');
+    assert.equal(e.code, 'token_expired');
+    assert.equal(e.claim, 'exp');
+    assert.match(String(e), /^JwtGateError: token has expired/);
+    assert.ok(!('claim' in new JwtGateError('x', 'token_malformed')));
+  });
+});
+
+describe('options', () => {
+  test('jwks as an object or as JSON text; publicKey as PEM or KeyObject', () => {
+    const token = rsa.mint(claims());
+    for (const options of [
+      base,
+      { ...base, jwks: JSON.stringify(jwks) },
+      { issuer: ISSUER, audience: AUDIENCE, publicKey: rsa.pem },
+      { issuer: ISSUER, audience: AUDIENCE, publicKey: rsa.publicKey },
+      { issuer: ISSUER, audience: AUDIENCE, publicKey: [ec.pem, rsa.publicKey] },
+    ]) {
+      assert.equal(new Verifier(options).verifySync(token).sub, 'user-42');
+    }
+  });
+
+  test('several issuers and audiences', () => {
+    const v = new Verifier({ ...base, issuer: ['https://a.test', ISSUER], audience: ['x', AUDIENCE] });
+    assert.equal(v.verifySync(rsa.mint(claims())).iss, ISSUER);
+  });
+
+  test('unknown options, wrong types and bad values are config_invalid', () => {
+    for (const options of [
+      { ...base, audiences: AUDIENCE },
+      { ...base, issuer: 42 },
+      { ...base, algorithms: ['RS257'] },
+      { ...base, clockTolerance: -1 },
+      { ...base, cacheSize: 1.5 },
+      { ...base, publicKey: rsa.privateKey },
+      { ...base, staticTokens: [{ token: 't', clientId: 'c', scope: ['x'] }] },
+      { ...base, staticTokens: [{ token: 't' }] },
+      null,
+      'https://idp',
+    ]) {
+      const e = rejection(() => new Verifier(options));
+      assert.ok(e instanceof JwtGateError, String(e));
+      assert.equal(e.code, 'config_invalid', e.message);
+    }
+    assert.match(rejection(() => new Verifier({ ...base, audiences: 'x' })).message, /unknown option "audiences"/);
+    assert.match(rejection(() => new Verifier({ ...base, algorithms: ['RS257'] })).message, /RS257/);
+  });
+
+  test('requiredScopes, requiredClaims, typ, algorithms', () => {
+    const v = new Verifier({ ...base, requiredScopes: ['admin'] });
+    assert.equal(rejection(() => v.verifySync(rsa.mint(claims()))).code, 'insufficient_scope');
+    const rc = new Verifier({ ...base, requiredClaims: ['tenant'] });
+    const e = rejection(() => rc.verifySync(rsa.mint(claims())));
+    assert.equal(e.code, 'claim_missing');
+    assert.equal(e.claim, 'tenant');
+    const typ = new Verifier({ ...base, typ: 'at+jwt' });
+    assert.equal(rejection(() => typ.verifySync(rsa.mint(claims()))).code, 'typ_mismatch');
+    assert.equal(typ.verifySync(rsa.mint(claims(), { typ: 'at+jwt' })).typ, 'at+jwt');
+    const es = new Verifier({ ...base, algorithms: ['ES256'] });
+    assert.deepEqual(es.algorithms, ['ES256']);
+    assert.equal(rejection(() => es.verifySync(rsa.mint(claims()))).code, 'alg_not_allowed');
+    assert.equal(es.verifySync(ec.mint(claims())).alg, 'ES256');
+  });
+
+  test('clockTolerance applies to exp', () => {
+    const token = rsa.mint(claims({ exp: now() - 30 }));
+    assert.equal(rejection(() => new Verifier(base).verifySync(token)).code, 'token_expired');
+    assert.equal(new Verifier({ ...base, clockTolerance: 120 }).verifySync(token).sub, 'user-42');
+  });
+
+  test('insecureSkipAudienceCheck is explicit', () => {
+    const token = rsa.mint(claims({ aud: 'https://elsewhere.test/' }));
+    assert.equal(rejection(() => new Verifier(base).verifySync(token)).code, 'audience_mismatch');
+    const v = new Verifier({ issuer: ISSUER, jwks, insecureSkipAudienceCheck: true });
+    assert.equal(v.verifySync(token).sub, 'user-42');
+  });
+
+  test('maxTokenBytes', () => {
+    const v = new Verifier({ ...base, maxTokenBytes: 100 });
+    assert.equal(rejection(() => v.verifySync(rsa.mint(claims()))).code, 'token_too_large');
+  });
+});
+
+describe('results', () => {
+  test('the claims object: typed registered claims, scopes, client, payload', () => {
+    const t = now();
+    const c = new Verifier(base).verifySync(
+      ed.mint(claims({ aud: [AUDIENCE, 'other'], exp: t + 60.75, nbf: t - 5, scope: 'a b', tenant: { id: 7 } })),
+    );
+    assert.equal(c.kind, 'jwt');
+    assert.equal(c.alg, 'EdDSA');
+    assert.equal(c.kid, 'eddsa-1');
+    assert.equal(c.typ, 'JWT');
+    assert.equal(c.iss, ISSUER);
+    assert.equal(c.sub, 'user-42');
+    assert.deepEqual(c.aud, [AUDIENCE, 'other']);
+    assert.equal(c.exp, t + 60); // whole seconds; the raw value is in payload
+    assert.equal(c.payload.exp, t + 60.75);
+    assert.equal(c.nbf, t - 5);
+    assert.equal(c.iat, t);
+    assert.equal(c.jti, 'id-1');
+    assert.equal(c.clientId, 'app-1');
+    assert.deepEqual(c.scopes, ['a', 'b']);
+    assert.deepEqual(c.payload.tenant, { id: 7 });
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.payload.tenant) && Object.isFrozen(c.scopes));
+  });
+
+  test('clientId falls back to azp, then sub; scp is read too', () => {
+    const v = new Verifier(base);
+    const noClient = { ...claims(), client_id: undefined };
+    assert.equal(v.verifySync(rsa.mint({ ...noClient, azp: 'spa' })).clientId, 'spa');
+    assert.equal(v.verifySync(rsa.mint(noClient)).clientId, 'user-42');
+    assert.deepEqual(v.verifySync(rsa.mint({ ...claims(), scope: undefined, scp: ['x', 'y'] })).scopes, ['x', 'y']);
+  });
+
+  test('a cached verification returns the same frozen object', async () => {
+    const v = new Verifier(base);
+    const token = rsa.mint(claims());
+    // The core's cache may hand this thread its own copy of the first result (one reference
+    // count per core), so the object is settled from the second verification on.
+    const first = v.verifySync(token);
+    const second = v.verifySync(token);
+    assert.deepEqual(second, first);
+    assert.equal(v.verifySync(token), second);
+    assert.equal(await v.verify(token), second);
+    assert.throws(() => {
+      'use strict';
+      first.sub = 'mallory';
+    }, TypeError);
+    // Without the core cache, every verification builds its own object.
+    const uncached = new Verifier({ ...base, cacheSize: 0 });
+    assert.notEqual(uncached.verifySync(token), uncached.verifySync(token));
+    assert.deepEqual(uncached.verifySync(token), first);
+  });
+
+  test('an expired cached token is rejected, not served from the binding', async () => {
+    const v = new Verifier(base);
+    const token = rsa.mint(claims({ exp: now() + 1 }));
+    assert.equal(v.verifySync(token).sub, 'user-42');
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal(rejection(() => v.verifySync(token)).code, 'token_expired');
+    assert.equal((await v.verify(token).catch((e) => e)).code, 'token_expired');
+  });
+
+  test('many tokens through a small cache stay correct', () => {
+    const v = new Verifier({ ...base, cacheSize: 4 });
+    const tokens = Array.from({ length: 40 }, (_, i) => [i, rsa.mint(claims({ sub: `user-${i}` }))]);
+    for (let round = 0; round < 3; round++) {
+      for (const [i, token] of tokens) assert.equal(v.verifySync(token).sub, `user-${i}`);
+    }
+  });
+
+  test('verify() returns a Promise, resolves like verifySync and rejects with JwtGateError', async () => {
+    const v = new Verifier(base);
+    const token = ec.mint(claims());
+    const p = v.verify(token);
+    assert.ok(p instanceof Promise);
+    assert.equal((await p).alg, 'ES256');
+    const e = await v.verify(token.slice(0, -4) + 'AAAA').catch((x) => x);
+    assert.ok(e instanceof JwtGateError);
+    assert.equal(e.code, 'signature_invalid');
+  });
+
+  test('verify() answers cached tokens at once and sends signature checks to the thread pool', async () => {
+    // Settled within a few microtask turns = answered on the main thread; otherwise the answer
+    // came back from the pool in a later event-loop turn.
+    async function answeredAtOnce(promise) {
+      let settled = false;
+      promise.then(() => (settled = true));
+      for (let i = 0; i < 5; i++) await null;
+      const early = settled;
+      await promise;
+      return early;
+    }
+    const token = rsa.mint(claims());
+    const cached = new Verifier(base);
+    assert.equal(await answeredAtOnce(cached.verify(token)), false, 'a new token: signature check on the pool');
+    assert.equal(await answeredAtOnce(cached.verify(token)), true, 'the cached token: at once');
+    const uncached = new Verifier({ ...base, cacheSize: 0, staticTokens: [{ token: 'k', clientId: 'bot' }] });
+    await uncached.verify(token);
+    assert.equal(await answeredAtOnce(uncached.verify(token)), false, 'no cache: every signature check on the pool');
+    await uncached.verify('k');
+    assert.equal(await answeredAtOnce(uncached.verify('k')), true, 'a static token: at once');
+  });
+
+  test('a non-string token is a TypeError', async () => {
+    const v = new Verifier(base);
+    assert.throws(() => v.verifySync(undefined), TypeError);
+    assert.throws(() => v.verifySync(Buffer.from('x')), TypeError);
+    await assert.rejects(v.verify(42), TypeError);
+  });
+
+  test('non-ASCII input is rejected, never mangled into a match', () => {
+    const v = new Verifier({ ...base, staticTokens: [{ token: 'Abc', clientId: 'bot' }] });
+    assert.equal(v.verifySync('Abc').clientId, 'bot');
+    // U+0141 would become "A" in a Latin-1 conversion; it must not match.
+    assert.equal(rejection(() => v.verifySync('\u0141bc')).code, 'token_unknown');
+    assert.equal(rejection(() => v.verifySync('\ud800.x.y')).code, 'token_malformed');
+    const token = rsa.mint(claims());
+    assert.equal(rejection(() => v.verifySync(`${token}\u00e9`)).code, 'token_malformed');
+  });
+
+  test('long strings are read whole', () => {
+    const v = new Verifier(base);
+    const big = rsa.mint(claims({ pad: 'x'.repeat(20000) }));
+    assert.equal(rejection(() => v.verifySync(big)).code, 'token_too_large');
+    const roomy = new Verifier({ ...base, maxTokenBytes: 64 * 1024 });
+    assert.equal(roomy.verifySync(big).payload.pad.length, 20000);
+  });
+});
+
+describe('static tokens', () => {
+  test('identity and scopes; next to JWTs; whitespace-only secrets ignored', () => {
+    const v = new Verifier({
+      ...base,
+      staticTokens: [
+        { token: 'sekret-1', clientId: 'ci-bot', scopes: ['deploy'] },
+        { token: '   ', clientId: 'blank' },
+      ],
+    });
+    const c = v.verifySync('sekret-1');
+    assert.equal(c.kind, 'static_token');
+    assert.equal(c.clientId, 'ci-bot');
+    assert.equal(c.sub, 'ci-bot');
+    assert.deepEqual(c.scopes, ['deploy']);
+    assert.deepEqual(c.payload, {});
+    assert.equal(c.exp, undefined);
+    assert.equal(rejection(() => v.verifySync('   ')).code, 'token_unknown');
+    assert.equal(v.verifySync(rsa.mint(claims())).kind, 'jwt');
+  });
+
+  test('a static-token-only verifier', async () => {
+    const v = new Verifier({ staticTokens: [{ token: 'k', clientId: 'bot' }] });
+    assert.equal((await v.verify('k')).clientId, 'bot');
+    assert.equal((await v.verify('nope').catch((e) => e)).code, 'token_unknown');
+    assert.deepEqual(v.keysStatus().kids, []);
+  });
+});
+
+describe('fromEnv', () => {
+  test('reads {prefix}… variables; half-configured is config_invalid naming the variable', () => {
+    process.env.JGT_BEARER_TOKEN = 'env-secret';
+    try {
+      assert.equal(Verifier.fromEnv('JGT_').verifySync('env-secret').clientId, 'bearer-token');
+      process.env.JGT_OIDC_AUDIENCE = AUDIENCE;
+      const e = rejection(() => Verifier.fromEnv('JGT_'));
+      assert.equal(e.code, 'config_invalid');
+      assert.match(e.message, /JGT_OAUTH_ISSUER/);
+    } finally {
+      delete process.env.JGT_BEARER_TOKEN;
+      delete process.env.JGT_OIDC_AUDIENCE;
+    }
+  });
+
+  test('issuer discovery from the environment, against the real IdP', async () => {
+    const idp = await startIdp();
+    process.env.JGT2_OAUTH_ISSUER = idp.issuer;
+    process.env.JGT2_OIDC_AUDIENCE = idp.resource;
+    process.env.JGT2_OIDC_REQUIRED_SCOPES = 'tools:call';
+    try {
+      const v = Verifier.fromEnv('JGT2_');
+      await v.waitReady(10);
+      const c = await v.verify(await idp.token({ alg: 'PS256', scope: 'tools:call' }));
+      assert.equal(c.alg, 'PS256');
+      assert.ok(c.scopes.includes('tools:call'));
+    } finally {
+      delete process.env.JGT2_OAUTH_ISSUER;
+      delete process.env.JGT2_OIDC_AUDIENCE;
+      delete process.env.JGT2_OIDC_REQUIRED_SCOPES;
+      idp.stop();
+    }
+  });
+});
+
+describe('remote keys', () => {
+  test('discovery from the issuer; keysStatus; verify before the keys arrive waits for them', async () => {
+    const idp = await startIdp();
+    try {
+      const v = new Verifier({ issuer: idp.issuer, audience: idp.resource });
+      // No waitReady: the first verify() waits (off the main thread) for the first fetch.
+      const c = await v.verify(await idp.token({ alg: 'ES256' }));
+      assert.equal(c.iss, idp.issuer);
+      const status = v.keysStatus();
+      assert.equal(status.ready, true);
+      assert.equal(status.source, `${idp.issuer}/jwks`);
+      assert.deepEqual([...status.kids].sort(), Object.values(idp.kids).sort());
+      assert.equal(status.keyCount, 4);
+      assert.equal(status.maxAgeSeconds > 0, true);
+      // verifySync on a fresh verifier waits for its keys too (bounded by the fetch timeout).
+      const sync = new Verifier({ issuer: idp.issuer, audience: idp.resource });
+      assert.equal(sync.verifySync(await idp.token({ alg: 'EdDSA' })).alg, 'EdDSA');
+    } finally {
+      idp.stop();
+    }
+  });
+
+  test('waitReady rejects with the discovery error', async () => {
+    const closed = createServer();
+    await new Promise((r) => closed.listen(0, '127.0.0.1', r));
+    const { port } = closed.address();
+    await new Promise((r) => closed.close(r));
+    const v = new Verifier({ issuer: `http://127.0.0.1:${port}`, audience: AUDIENCE, fetchTimeout: 1 });
+    const e = await v.waitReady(2).catch((x) => x);
+    assert.ok(e instanceof JwtGateError);
+    assert.ok(['discovery_failed', 'jwks_unavailable'].includes(e.code), e.code);
+    assert.match(e.message, /127\.0\.0\.1/);
+    assert.ok(v.keysStatus().lastError);
+    const early = await v.verify(rsa.mint(claims())).catch((x) => x);
+    assert.ok(['discovery_failed', 'jwks_unavailable'].includes(early.code), early.code);
+  });
+
+  test('verify() keeps the event loop free while a key fetch is slow', async () => {
+    let served = 0;
+    const slow = createServer((req, res) => {
+      served += 1;
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(jwks));
+      }, 400);
+    });
+    await new Promise((r) => slow.listen(0, '127.0.0.1', r));
+    try {
+      const v = new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: `http://127.0.0.1:${slow.address().port}/jwks` });
+      let ticks = 0;
+      const timer = setInterval(() => {
+        ticks += 1;
+      }, 10);
+      const started = Date.now();
+      const c = await v.verify(rsa.mint(claims()));
+      clearInterval(timer);
+      assert.equal(c.sub, 'user-42');
+      assert.ok(Date.now() - started >= 350);
+      // The slow server answers on this very event loop, and the timer kept ticking.
+      assert.ok(ticks >= 15, `only ${ticks} ticks while waiting`);
+      assert.equal(served, 1);
+    } finally {
+      slow.close();
+    }
+  });
+});
+
+describe('threads', () => {
+  test('the package works in worker threads, each with its own classes', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { Verifier, JwtGateError } = require(workerData.entry);
+      const v = new Verifier(workerData.options);
+      v.verifySync(workerData.token);
+      const ok = v.verifySync(workerData.token);
+      let code;
+      try { v.verifySync('x.y.z'); } catch (e) { code = e instanceof JwtGateError && e.code; }
+      v.verify(workerData.token).then((c) => parentPort.postMessage({ sub: ok.sub, same: c === ok, code }));
+    `;
+    const token = rsa.mint(claims());
+    const results = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise((resolve, reject) => {
+            const w = new Worker(code, {
+              eval: true,
+              workerData: { entry: require.resolve('../index.js'), options: { ...base, jwks: JSON.stringify(jwks) }, token },
+            });
+            w.once('message', resolve);
+            w.once('error', reject);
+          }),
+      ),
+    );
+    for (const r of results) assert.deepEqual(r, { sub: 'user-42', same: true, code: 'token_malformed' });
+    // And the main thread still works after the workers exited.
+    assert.equal(new Verifier(base).verifySync(token).sub, 'user-42');
+  });
+
+  test('concurrent verify() calls from one thread', async () => {
+    const v = new Verifier({ ...base, cacheSize: 0 });
+    const tokens = Array.from({ length: 64 }, (_, i) => [rsa, ec, ed][i % 3].mint(claims({ sub: `u${i}` })));
+    const subs = (await Promise.all(tokens.map((t) => v.verify(t)))).map((c) => c.sub);
+    assert.deepEqual(subs, tokens.map((_, i) => `u${i}`));
+  });
+});

@@ -1,0 +1,15 @@
+// The CommonJS view of the declarations (`require('jwtgate')`), type-checked only.
+import jwtgate = require('jwtgate');
+import mcp = require('jwtgate/mcp');
+
+const verifier = new jwtgate.Verifier({ staticTokens: [{ token: 'k', clientId: 'bot' }] });
+export async function check(token: string): Promise<string | undefined> {
+  try {
+    return (await verifier.verify(token)).clientId;
+  } catch (e) {
+    if (e instanceof jwtgate.JwtGateError && jwtgate.ERROR_CODES.includes(e.code)) return undefined;
+    throw e;
+  }
+}
+export const tokenVerifier: mcp.JwtGateTokenVerifier = mcp.createTokenVerifier(verifier);
+export const backend: string = jwtgate.CRYPTO_BACKEND + mcp.STATIC_TOKEN_EXPIRES_IN;
