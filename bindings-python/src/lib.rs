@@ -1,1 +1,58 @@
-//! Python bindings for jwtgate (placeholder until issue #5 lands).
+//! Python bindings for jwtgate: the native module `jwtgate._native`.
+//!
+//! This crate only translates. Options arrive as Python values and become a
+//! [`jwtgate::VerifierBuilder`]; results leave as [`claims::Claims`] (a read-only mapping over a
+//! [`jwtgate::Verified`]); every [`jwtgate::Error`] leaves through [`errors::to_pyerr`]. All
+//! verification happens in the core crate.
+//!
+//! Modules mirror the core's concepts:
+//!
+//! | module | core | Python |
+//! |---|---|---|
+//! | [`verifier`] | `Verifier`, `VerifierBuilder` | `jwtgate.Verifier` |
+//! | [`claims`] | `Verified` | `jwtgate.Claims` |
+//! | [`errors`] | `Error`, `ErrorCode` | `jwtgate.InvalidToken` and subclasses, `jwtgate.ConfigError` |
+//! | [`remote`] | `KeysStatus` | `jwtgate.KeysStatus` |
+//! | [`sign`] | `sign::SigningKey` | `jwtgate.testing.SigningKey` |
+//!
+//! Threading: every call into the core that may verify, wait or take one of its locks runs with
+//! the Python thread state detached (`Python::detach`), so other Python threads keep running and
+//! verifications scale across cores. Panics become `pyo3_runtime.PanicException` (pyo3 catches
+//! them at the boundary); none unwinds into the interpreter.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod claims;
+pub mod errors;
+pub mod remote;
+pub mod sign;
+pub mod verifier;
+
+use pyo3::prelude::*;
+
+/// The extension module `jwtgate._native`; `jwtgate/__init__.py` re-exports its public names.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    // Core log records (key refresh failures, skipped keys, the skipped-audience warning) go to
+    // Python's logging, loggers `jwtgate.*`. Levels are read from Python on every record (they
+    // are rare), so configuring logging after import works.
+    let _ = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)?.install();
+
+    m.add_class::<verifier::Verifier>()?;
+    m.add_class::<claims::Claims>()?;
+    m.add_class::<remote::KeysStatus>()?;
+    m.add_class::<sign::SigningKey>()?;
+    errors::register(m)?;
+    m.add("CRYPTO_BACKEND", jwtgate::CRYPTO_BACKEND)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(now_unix, m)?)?;
+    Ok(())
+}
+
+/// The current time in whole seconds since the Unix epoch (the core's clock).
+#[pyfunction]
+fn now_unix() -> u64 {
+    jwtgate::now_unix()
+}

@@ -372,29 +372,36 @@ impl ClaimsPolicy {
                 ));
             }
         }
-        if !self.required_scopes.is_empty() {
-            let missing: Vec<&str> = self
-                .required_scopes
-                .iter()
-                .filter(|r| !claims.scopes().any(|s| s == &***r))
-                .map(|r| &**r)
-                .collect();
-            if !missing.is_empty() {
-                let have: Vec<String> = claims.scopes().take(20).map(quote).collect();
-                let have = if have.is_empty() {
-                    "none".to_string()
-                } else {
-                    have.join(" ")
-                };
-                return Err(Error::for_claim(
-                    ErrorCode::InsufficientScope,
-                    "scope",
-                    format!("missing scope: {} (token has: {have})", missing.join(" ")),
-                ));
-            }
-        }
+        check_scopes(&self.required_scopes, || claims.scopes())?;
         Ok(())
     }
+}
+
+/// `insufficient_scope` naming the missing scopes, unless every required scope is present.
+pub(crate) fn check_scopes<'a, R, I>(required: &[R], scopes: impl Fn() -> I) -> Result<(), Error>
+where
+    R: AsRef<str>,
+    I: Iterator<Item = &'a str>,
+{
+    let missing: Vec<&str> = required
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|r| !scopes().any(|s| s == *r))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let have: Vec<String> = scopes().take(20).map(quote).collect();
+    let have = if have.is_empty() {
+        "none".to_string()
+    } else {
+        have.join(" ")
+    };
+    Err(Error::for_claim(
+        ErrorCode::InsufficientScope,
+        "scope",
+        format!("missing scope: {} (token has: {have})", missing.join(" ")),
+    ))
 }
 
 fn expected_list(values: &[Box<str>]) -> String {

@@ -179,6 +179,16 @@ impl Verified {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.0.scopes.iter().any(|s| s == scope)
     }
+    /// Checks that the credential carries every scope in `required`, with the same
+    /// `insufficient_scope` error a verifier built with `required_scopes` gives. For frameworks
+    /// that verify first and decide on scopes later (and answer 403 rather than 401).
+    ///
+    /// # Errors
+    /// `insufficient_scope` naming the missing scopes and the ones the token has.
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), Error> {
+        crate::claims::check_scopes(required, || self.0.scopes.iter().map(String::as_str))
+    }
+
     /// The claims set as the JSON text that was signed (`{}` for static tokens).
     pub fn claims_json(&self) -> &str {
         &self.0.claims_json

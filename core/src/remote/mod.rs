@@ -443,6 +443,7 @@ impl Shared {
                     moved: false,
                 })
             });
+            let mut warning = None;
             let mut state = self.lock();
             state.in_flight = false;
             state.attempts += 1;
@@ -467,7 +468,7 @@ impl Shared {
                     // A JWKS URL that answers 404/410 may have moved: with discovery, look it
                     // up again on the next attempt.
                     state.rediscover = moved && matches!(self.source, Source::Discovery { .. });
-                    log::warn!(
+                    warning = Some(format!(
                         "jwtgate: key refresh failed ({}); retrying in {:?}: {error}",
                         if self.loaded.load(Ordering::Relaxed) {
                             "keeping the last good keys"
@@ -475,7 +476,7 @@ impl Shared {
                             "no keys yet"
                         },
                         state.backoff
-                    );
+                    ));
                     state.failures += 1;
                     state.last_error = Some(error);
                     state.next_refresh = now + state.backoff;
@@ -483,6 +484,11 @@ impl Shared {
                 }
             }
             drop(state);
+            // Logged outside the lock: a logger may block (Python's needs the GIL, and a thread
+            // holding the GIL may be waiting for this lock).
+            if let Some(warning) = warning {
+                log::warn!("{warning}");
+            }
             self.changed.notify_all();
             for waker in std::mem::take(&mut *self.wakers.lock().unwrap_or_else(|p| p.into_inner()))
             {

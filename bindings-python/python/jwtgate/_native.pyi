@@ -1,0 +1,264 @@
+"""Type stubs for the native module ``jwtgate._native`` (re-exported by ``jwtgate``)."""
+
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
+from datetime import datetime, timedelta
+from typing import Any, Literal, Optional, Union, final
+
+__all__ = [
+    "Verifier", "Claims", "KeysStatus", "SigningKey", "InvalidToken", "ExpiredToken",
+    "InsufficientScope", "KeysUnavailable", "ConfigError", "ERROR_CODES", "CRYPTO_BACKEND",
+    "__version__", "now_unix",
+]
+
+__version__: str
+CRYPTO_BACKEND: str
+ERROR_CODES: tuple[str, ...]
+"""Every error code, in the core's order: the values ``.code`` can take."""
+
+_Seconds = Union[float, int, timedelta]
+_Strings = Union[str, Sequence[str]]
+_StaticIdentity = Union[str, Mapping[str, Any]]
+
+def now_unix() -> int:
+    """The current time in whole seconds since the Unix epoch."""
+
+class InvalidToken(ValueError):
+    """A credential was rejected."""
+
+    code: str
+    """The stable reason: one of ``ERROR_CODES`` (``"token_expired"``, ``"audience_mismatch"``, …)."""
+    message: str
+    """The explanation for an operator (also ``str(err)``); never contains the token."""
+    claim: Optional[str]
+    """The claim concerned (``"exp"``, ``"aud"``, ``"scope"``, …), or None."""
+
+class ExpiredToken(InvalidToken):
+    """``exp`` has passed (beyond the leeway): code ``token_expired``."""
+
+class InsufficientScope(InvalidToken):
+    """Valid credential lacking a required scope: code ``insufficient_scope`` (HTTP 403)."""
+
+    claims: Optional[Claims]
+    """The otherwise valid credential's claims (None when the scopes came from ``from_env``)."""
+
+class KeysUnavailable(InvalidToken):
+    """No usable key set: code ``jwks_unavailable`` or ``discovery_failed``."""
+
+class ConfigError(ValueError):
+    """Invalid or contradictory configuration: code ``config_invalid``."""
+
+    code: str
+    message: str
+    claim: Optional[str]
+
+@final
+class Claims(Mapping[str, Any]):
+    """A verified credential: a read-only mapping over the signed claims set (empty for static
+    tokens), with typed attributes for the registered claims, ``scopes`` and ``client_id``."""
+
+    @property
+    def kind(self) -> Literal["jwt", "static_token"]: ...
+    @property
+    def alg(self) -> Optional[str]:
+        """The header's ``alg`` (JWTs only)."""
+    @property
+    def kid(self) -> Optional[str]: ...
+    @property
+    def typ(self) -> Optional[str]: ...
+    @property
+    def iss(self) -> Optional[str]: ...
+    @property
+    def sub(self) -> Optional[str]:
+        """``sub``; for static tokens the configured client id."""
+    @property
+    def aud(self) -> list[str]:
+        """``aud`` as a list."""
+    @property
+    def exp(self) -> Optional[int]:
+        """``exp`` in whole seconds (the exact value is in the mapping)."""
+    @property
+    def nbf(self) -> Optional[int]: ...
+    @property
+    def iat(self) -> Optional[int]: ...
+    @property
+    def jti(self) -> Optional[str]: ...
+    @property
+    def client_id(self) -> Optional[str]:
+        """``client_id``, else ``azp``, else ``sub``; for static tokens the configured id."""
+    @property
+    def scopes(self) -> list[str]:
+        """Scopes from ``scope`` (space-separated) and ``scp``."""
+    @property
+    def claims_json(self) -> str:
+        """The claims set as the signed JSON text."""
+    def has_scope(self, scope: str) -> bool: ...
+    def to_dict(self) -> dict[str, Any]:
+        """A new dict with the claims."""
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def keys(self) -> KeysView[str]: ...
+    def values(self) -> ValuesView[Any]: ...
+    def items(self) -> ItemsView[str, Any]: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[str]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class KeysStatus:
+    """The state of a verifier's keys at one moment."""
+
+    @property
+    def source(self) -> str:
+        """``"static"``, or the JWKS URL."""
+    @property
+    def ready(self) -> bool: ...
+    @property
+    def generation(self) -> int: ...
+    @property
+    def kids(self) -> list[str]: ...
+    @property
+    def key_count(self) -> int: ...
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        """Keys left out of the last fetched JWKS: ``{"kid", "index", "reason"}``."""
+    @property
+    def age(self) -> Optional[float]:
+        """Seconds since the current set was fetched."""
+    @property
+    def max_age(self) -> Optional[float]: ...
+    @property
+    def last_error(self) -> Optional[InvalidToken]:
+        """The last failed fetch's error (not raised), or None."""
+    @property
+    def fetches(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (``last_error`` as ``{"code", "message"}``)."""
+
+@final
+class Verifier:
+    """Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static
+    tokens. Share one between threads and tasks; verification releases the GIL."""
+
+    def __new__(
+        cls,
+        *,
+        issuer: Optional[_Strings] = None,
+        audience: Optional[_Strings] = None,
+        jwks_uri: Optional[str] = None,
+        jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
+        public_key: Optional[Union[str, bytes]] = None,
+        hmac_secret: Optional[Union[str, bytes]] = None,
+        algorithms: Optional[_Strings] = None,
+        required_scopes: Optional[_Strings] = None,
+        leeway: Optional[_Seconds] = None,
+        typ: Optional[str] = None,
+        require_claims: Optional[_Strings] = None,
+        static_tokens: Optional[Mapping[str, _StaticIdentity]] = None,
+        cache_size: Optional[int] = None,
+        max_token_bytes: Optional[int] = None,
+        fetch_timeout: Optional[_Seconds] = None,
+        refresh_cooldown: Optional[_Seconds] = None,
+        allow_insecure_http: bool = False,
+        insecure_skip_audience_check: bool = False,
+        insecure_allow_missing_exp: bool = False,
+    ) -> Verifier:
+        """Builds a verifier; raises :class:`ConfigError` naming what is wrong or missing.
+
+        * ``issuer``: accepted ``iss`` value(s), exact match. Keys are discovered from it
+          (OIDC discovery, then RFC 8414) unless ``jwks_uri``, ``jwks``, ``public_key`` or
+          ``hmac_secret`` is given.
+        * ``audience``: accepted ``aud`` value(s); required unless
+          ``insecure_skip_audience_check=True``.
+        * ``jwks_uri``: fetch keys from this URL (https; http on loopback hosts or with
+          ``allow_insecure_http``), refreshed in the background.
+        * ``jwks``: a static JWKS (JSON text or dict). ``public_key``: PEM public key(s).
+        * ``hmac_secret``: a shared secret for the HS* algorithms named in ``algorithms``.
+        * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm).
+        * ``required_scopes``: scopes every JWT must carry (a str is split on spaces).
+        * ``leeway``: clock-skew tolerance for ``exp``/``nbf``/``iat`` in seconds (≤ 600).
+        * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
+        * ``require_claims``: claims that must be present.
+        * ``static_tokens``: ``{secret: client_id}`` or
+          ``{secret: {"client_id": ..., "scopes": [...]}}`` — API keys next to JWTs.
+        * ``cache_size``: verified-token cache entries (default 1024; 0 disables).
+        * ``max_token_bytes`` (default 16 KiB), ``fetch_timeout`` (5 s),
+          ``refresh_cooldown`` (30 s).
+        """
+    @staticmethod
+    def from_env(
+        prefix: str = "",
+        *,
+        issuer: Optional[_Strings] = None,
+        audience: Optional[_Strings] = None,
+        jwks_uri: Optional[str] = None,
+        jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
+        public_key: Optional[Union[str, bytes]] = None,
+        hmac_secret: Optional[Union[str, bytes]] = None,
+        algorithms: Optional[_Strings] = None,
+        required_scopes: Optional[_Strings] = None,
+        leeway: Optional[_Seconds] = None,
+        typ: Optional[str] = None,
+        require_claims: Optional[_Strings] = None,
+        static_tokens: Optional[Mapping[str, _StaticIdentity]] = None,
+        cache_size: Optional[int] = None,
+        max_token_bytes: Optional[int] = None,
+        fetch_timeout: Optional[_Seconds] = None,
+        refresh_cooldown: Optional[_Seconds] = None,
+        allow_insecure_http: bool = False,
+        insecure_skip_audience_check: bool = False,
+        insecure_allow_missing_exp: bool = False,
+    ) -> Verifier:
+        """A verifier from ``{prefix}OAUTH_ISSUER`` (or ``OAUTH_ISSUER_URL``,
+        ``OIDC_CONFIG_URL``), ``{prefix}OAUTH_JWKS_URI``, ``{prefix}OIDC_AUDIENCE`` (or
+        ``OAUTH_AUDIENCE``, comma-separated), ``{prefix}OIDC_REQUIRED_SCOPES`` (comma-separated),
+        ``{prefix}BEARER_TOKEN`` / ``{prefix}API_KEY`` (static tokens with client ids
+        ``bearer-token`` / ``api-key``), plus the keyword options. Blank variables count as
+        unset; a half-configured OIDC setup raises :class:`ConfigError` naming the variable."""
+    def verify(self, token: str) -> Claims:
+        """Verifies a bearer credential (without the ``Bearer`` prefix) now. Raises
+        :class:`InvalidToken` (or a subclass). Waits for a key fetch when one is needed (at most
+        the fetch timeout); in async code use :meth:`verify_async`."""
+    def verify_at(self, token: str, now: Union[float, int, datetime]) -> Claims:
+        """Verifies as if the time were ``now`` (seconds since the epoch or an aware datetime)."""
+    def verify_nonblocking(self, token: str) -> Optional[Claims]:
+        """Verifies without waiting: None when the answer needs a key fetch (now requested)."""
+    async def verify_async(self, token: str) -> Claims:
+        """Verifies without blocking the event loop: inline when keys are known, a worker
+        thread when a key fetch must be awaited."""
+    def wait_ready(self, timeout: float = 5.0) -> None:
+        """Blocks (GIL released) until keys are available; raises :class:`KeysUnavailable` with
+        the descriptive discovery/JWKS error after ``timeout`` seconds."""
+    def keys_status(self) -> KeysStatus:
+        """The state of the verifier's keys."""
+    @property
+    def algorithms(self) -> list[str]:
+        """The accepted algorithms."""
+    @property
+    def required_scopes(self) -> list[str]:
+        """The scopes given as ``required_scopes``."""
+
+@final
+class SigningKey:
+    """A private signing key (for tests and local development; see :mod:`jwtgate.testing`)."""
+
+    @staticmethod
+    def generate(alg: str, kid: str) -> SigningKey: ...
+    @staticmethod
+    def from_pkcs8_pem(alg: str, kid: str, pem: str) -> SigningKey: ...
+    @staticmethod
+    def hmac(alg: str, kid: str, secret: bytes) -> SigningKey: ...
+    @property
+    def algorithm(self) -> str: ...
+    @property
+    def kid(self) -> str: ...
+    def public_jwk(self) -> Optional[dict[str, Any]]: ...
+    def public_jwks(self) -> str: ...
+    def pkcs8_pem(self) -> Optional[str]: ...
+    def secret(self) -> Optional[bytes]: ...
+    def mint(self, claims: Mapping[str, Any], header: Optional[Mapping[str, Any]] = None) -> str:
+        """Signs ``claims`` as a JWT; ``header`` members are added to ``{"typ": "JWT", "alg", "kid"}``."""
+    def sign_raw(self, header: bytes, payload: bytes) -> str:
+        """Signs exact header and payload bytes (no checks)."""

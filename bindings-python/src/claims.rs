@@ -1,0 +1,201 @@
+//! [`Claims`]: a verified credential ([`jwtgate::Verified`]) as a read-only Python mapping.
+//!
+//! The mapping holds the claims set exactly as signed (parsed on first access with Python's
+//! `json`, once per object); typed attributes give the registered claims the core already parsed,
+//! plus `scopes` and `client_id`, without touching the JSON.
+
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList};
+
+use jwtgate::{CredentialKind, Verified};
+
+/// The result of a successful verification: a read-only `Mapping[str, Any]` over the token's
+/// claims (empty for static tokens), with typed attributes for the registered claims.
+#[pyclass(frozen, module = "jwtgate", name = "Claims", mapping)]
+pub struct Claims {
+    verified: Verified,
+    dict: PyOnceLock<Py<PyDict>>,
+}
+
+impl Claims {
+    /// Wraps a core result.
+    pub fn new(verified: Verified) -> Claims {
+        Claims {
+            verified,
+            dict: PyOnceLock::new(),
+        }
+    }
+
+    /// The parsed claims set (cached; never handed out, so it stays unmodified).
+    fn dict<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyDict>> {
+        let dict = self.dict.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
+            // `JSONDecoder().raw_decode` skips `json.loads`' whitespace checks around the
+            // document; the core has already validated it. A payload with leading whitespace
+            // (which `raw_decode` refuses) goes through `json.loads`.
+            static RAW_DECODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            let raw_decode = RAW_DECODE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+                let decoder = py.import("json")?.getattr("JSONDecoder")?.call0()?;
+                Ok(decoder.getattr("raw_decode")?.unbind())
+            })?;
+            let json = self.verified.claims_json();
+            let value = match raw_decode.bind(py).call1((json,)) {
+                Ok(pair) => pair.get_item(0)?,
+                Err(_) => LOADS.import(py, "json", "loads")?.call1((json,))?,
+            };
+            Ok(value.cast_into::<PyDict>()?.unbind())
+        })?;
+        Ok(dict.bind(py))
+    }
+}
+
+#[pymethods]
+impl Claims {
+    /// `"jwt"` or `"static_token"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.verified.kind() {
+            CredentialKind::Jwt => "jwt",
+            CredentialKind::StaticToken => "static_token",
+        }
+    }
+    /// The header's `alg` (JWTs only).
+    #[getter]
+    fn alg(&self) -> Option<&'static str> {
+        self.verified.alg().map(|a| a.as_str())
+    }
+    /// The header's `kid`, if any.
+    #[getter]
+    fn kid(&self) -> Option<&str> {
+        self.verified.kid()
+    }
+    /// The header's `typ`, if any.
+    #[getter]
+    fn typ(&self) -> Option<&str> {
+        self.verified.typ()
+    }
+    /// `iss`.
+    #[getter]
+    fn iss(&self) -> Option<&str> {
+        self.verified.iss()
+    }
+    /// `sub` (for static tokens: the configured client id).
+    #[getter]
+    fn sub(&self) -> Option<&str> {
+        self.verified.sub()
+    }
+    /// `aud` as a list (a single string becomes one element).
+    #[getter]
+    fn aud(&self) -> Vec<String> {
+        self.verified.aud().to_vec()
+    }
+    /// `exp` in whole seconds since the epoch (the exact value is in the mapping).
+    #[getter]
+    fn exp(&self) -> Option<u64> {
+        self.verified.exp()
+    }
+    /// `nbf` in whole seconds since the epoch.
+    #[getter]
+    fn nbf(&self) -> Option<u64> {
+        self.verified.nbf()
+    }
+    /// `iat` in whole seconds since the epoch.
+    #[getter]
+    fn iat(&self) -> Option<u64> {
+        self.verified.iat()
+    }
+    /// `jti`.
+    #[getter]
+    fn jti(&self) -> Option<&str> {
+        self.verified.jti()
+    }
+    /// The client: `client_id` (RFC 9068), else `azp`, else `sub`; for static tokens the
+    /// configured client id.
+    #[getter]
+    fn client_id(&self) -> Option<&str> {
+        self.verified.client_id()
+    }
+    /// Scopes from `scope` (space-separated) and `scp`; for static tokens the configured ones.
+    #[getter]
+    fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.verified.scopes())
+    }
+    /// Whether the credential carries `scope`.
+    fn has_scope(&self, scope: &str) -> bool {
+        self.verified.has_scope(scope)
+    }
+    /// The claims set as the JSON text that was signed (`{}` for static tokens).
+    #[getter]
+    fn claims_json(&self) -> &str {
+        self.verified.claims_json()
+    }
+    /// A new `dict` with the claims (yours to modify).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.dict(py)?.copy()
+    }
+    /// `claims.get(name, default=None)`.
+    #[pyo3(signature = (key, default=None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.dict(py)?.get_item(key)? {
+            Some(value) => Ok(value),
+            None => Ok(default.unwrap_or_else(|| py.None().into_bound(py))),
+        }
+    }
+    /// The claim names.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.dict(py)?.call_method0("keys")
+    }
+    /// The claim values.
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.dict(py)?.call_method0("values")
+    }
+    /// `(name, value)` pairs.
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.dict(py)?.call_method0("items")
+    }
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.dict(py)?
+            .get_item(key)?
+            .ok_or_else(|| PyKeyError::new_err(key.clone().unbind()))
+    }
+    fn __contains__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.dict(py)?.contains(key)
+    }
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.dict(py)?.len())
+    }
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.dict(py)?.as_any().try_iter()?.into_any())
+    }
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> PyResult<bool> {
+        match other.cast::<Claims>() {
+            Ok(other) => self.dict(py)?.eq(other.get().dict(py)?),
+            Err(_) => self.dict(py)?.eq(other),
+        }
+    }
+    fn __repr__(&self) -> String {
+        let text = |v: Option<&str>| v.map_or_else(|| "None".to_string(), |s| format!("{s:?}"));
+        format!(
+            "Claims(kind={:?}, iss={}, sub={}, client_id={}, scopes={:?}, exp={})",
+            self.kind(),
+            text(self.verified.iss()),
+            text(self.verified.sub()),
+            text(self.verified.client_id()),
+            self.verified.scopes(),
+            self.verified
+                .exp()
+                .map_or_else(|| "None".to_string(), |e| e.to_string()),
+        )
+    }
+}

@@ -1,0 +1,529 @@
+//! [`Verifier`]: the core's `Verifier`, built from Python keyword arguments (DESIGN.md's option
+//! names), verifying with the Python thread state detached.
+//!
+//! # Interim: required scopes
+//!
+//! The MCP adapters need the claims of a token that is valid except for a missing scope, so that
+//! the framework can answer 403 `insufficient_scope` instead of 401. The core's error does not
+//! carry them yet, so for `required_scopes` given as an argument this binding builds the core
+//! verifier without them and reports a missing scope itself, as an `InsufficientScope` with
+//! `.claims` (same code, claim and message shape as the core's). Static tokens skip the scope
+//! check, as in the core. When the core offers the verified credential on its
+//! `insufficient_scope` error, this shim goes: the scopes go to the builder, `.claims` comes from
+//! the error.
+
+use std::str::FromStr;
+use std::time::{Duration, UNIX_EPOCH};
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyMapping, PyString};
+
+use jwtgate::{Algorithm, CredentialKind, StaticToken, Verified, VerifierBuilder};
+
+use crate::claims::Claims;
+use crate::errors::{config_error, insufficient_scope, to_pyerr};
+use crate::remote::KeysStatus;
+
+/// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
+///
+/// Build it once and share it between threads and tasks; verification releases the GIL.
+#[pyclass(frozen, module = "jwtgate", name = "Verifier")]
+pub struct Verifier {
+    /// Always `Some`; an `Option` so that `Drop` can release it with the thread detached.
+    core: Option<jwtgate::Verifier>,
+    /// Scopes checked by this binding (see the module docs).
+    required_scopes: Vec<String>,
+}
+
+impl Drop for Verifier {
+    fn drop(&mut self) {
+        // Dropping the last handle of a remote verifier takes the core's state lock; its refresh
+        // thread may hold that lock while logging through Python. Release the thread state
+        // first so that neither waits for the other.
+        if let Some(core) = self.core.take() {
+            let _ = Python::try_attach(move |py| py.detach(move || drop(core)));
+        }
+    }
+}
+
+/// The keyword options of `Verifier(...)` and `Verifier.from_env(...)` (`None` = not given).
+struct Options<'py> {
+    issuer: Option<Bound<'py, PyAny>>,
+    audience: Option<Bound<'py, PyAny>>,
+    jwks_uri: Option<Bound<'py, PyAny>>,
+    jwks: Option<Bound<'py, PyAny>>,
+    public_key: Option<Bound<'py, PyAny>>,
+    hmac_secret: Option<Bound<'py, PyAny>>,
+    algorithms: Option<Bound<'py, PyAny>>,
+    required_scopes: Option<Bound<'py, PyAny>>,
+    leeway: Option<Bound<'py, PyAny>>,
+    typ: Option<Bound<'py, PyAny>>,
+    require_claims: Option<Bound<'py, PyAny>>,
+    static_tokens: Option<Bound<'py, PyAny>>,
+    cache_size: Option<Bound<'py, PyAny>>,
+    max_token_bytes: Option<Bound<'py, PyAny>>,
+    fetch_timeout: Option<Bound<'py, PyAny>>,
+    refresh_cooldown: Option<Bound<'py, PyAny>>,
+    allow_insecure_http: bool,
+    insecure_skip_audience_check: bool,
+    insecure_allow_missing_exp: bool,
+}
+
+impl Verifier {
+    fn core(&self) -> &jwtgate::Verifier {
+        self.core
+            .as_ref()
+            .expect("the core verifier is present until drop")
+    }
+
+    /// Builds from a core builder plus Python keyword arguments.
+    fn build(py: Python<'_>, builder: VerifierBuilder, options: Options<'_>) -> PyResult<Verifier> {
+        let (builder, required_scopes) = configure(py, builder, options)?;
+        let core = builder.build().map_err(|e| to_pyerr(py, &e))?;
+        Ok(Verifier {
+            core: Some(core),
+            required_scopes,
+        })
+    }
+
+    /// Converts a core result, applying the scope check with the core's own rule and message.
+    fn finish(&self, py: Python<'_>, result: Result<Verified, jwtgate::Error>) -> PyResult<Claims> {
+        let verified = result.map_err(|e| to_pyerr(py, &e))?;
+        if self.required_scopes.is_empty() || verified.kind() == CredentialKind::StaticToken {
+            return Ok(Claims::new(verified));
+        }
+        let Err(error) = verified.require_scopes(&self.required_scopes) else {
+            return Ok(Claims::new(verified));
+        };
+        let message = error.message().to_string();
+        let claims = Bound::new(py, Claims::new(verified))?;
+        Err(insufficient_scope(py, &message, claims.into_any()))
+    }
+}
+
+#[pymethods]
+impl Verifier {
+    /// `Verifier(*, issuer, audience, jwks_uri=None, jwks=None, public_key=None, ...)`: see the
+    /// stub (`jwtgate/_native.pyi`) for every option.
+    #[new]
+    #[pyo3(signature = (*, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
+    #[allow(clippy::too_many_arguments)] // one per keyword option
+    fn new<'py>(
+        py: Python<'py>,
+        issuer: Option<Bound<'py, PyAny>>,
+        audience: Option<Bound<'py, PyAny>>,
+        jwks_uri: Option<Bound<'py, PyAny>>,
+        jwks: Option<Bound<'py, PyAny>>,
+        public_key: Option<Bound<'py, PyAny>>,
+        hmac_secret: Option<Bound<'py, PyAny>>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        required_scopes: Option<Bound<'py, PyAny>>,
+        leeway: Option<Bound<'py, PyAny>>,
+        typ: Option<Bound<'py, PyAny>>,
+        require_claims: Option<Bound<'py, PyAny>>,
+        static_tokens: Option<Bound<'py, PyAny>>,
+        cache_size: Option<Bound<'py, PyAny>>,
+        max_token_bytes: Option<Bound<'py, PyAny>>,
+        fetch_timeout: Option<Bound<'py, PyAny>>,
+        refresh_cooldown: Option<Bound<'py, PyAny>>,
+        allow_insecure_http: bool,
+        insecure_skip_audience_check: bool,
+        insecure_allow_missing_exp: bool,
+    ) -> PyResult<Verifier> {
+        let options = Options {
+            issuer,
+            audience,
+            jwks_uri,
+            jwks,
+            public_key,
+            hmac_secret,
+            algorithms,
+            required_scopes,
+            leeway,
+            typ,
+            require_claims,
+            static_tokens,
+            cache_size,
+            max_token_bytes,
+            fetch_timeout,
+            refresh_cooldown,
+            allow_insecure_http,
+            insecure_skip_audience_check,
+            insecure_allow_missing_exp,
+        };
+        Verifier::build(py, VerifierBuilder::default(), options)
+    }
+
+    /// Builds from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … environment variables (see
+    /// the stub), plus any keyword option.
+    #[staticmethod]
+    #[pyo3(signature = (prefix = "", *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
+    #[allow(clippy::too_many_arguments)] // one per keyword option
+    fn from_env<'py>(
+        py: Python<'py>,
+        prefix: &str,
+        issuer: Option<Bound<'py, PyAny>>,
+        audience: Option<Bound<'py, PyAny>>,
+        jwks_uri: Option<Bound<'py, PyAny>>,
+        jwks: Option<Bound<'py, PyAny>>,
+        public_key: Option<Bound<'py, PyAny>>,
+        hmac_secret: Option<Bound<'py, PyAny>>,
+        algorithms: Option<Bound<'py, PyAny>>,
+        required_scopes: Option<Bound<'py, PyAny>>,
+        leeway: Option<Bound<'py, PyAny>>,
+        typ: Option<Bound<'py, PyAny>>,
+        require_claims: Option<Bound<'py, PyAny>>,
+        static_tokens: Option<Bound<'py, PyAny>>,
+        cache_size: Option<Bound<'py, PyAny>>,
+        max_token_bytes: Option<Bound<'py, PyAny>>,
+        fetch_timeout: Option<Bound<'py, PyAny>>,
+        refresh_cooldown: Option<Bound<'py, PyAny>>,
+        allow_insecure_http: bool,
+        insecure_skip_audience_check: bool,
+        insecure_allow_missing_exp: bool,
+    ) -> PyResult<Verifier> {
+        let options = Options {
+            issuer,
+            audience,
+            jwks_uri,
+            jwks,
+            public_key,
+            hmac_secret,
+            algorithms,
+            required_scopes,
+            leeway,
+            typ,
+            require_claims,
+            static_tokens,
+            cache_size,
+            max_token_bytes,
+            fetch_timeout,
+            refresh_cooldown,
+            allow_insecure_http,
+            insecure_skip_audience_check,
+            insecure_allow_missing_exp,
+        };
+        let builder = VerifierBuilder::from_env(prefix).map_err(|e| to_pyerr(py, &e))?;
+        Verifier::build(py, builder, options)
+    }
+
+    /// Verifies a bearer credential (without the `Bearer ` prefix) now.
+    fn verify(&self, py: Python<'_>, token: String) -> PyResult<Claims> {
+        let core = self.core();
+        let result = py.detach(|| core.verify(&token));
+        self.finish(py, result)
+    }
+
+    /// Verifies as if the time were `now` (seconds since the epoch, or an aware `datetime`).
+    fn verify_at(&self, py: Python<'_>, token: String, now: &Bound<'_, PyAny>) -> PyResult<Claims> {
+        let seconds: f64 = match now.extract::<f64>() {
+            Ok(s) => s,
+            Err(_) => now.call_method0("timestamp")?.extract()?,
+        };
+        if !seconds.is_finite() || seconds < 0.0 {
+            return Err(config_error(py, "now must be a time after the Unix epoch"));
+        }
+        let at = UNIX_EPOCH + Duration::from_secs_f64(seconds);
+        let core = self.core();
+        let result = py.detach(|| core.verify_at(&token, at));
+        self.finish(py, result)
+    }
+
+    /// Verifies without waiting: `None` when the answer needs a key fetch (now requested).
+    fn verify_nonblocking(&self, py: Python<'_>, token: String) -> PyResult<Option<Claims>> {
+        let core = self.core();
+        match py.detach(|| core.verify_nonblocking(&token)) {
+            Some(result) => self.finish(py, result).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `await verifier.verify_async(token)`: answers inline when keys are known; when a key
+    /// fetch is needed, waits for it in a worker thread, never on the event loop.
+    fn verify_async<'py>(slf: &Bound<'py, Self>, token: String) -> PyResult<Bound<'py, PyAny>> {
+        static VERIFY_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        VERIFY_ASYNC
+            .import(slf.py(), "jwtgate._aio", "verify_async")?
+            .call1((slf, token))
+    }
+
+    /// Blocks (GIL released) until keys are available or `timeout` seconds pass.
+    #[pyo3(signature = (timeout = 5.0))]
+    fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        if !timeout.is_finite() || timeout < 0.0 {
+            return Err(config_error(py, "timeout must be a non-negative number"));
+        }
+        let core = self.core();
+        py.detach(|| core.wait_ready(Duration::from_secs_f64(timeout)))
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// The state of the verifier's keys.
+    fn keys_status(&self, py: Python<'_>) -> PyResult<KeysStatus> {
+        let core = self.core();
+        let status = py.detach(|| core.keys_status());
+        KeysStatus::from_core(py, status)
+    }
+
+    /// The accepted algorithms.
+    #[getter]
+    fn algorithms(&self) -> Vec<&'static str> {
+        self.core()
+            .algorithms()
+            .into_iter()
+            .map(Algorithm::as_str)
+            .collect()
+    }
+
+    /// The scopes every JWT must carry (given as `required_scopes`).
+    #[getter]
+    fn required_scopes(&self) -> Vec<String> {
+        self.required_scopes.clone()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("jwtgate.{:?}", self.core())
+    }
+}
+
+/// Applies the keyword options to `builder`; returns it and the scopes the binding checks.
+fn configure(
+    py: Python<'_>,
+    mut builder: VerifierBuilder,
+    options: Options<'_>,
+) -> PyResult<(VerifierBuilder, Vec<String>)> {
+    let Options {
+        issuer,
+        audience,
+        jwks_uri,
+        jwks,
+        public_key,
+        hmac_secret,
+        algorithms,
+        required_scopes,
+        leeway,
+        typ,
+        require_claims,
+        static_tokens,
+        cache_size,
+        max_token_bytes,
+        fetch_timeout,
+        refresh_cooldown,
+        allow_insecure_http,
+        insecure_skip_audience_check,
+        insecure_allow_missing_exp,
+    } = options;
+
+    builder = builder.issuers(strings(given(issuer), "issuer")?);
+    if let Some(audience) = given(audience) {
+        builder = builder.audiences(strings(Some(audience), "audience")?);
+    }
+    if insecure_skip_audience_check {
+        builder = builder.insecure_skip_audience_check();
+    }
+    if insecure_allow_missing_exp {
+        builder = builder.insecure_allow_missing_exp();
+    }
+    if let Some(uri) = given(jwks_uri) {
+        builder = builder.jwks_uri(text(&uri, "jwks_uri")?);
+    }
+    if let Some(jwks) = given(jwks) {
+        let json = if jwks.is_instance_of::<PyString>() || jwks.is_instance_of::<PyBytes>() {
+            text(&jwks, "jwks")?
+        } else {
+            static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            DUMPS
+                .import(py, "json", "dumps")?
+                .call1((jwks,))?
+                .extract()?
+        };
+        builder = builder.jwks_json(&json);
+    }
+    if let Some(pem) = given(public_key) {
+        builder = builder.public_key_pem(&text(&pem, "public_key")?);
+    }
+    let algorithms = match given(algorithms) {
+        Some(list) => Some(
+            strings(Some(list), "algorithms")?
+                .iter()
+                .map(|name| {
+                    Algorithm::from_str(name).map_err(|_| {
+                        config_error(
+                            py,
+                            format!(
+                                "unknown or unsupported algorithm {name:?}; supported: {}",
+                                Algorithm::ALL.map(Algorithm::as_str).join(", ")
+                            ),
+                        )
+                    })
+                })
+                .collect::<PyResult<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    if let Some(secret) = given(hmac_secret) {
+        let secret = bytes(&secret, "hmac_secret")?;
+        let hs: Vec<Algorithm> = algorithms
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|a| a.is_symmetric())
+            .collect();
+        if hs.is_empty() {
+            return Err(config_error(
+                py,
+                "hmac_secret needs algorithms naming the HMAC algorithm (HS256, HS384 or HS512)",
+            ));
+        }
+        for alg in hs {
+            builder = builder.hmac_secret(alg, &secret);
+        }
+    }
+    if let Some(algorithms) = algorithms {
+        builder = builder.algorithms(algorithms);
+    }
+    let required_scopes = match given(required_scopes) {
+        Some(scopes) if scopes.is_instance_of::<PyString>() => scopes
+            .extract::<String>()?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        scopes => strings(scopes, "required_scopes")?,
+    };
+    if let Some(leeway) = seconds(py, given(leeway), "leeway")? {
+        builder = builder.leeway(leeway);
+    }
+    if let Some(typ) = given(typ) {
+        builder = builder.typ(text(&typ, "typ")?);
+    }
+    builder = builder.require_claims(strings(given(require_claims), "require_claims")?);
+    if let Some(tokens) = given(static_tokens) {
+        builder = builder.static_tokens(parse_static_tokens(&tokens)?);
+    }
+    if let Some(size) = given(cache_size) {
+        builder = builder.cache_size(size.extract()?);
+    }
+    if let Some(size) = given(max_token_bytes) {
+        builder = builder.max_token_bytes(size.extract()?);
+    }
+    if let Some(timeout) = seconds(py, given(fetch_timeout), "fetch_timeout")? {
+        builder = builder.fetch_timeout(timeout);
+    }
+    if let Some(cooldown) = seconds(py, given(refresh_cooldown), "refresh_cooldown")? {
+        builder = builder.refresh_cooldown(cooldown);
+    }
+    if allow_insecure_http {
+        builder = builder.allow_insecure_http();
+    }
+    Ok((builder, required_scopes))
+}
+
+/// An option's value, `None` for Python's `None` too.
+fn given<'py>(value: Option<Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> {
+    value.filter(|v| !v.is_none())
+}
+
+/// A `str`, or UTF-8 `bytes`.
+fn text(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return String::from_utf8(bytes.as_bytes().to_vec())
+            .map_err(|_| config_error(value.py(), format!("{name} is not UTF-8")));
+    }
+    value
+        .extract::<String>()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str")))
+}
+
+/// A `str` (UTF-8 encoded) or `bytes`.
+fn bytes(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    value
+        .extract::<String>()
+        .map(String::into_bytes)
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be str or bytes")))
+}
+
+/// One string, or an iterable of strings (a lone `str` is one value, never its characters).
+fn strings(value: Option<Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<String>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    if value.is_instance_of::<PyString>() {
+        return Ok(vec![value.extract()?]);
+    }
+    let iter = value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or a list of str")))?;
+    iter.map(|item| {
+        item?
+            .extract::<String>()
+            .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or a list of str")))
+    })
+    .collect()
+}
+
+/// Seconds as a non-negative number or a `timedelta`.
+fn seconds(
+    py: Python<'_>,
+    value: Option<Bound<'_, PyAny>>,
+    name: &str,
+) -> PyResult<Option<Duration>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let secs: f64 = match value.extract::<f64>() {
+        Ok(s) => s,
+        Err(_) => value
+            .call_method0("total_seconds")
+            .and_then(|s| s.extract())
+            .map_err(|_| {
+                PyTypeError::new_err(format!("{name} must be seconds (a number) or a timedelta"))
+            })?,
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(config_error(
+            py,
+            format!("{name} must be a non-negative number of seconds, got {secs}"),
+        ));
+    }
+    Ok(Some(Duration::from_secs_f64(secs)))
+}
+
+/// `{secret: client_id}` or `{secret: {"client_id": ..., "scopes": [...]}}`.
+fn parse_static_tokens(value: &Bound<'_, PyAny>) -> PyResult<Vec<StaticToken>> {
+    const SHAPE: &str = "static_tokens must map each secret to a client id or to {\"client_id\": ..., \"scopes\": [...]}";
+    let mapping = value
+        .cast::<PyMapping>()
+        .map_err(|_| PyTypeError::new_err(SHAPE))?;
+    let items = mapping.items()?;
+    let mut tokens = Vec::with_capacity(items.len());
+    for item in items.iter() {
+        let (secret, identity): (String, Bound<'_, PyAny>) = item.extract()?;
+        let token = if identity.is_instance_of::<PyString>() {
+            StaticToken::new(secret, identity.extract::<String>()?)
+        } else if let Ok(identity) = identity.cast::<PyMapping>() {
+            let client_id: String = identity
+                .get_item("client_id")
+                .and_then(|c| c.extract())
+                .map_err(|_| PyTypeError::new_err(SHAPE))?;
+            let scopes = match identity.get_item("scopes") {
+                Ok(scopes) if scopes.is_instance_of::<PyString>() => scopes
+                    .extract::<String>()?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                Ok(scopes) if !scopes.is_none() => strings(Some(scopes), "scopes")?,
+                _ => Vec::new(),
+            };
+            StaticToken::new(secret, client_id).with_scopes(scopes)
+        } else {
+            return Err(PyTypeError::new_err(SHAPE));
+        };
+        tokens.push(token);
+    }
+    Ok(tokens)
+}

@@ -1,0 +1,180 @@
+"""Shared fixtures: the real test identity provider, a loopback HTTP server runner, raw requests.
+
+Everything listens on 127.0.0.1 only, on random ports.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IDP_DIR = REPO / "tests" / "idp"
+RESOURCE = "https://mcp.test/"
+
+
+@dataclass
+class Idp:
+    """A running `tests/idp/server.mjs` (oidc-provider): one client per algorithm,
+    `client-<alg>` / `secret-<alg>`, tokens for `resource` (their `aud`)."""
+
+    issuer: str
+    port: int
+    kids: dict[str, str]
+    process: subprocess.Popen = field(repr=False)
+
+    def token_response(
+        self, alg: str = "RS256", scope: str | None = "tools:call read", resource: str = RESOURCE
+    ) -> dict[str, Any]:
+        alg = alg.lower()
+        form = {"grant_type": "client_credentials", "resource": resource}
+        if scope is not None:
+            form["scope"] = scope
+        basic = base64.b64encode(f"client-{alg}:secret-{alg}".encode()).decode()
+        request = urllib.request.Request(
+            f"{self.issuer}/token",
+            data=urllib.parse.urlencode(form).encode(),
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def token(self, alg: str = "RS256", scope: str | None = "tools:call read") -> str:
+        """An RFC 9068 access token (`typ: at+jwt`) signed with `alg`."""
+        return self.token_response(alg, scope)["access_token"]
+
+
+def _start_idp(**env: str) -> Idp:
+    if not (IDP_DIR / "node_modules").is_dir():
+        pytest.fail("run `npm ci --prefix tests/idp` first (bindings-python/ci.sh does)")
+    node = os.environ.get("NODE") or shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js 20+ is needed for the test identity provider")
+    process = subprocess.Popen(
+        [node, "server.mjs"],
+        cwd=IDP_DIR,
+        env={**os.environ, "PORT": "0", "EXIT_ON_STDIN_EOF": "1", **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    line = process.stdout.readline() if process.stdout else ""
+    if not line.strip():
+        process.kill()
+        pytest.fail("the test IdP did not start (no start-up line)")
+    info = json.loads(line)
+    return Idp(issuer=info["issuer"], port=info["port"], kids=info["kids"], process=process)
+
+
+def _stop_idp(idp: Idp) -> None:
+    with contextlib.suppress(Exception):
+        if idp.process.stdin:
+            idp.process.stdin.close()
+    idp.process.terminate()
+    try:
+        idp.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        idp.process.kill()
+        idp.process.wait()
+
+
+@pytest.fixture(scope="session")
+def idp() -> Iterator[Idp]:
+    """The real IdP for the whole session (RS256, PS256, ES256, EdDSA clients)."""
+    server = _start_idp()
+    try:
+        yield server
+    finally:
+        _stop_idp(server)
+
+
+@pytest.fixture
+def short_lived_idp() -> Iterator[Idp]:
+    """An IdP whose tokens live 1 second (for expiry through the real flow)."""
+    server = _start_idp(TTL="1")
+    try:
+        yield server
+    finally:
+        _stop_idp(server)
+
+
+@contextlib.contextmanager
+def serve(app_factory: Callable[[str], Any]) -> Iterator[str]:
+    """Runs the ASGI app `app_factory(base_url)` with uvicorn in a thread on 127.0.0.1 at a
+    random port; yields the base URL (`http://127.0.0.1:PORT`)."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = app_factory(f"http://127.0.0.1:{port}")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "jwtgate-tests", "version": "1"},
+    },
+}
+
+
+def post_initialize(url: str, token: str | None) -> Response:
+    """A raw MCP `initialize` POST with `Authorization: Bearer <token>` (none if None)."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(INITIALIZE).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as e:
+        return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())

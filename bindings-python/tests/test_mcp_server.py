@@ -1,0 +1,121 @@
+"""The same flow through the MCP Python SDK: a real `MCPServer` over streamable HTTP on
+127.0.0.1 with `AuthSettings` and `jwtgate.mcp.TokenVerifier` (discovery against the real IdP),
+called by a real MCP client with IdP tokens."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+
+from jwtgate.mcp import TokenVerifier
+
+from .conftest import RESOURCE, Idp, post_initialize, serve
+
+STATIC = "static-api-key-for-the-sdk"
+
+
+def app(idp: Idp, *, validate_token_resource: bool = True, scopes: list[str] | None = None, **options: Any):
+    options.setdefault("audience", RESOURCE)
+    verifier = TokenVerifier(issuer=idp.issuer, **options)
+
+    def factory(base: str):
+        server = MCPServer(
+            "jwtgate-sdk-test",
+            token_verifier=verifier,
+            auth=AuthSettings(
+                issuer_url=idp.issuer,
+                resource_server_url=RESOURCE,
+                required_scopes=scopes if scopes is not None else ["tools:call"],
+                validate_token_resource=validate_token_resource,
+            ),
+        )
+
+        @server.tool()
+        def whoami() -> dict:
+            """The caller's access token as the server saw it."""
+            token = get_access_token()
+            assert token is not None
+            return {
+                "client_id": token.client_id,
+                "scopes": token.scopes,
+                "resource": token.resource,
+                "subject": token.subject,
+                "claims": token.claims,
+            }
+
+        return server.streamable_http_app(streamable_http_path="/mcp")
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def sdk_server(idp: Idp):
+    with serve(app(idp, typ="at+jwt")) as base:
+        yield f"{base}/mcp"
+
+
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "PS256"])
+async def test_idp_token_reaches_the_tool(idp: Idp, sdk_server: str, alg: str) -> None:
+    async with Client(sdk_server, auth=idp.token(alg)) as client:
+        result = await client.call_tool("whoami", {})
+    seen = result.structured_content or json.loads(result.content[0].text)
+    assert isinstance(seen, dict)
+    seen = seen.get("result", seen)
+    assert seen["client_id"] == f"client-{alg.lower()}"
+    assert seen["resource"] == RESOURCE  # what validate_token_resource compares
+    assert seen["scopes"] == ["tools:call", "read"]
+    assert seen["claims"]["iss"] == idp.issuer
+
+
+def test_no_token_is_401_with_a_challenge(sdk_server: str) -> None:
+    response = post_initialize(sdk_server, None)
+    assert response.status == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "resource_metadata=" in response.headers["www-authenticate"]
+
+
+def test_missing_scope_is_403(idp: Idp, sdk_server: str) -> None:
+    response = post_initialize(sdk_server, idp.token("RS256", scope="read"))
+    assert response.status == 403
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    assert json.loads(response.body)["error"] == "insufficient_scope"
+
+
+def test_wrong_audience_is_401(idp: Idp, caplog) -> None:
+    with serve(app(idp, audience="https://elsewhere.test/")) as base, caplog.at_level(
+        logging.DEBUG, logger="jwtgate.mcp"
+    ):
+        response = post_initialize(f"{base}/mcp", idp.token("ES256"))
+    assert response.status == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert any("(audience_mismatch)" in r.getMessage() for r in caplog.records), caplog.text
+
+
+def test_expired_token_is_401(short_lived_idp: Idp) -> None:
+    token = short_lived_idp.token("EdDSA")
+    with serve(app(short_lived_idp)) as base:
+        assert post_initialize(f"{base}/mcp", token).status == 200
+        time.sleep(2.2)
+        assert post_initialize(f"{base}/mcp", token).status == 401
+
+
+def test_static_api_key_is_200(idp: Idp) -> None:
+    """Static tokens name no resource, so this server does not ask the SDK to compare it."""
+    factory = app(
+        idp,
+        validate_token_resource=False,
+        scopes=[],
+        static_tokens={STATIC: "ci-bot"},
+    )
+    with serve(factory) as base:
+        assert post_initialize(f"{base}/mcp", STATIC).status == 200
+        assert post_initialize(f"{base}/mcp", idp.token("RS256")).status == 200
+        assert post_initialize(f"{base}/mcp", "wrong-key").status == 401

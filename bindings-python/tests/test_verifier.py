@@ -1,0 +1,424 @@
+"""jwtgate.Verifier: options, results, every error code, threads, async, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import pickle
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+import jwtgate
+from jwtgate.testing import SigningKey, jwks
+
+from .conftest import RESOURCE, Idp
+
+ISS = "https://idp.example.test"
+AUD = "https://mcp.example.test/"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, SigningKey]:
+    return {alg: SigningKey.generate(alg, f"{alg.lower()}-1") for alg in ["RS256", "PS256", "ES256", "EdDSA"]}
+
+
+@pytest.fixture(scope="module")
+def verifier(keys) -> jwtgate.Verifier:
+    return jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=jwks(*keys.values()), required_scopes=["tools:call"])
+
+
+def claims(**extra: Any) -> dict[str, Any]:
+    now = jwtgate.now_unix()
+    base = {"iss": ISS, "aud": AUD, "sub": "alice", "scope": "tools:call read", "iat": now, "exp": now + 300}
+    base.update(extra)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+def test_claims_are_a_read_only_mapping_with_typed_attributes(verifier, keys) -> None:
+    token = keys["ES256"].mint(claims(client_id="app-1", tenant={"id": 7}, jti="j-1"))
+    c = verifier.verify(token)
+    assert isinstance(c, Mapping)
+    assert c["tenant"] == {"id": 7} and c.get("missing") is None and "sub" in c
+    assert set(c) == set(c.keys()) == {"iss", "aud", "sub", "scope", "iat", "exp", "client_id", "tenant", "jti"}
+    assert len(c) == 9 and dict(c.items())["sub"] == "alice"
+    assert (c.iss, c.sub, c.aud, c.jti, c.client_id) == (ISS, "alice", [AUD], "j-1", "app-1")
+    assert c.scopes == ["tools:call", "read"] and c.has_scope("read") and not c.has_scope("write")
+    assert (c.alg, c.kid, c.typ, c.kind) == ("ES256", "es256-1", "JWT", "jwt")
+    assert c.exp == c["exp"] and c.iat == c["iat"] and c.nbf is None
+    assert json.loads(c.claims_json) == c.to_dict() == c
+    copy = c.to_dict()
+    copy["sub"] = "mallory"
+    assert c["sub"] == "alice"
+    with pytest.raises(KeyError):
+        c["nope"]
+    with pytest.raises(TypeError):
+        c["sub"] = "x"  # type: ignore[index]
+    assert "alice" in repr(c) and token not in repr(c)
+
+
+def test_client_id_falls_back_to_azp_then_sub(verifier, keys) -> None:
+    assert verifier.verify(keys["RS256"].mint(claims(azp="web"))).client_id == "web"
+    assert verifier.verify(keys["RS256"].mint(claims())).client_id == "alice"
+
+
+def test_verify_at_takes_seconds_or_datetime(verifier, keys) -> None:
+    token = keys["EdDSA"].mint(claims(exp=2_000_000_000, iat=1_900_000_000))
+    assert verifier.verify_at(token, 1_950_000_000).sub == "alice"
+    assert verifier.verify_at(token, datetime(2031, 1, 1, tzinfo=timezone.utc)).sub == "alice"
+    with pytest.raises(jwtgate.ExpiredToken):
+        verifier.verify_at(token, 2_000_000_001)
+
+
+# --- the claims behaviour FastMCP's JWTVerifier lacks ----------------------------------------
+
+
+def test_nbf_in_the_future_is_rejected(verifier, keys) -> None:
+    token = keys["RS256"].mint(claims(nbf=jwtgate.now_unix() + 120))
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        verifier.verify(token)
+    assert e.value.code == "token_not_yet_valid" and e.value.claim == "nbf"
+
+
+def test_iat_in_the_future_is_rejected(verifier, keys) -> None:
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        verifier.verify(keys["RS256"].mint(claims(iat=jwtgate.now_unix() + 120)))
+    assert e.value.code == "token_not_yet_valid"
+
+
+def test_leeway_is_honoured_for_exp_and_nbf(keys) -> None:
+    now = jwtgate.now_unix()
+    expired = keys["ES256"].mint(claims(exp=now - 20, iat=now - 100))
+    early = keys["ES256"].mint(claims(nbf=now + 20))
+    strict = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=keys["ES256"].public_jwks())
+    lenient = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=keys["ES256"].public_jwks(), leeway=60)
+    with pytest.raises(jwtgate.ExpiredToken):
+        strict.verify(expired)
+    with pytest.raises(jwtgate.InvalidToken):
+        strict.verify(early)
+    assert lenient.verify(expired).sub == lenient.verify(early).sub == "alice"
+    assert jwtgate.Verifier(
+        issuer=ISS, audience=AUD, jwks=keys["ES256"].public_jwks(), leeway=timedelta(seconds=30)
+    ).verify(expired)
+    with pytest.raises(jwtgate.ConfigError):
+        jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=keys["ES256"].public_jwks(), leeway=601)
+
+
+def test_exp_is_required(verifier, keys) -> None:
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        verifier.verify(keys["PS256"].mint(claims(exp=None)))
+    assert (e.value.code, e.value.claim) == ("claim_missing", "exp")
+    relaxed = jwtgate.Verifier(
+        issuer=ISS, audience=AUD, jwks=keys["PS256"].public_jwks(), insecure_allow_missing_exp=True
+    )
+    assert relaxed.verify(keys["PS256"].mint(claims(exp=None))).exp is None
+
+
+def test_several_algorithms_in_one_verifier(verifier, keys) -> None:
+    for alg, key in keys.items():
+        assert verifier.verify(key.mint(claims())).alg == alg
+    only_ec = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=jwks(*keys.values()), algorithms=["ES256", "EdDSA"])
+    assert only_ec.algorithms == ["ES256", "EdDSA"]
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        only_ec.verify(keys["RS256"].mint(claims()))
+    assert e.value.code == "alg_not_allowed"
+
+
+# --- every error code ----------------------------------------------------------------------
+
+
+def test_error_codes_are_the_cores() -> None:
+    assert jwtgate.ERROR_CODES == (
+        "token_malformed", "token_too_large", "alg_not_allowed", "header_unsupported",
+        "key_not_found", "key_unusable", "signature_invalid", "token_expired",
+        "token_not_yet_valid", "claim_missing", "claim_invalid", "issuer_mismatch",
+        "audience_mismatch", "typ_mismatch", "insufficient_scope", "token_unknown",
+        "jwks_unavailable", "discovery_failed", "config_invalid",
+    )
+
+
+def rejection(verifier: jwtgate.Verifier, token: str) -> jwtgate.InvalidToken:
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        verifier.verify(token)
+    error = e.value
+    assert error.code in jwtgate.ERROR_CODES
+    assert error.message and str(error) == error.message
+    assert token not in error.message or len(token) < 12
+    return error
+
+
+def test_every_token_error_code_maps_to_its_class(keys) -> None:
+    rsa, ec = keys["RS256"], keys["ES256"]
+    rsa_pinned = json.dumps({"keys": [rsa.public_jwk()]})
+    v = jwtgate.Verifier(
+        issuer=ISS, audience=AUD, jwks=jwks(rsa, ec), required_scopes=["tools:call"],
+        typ="at+jwt", require_claims=["tenant"], max_token_bytes=4096,
+    )
+    at = {"typ": "at+jwt"}
+    good = claims(tenant="t")
+    signed = rsa.mint(good, header=at)
+    header, payload, signature = signed.split(".")
+    cases = {
+        "token_malformed": "a.b",
+        "token_too_large": rsa.mint({**good, "pad": "x" * 5000}, header=at),
+        "alg_not_allowed": f"{b64(json.dumps({'alg': 'none', 'typ': 'at+jwt'}).encode())}.{payload}.",
+        "header_unsupported": rsa.mint(good, header={**at, "crit": ["exp"]}),
+        "key_not_found": rsa.mint(good, header={**at, "kid": "unknown"}),
+        "signature_invalid": f"{header}.{payload}.{signature[:-4]}AAAA",
+        "token_expired": rsa.mint({**good, "exp": jwtgate.now_unix() - 10}, header=at),
+        "token_not_yet_valid": rsa.mint({**good, "nbf": jwtgate.now_unix() + 100}, header=at),
+        "claim_missing": rsa.mint(claims(), header=at),
+        "claim_invalid": rsa.mint({**good, "exp": "tomorrow"}, header=at),
+        "issuer_mismatch": rsa.mint({**good, "iss": ISS + "/"}, header=at),
+        "audience_mismatch": rsa.mint({**good, "aud": "https://elsewhere.test/"}, header=at),
+        "typ_mismatch": rsa.mint(good),
+        "insufficient_scope": ec.mint({**good, "scope": "read"}, header=at),
+    }
+    expected_class = {
+        "token_expired": jwtgate.ExpiredToken,
+        "insufficient_scope": jwtgate.InsufficientScope,
+    }
+    for code, token in cases.items():
+        error = rejection(v, token)
+        assert error.code == code, (code, error.message)
+        assert type(error) is expected_class.get(code, jwtgate.InvalidToken), code
+        assert isinstance(error, ValueError)
+    # A key whose JWK names another algorithm: found by kid, unusable for PS256.
+    pss = SigningKey.from_pkcs8_pem("PS256", rsa.kid, rsa.pkcs8_pem())
+    pinned = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=rsa_pinned)
+    assert rejection(pinned, pss.mint(good)).code == "key_unusable"
+    static_only = jwtgate.Verifier(static_tokens={"k3y": "bot"})
+    assert rejection(static_only, "other").code == "token_unknown"
+
+
+def test_insufficient_scope_carries_the_valid_claims(verifier, keys) -> None:
+    with pytest.raises(jwtgate.InsufficientScope) as e:
+        verifier.verify(keys["EdDSA"].mint(claims(scope="read")))
+    assert e.value.claims.sub == "alice" and e.value.claims.scopes == ["read"]
+    assert e.value.message == 'missing scope: tools:call (token has: "read")'
+
+
+def test_config_errors(keys) -> None:
+    for options in [
+        {"issuer": ISS},  # no audience
+        {"audience": AUD, "jwks": keys["RS256"].public_jwks()},  # no issuer
+        {"issuer": ISS, "audience": AUD, "jwks": keys["RS256"].public_jwks(), "algorithms": ["HS256"]},
+        {"issuer": ISS, "audience": AUD, "jwks": "{not json"},
+        {"issuer": ISS, "audience": AUD, "algorithms": ["none"], "jwks": keys["RS256"].public_jwks()},
+        {"issuer": ISS, "audience": AUD, "public_key": "not a PEM"},
+        {"issuer": ISS, "audience": AUD, "jwks_uri": "http://idp.example.test/jwks"},  # http, not loopback
+        {},
+    ]:
+        with pytest.raises(jwtgate.ConfigError) as e:
+            jwtgate.Verifier(**options)
+        assert e.value.code == "config_invalid" and e.value.message, options
+        assert isinstance(e.value, ValueError) and not isinstance(e.value, jwtgate.InvalidToken)
+    with pytest.raises(TypeError):
+        jwtgate.Verifier(issuer=ISS, audiences=[AUD])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        jwtgate.Verifier(ISS)  # type: ignore[misc]
+
+
+def test_errors_pickle_with_their_code(verifier) -> None:
+    with pytest.raises(jwtgate.InvalidToken) as e:
+        verifier.verify("x.y.z")
+    copy = pickle.loads(pickle.dumps(e.value))
+    assert (type(copy), copy.code, copy.message) == (type(e.value), e.value.code, e.value.message)
+
+
+# --- key sources ---------------------------------------------------------------------------
+
+
+def test_public_key_pem_and_dict_jwks(keys) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from jwt import PyJWK
+
+    key = keys["ES256"]
+    pem = PyJWK(key.public_jwk()).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for source in [{"public_key": pem}, {"public_key": pem.decode()}, {"jwks": {"keys": [key.public_jwk()]}}]:
+        v = jwtgate.Verifier(issuer=ISS, audience=AUD, **source)
+        assert v.verify(key.mint(claims())).sub == "alice"
+
+
+def test_hmac_secret_needs_its_algorithm() -> None:
+    key = SigningKey.hmac("HS256", "h1", b"k" * 32)
+    v = jwtgate.Verifier(issuer=ISS, audience=AUD, hmac_secret=b"k" * 32, algorithms=["HS256"])
+    assert v.verify(key.mint(claims())).alg == "HS256"
+    with pytest.raises(jwtgate.ConfigError):
+        jwtgate.Verifier(issuer=ISS, audience=AUD, hmac_secret=b"k" * 32)
+
+
+def test_static_tokens_next_to_jwts(keys) -> None:
+    v = jwtgate.Verifier(
+        issuer=ISS, audience=AUD, jwks=keys["RS256"].public_jwks(), required_scopes=["deploy"],
+        static_tokens={"k-1": "bot-1", "k-2": {"client_id": "bot-2", "scopes": ["deploy"]}, "  ": "blank"},
+    )
+    c = v.verify("k-2")
+    assert (c.kind, c.client_id, c.sub, c.scopes, dict(c)) == ("static_token", "bot-2", "bot-2", ["deploy"], {})
+    assert v.verify("k-1").client_id == "bot-1"
+    assert v.verify(keys["RS256"].mint(claims(scope="deploy"))).sub == "alice"
+    for wrong in ["k-3", "  ", ""]:
+        with pytest.raises(jwtgate.InvalidToken):
+            v.verify(wrong)
+
+
+def test_from_env(monkeypatch, keys) -> None:
+    monkeypatch.setenv("T_API_KEY", "env-key")
+    monkeypatch.setenv("T_OIDC_AUDIENCE", " ")
+    v = jwtgate.Verifier.from_env("T_")
+    assert v.verify("env-key").client_id == "api-key"
+    monkeypatch.setenv("T_OAUTH_ISSUER", ISS)
+    with pytest.raises(jwtgate.ConfigError) as e:
+        jwtgate.Verifier.from_env("T_")
+    assert "T_OIDC_AUDIENCE" in e.value.message
+    monkeypatch.delenv("T_OAUTH_ISSUER")
+    monkeypatch.delenv("T_OIDC_AUDIENCE")
+    assert jwtgate.Verifier.from_env("T_", cache_size=0).verify("env-key").client_id == "api-key"
+
+
+def test_remote_keys_by_discovery(idp: Idp) -> None:
+    v = jwtgate.Verifier(issuer=idp.issuer, audience=RESOURCE, typ="at+jwt")
+    v.wait_ready(10)
+    status = v.keys_status()
+    assert status.ready and status.source.endswith("/jwks") and set(status.kids) == set(idp.kids.values())
+    assert status.to_dict()["key_count"] == len(idp.kids) and status.last_error is None
+    for alg in idp.kids:
+        assert v.verify(idp.token(alg)).client_id == f"client-{alg.lower()}"
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_keys_raise_keys_unavailable() -> None:
+    port = unused_port()
+    v = jwtgate.Verifier(issuer=f"http://127.0.0.1:{port}", audience=AUD, fetch_timeout=1)
+    with pytest.raises(jwtgate.KeysUnavailable) as e:
+        v.wait_ready(3)
+    assert e.value.code in ("discovery_failed", "jwks_unavailable")
+    status = v.keys_status()
+    assert not status.ready and isinstance(status.last_error, jwtgate.KeysUnavailable)
+    v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=f"http://127.0.0.1:{port}/jwks", fetch_timeout=1)
+    with pytest.raises(jwtgate.KeysUnavailable) as e:
+        v.wait_ready(3)
+    assert e.value.code == "jwks_unavailable"
+
+
+# --- threads and the event loop -------------------------------------------------------------
+
+
+def test_thread_pool_results_are_correct_under_concurrency(verifier, keys) -> None:
+    now = jwtgate.now_unix()
+    tokens = []
+    for i in range(64):
+        key = list(keys.values())[i % 4]
+        if i % 3 == 0:
+            tokens.append((key.mint(claims(sub=f"user-{i}", exp=now - 5)), "token_expired"))
+        elif i % 3 == 1:
+            tokens.append((key.mint(claims(sub=f"user-{i}", scope="read")), "insufficient_scope"))
+        else:
+            tokens.append((key.mint(claims(sub=f"user-{i}")), f"user-{i}"))
+
+    def check(item: tuple[str, str]) -> bool:
+        token, expected = item
+        try:
+            return verifier.verify(token).sub == expected
+        except jwtgate.InvalidToken as e:
+            return e.code == expected
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(check, tokens * 40))
+    assert all(results) and len(results) == 64 * 40
+
+
+@contextmanager
+def slow_jwks_server(body: str, delay: float) -> Iterator[tuple[str, threading.Event]]:
+    """A loopback JWKS endpoint that answers after `delay` seconds."""
+    asked = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            asked.set()
+            time.sleep(delay)
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_gil_is_released_while_waiting_for_keys(keys) -> None:
+    key = keys["ES256"]
+    with slow_jwks_server(key.public_jwks(), delay=1.0) as (uri, asked):
+        v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=uri)
+        result: list[Any] = []
+        worker = threading.Thread(target=lambda: result.append(v.verify(key.mint(claims()))))
+        asked.wait(5)
+        worker.start()
+        ticks = 0
+        while worker.is_alive():
+            ticks += 1
+        worker.join()
+    assert result and result[0].sub == "alice"
+    assert ticks > 1000  # this thread kept running while the other one waited in verify()
+
+
+async def test_verify_async_answers_inline_with_known_keys(verifier, keys) -> None:
+    c = await verifier.verify_async(keys["RS256"].mint(claims()))
+    assert c.sub == "alice"
+    with pytest.raises(jwtgate.InsufficientScope):
+        await verifier.verify_async(keys["RS256"].mint(claims(scope="read")))
+
+
+async def test_verify_async_never_blocks_the_event_loop(keys) -> None:
+    key = keys["EdDSA"]
+    with slow_jwks_server(key.public_jwks(), delay=1.0) as (uri, asked):
+        v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=uri)
+        ticks = 0
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop.is_set():
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(ticker())
+        c = await v.verify_async(key.mint(claims()))
+        stop.set()
+        await task
+    assert c.sub == "alice"
+    assert ticks >= 20  # the loop ran during the ~1 s key fetch
