@@ -1,24 +1,25 @@
-//! End to end: the built `jwtgate` binary runs the demo and every token verifies.
+//! End to end: the built `jwtgate` binary runs the live demo — an embedded issuer, verification
+//! through discovery, a key rotation mid-run — and every token verifies.
 
-use std::process::Command;
+mod common;
+
+use common::jwtgate;
 
 #[test]
-fn demo_verifies_every_algorithm_without_failures() {
-    let output = Command::new(env!("CARGO_BIN_EXE_jwtgate"))
-        .args(["demo", "--seconds", "0.2"])
-        .output()
-        .expect("the jwtgate binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "status {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        output.status
-    );
-
+fn demo_rotates_keys_without_failures() {
+    let run = jwtgate(&["demo", "--seconds", "2"]);
+    run.expect_code(0);
+    let stdout = &run.stdout;
     for alg in ["RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256"] {
-        assert!(stdout.contains(alg), "{alg} missing from:\n{stdout}");
+        assert!(stdout.contains(alg), "{alg} missing:\n{}", run.describe());
     }
+    assert!(
+        stdout.contains("rotation picked up after"),
+        "{}",
+        run.describe()
+    );
+    assert!(stdout.contains("old keys withdrawn"), "{}", run.describe());
+    assert!(stdout.contains("cache hit rate"), "{}", run.describe());
 
     let total = stdout
         .lines()
@@ -32,4 +33,26 @@ fn demo_verifies_every_algorithm_without_failures() {
         .unwrap_or_else(|_| panic!("unexpected count in: {total}"));
     assert!(count > 0, "{total}");
     assert_eq!(failures, "0 failures", "{total}\n{stdout}");
+}
+
+#[test]
+fn demo_json_reports_the_rotation() {
+    let run = jwtgate(&[
+        "demo",
+        "--seconds",
+        "1",
+        "--threads",
+        "1",
+        "--tokens",
+        "32",
+        "--json",
+    ]);
+    run.expect_code(0);
+    let doc = run.json();
+    assert_eq!(doc["total"]["failures"], 0, "{doc:#}");
+    assert!(doc["total"]["verifications"].as_u64().unwrap() > 0);
+    assert!(doc["rotation"]["picked_up_after_ms"].is_number(), "{doc:#}");
+    // Start-up, then one fetch for the first unknown kid: the rotation costs one JWKS request.
+    assert_eq!(doc["fetches"]["jwks"], 2, "{doc:#}");
+    assert_eq!(doc["results"].as_array().unwrap().len(), 6);
 }

@@ -4,6 +4,7 @@
 //! Every test runs under a watchdog (a bound on waiting, not an assertion about speed), and the
 //! verifiers use a short fetch timeout, so a hang is reported as a failure instead of blocking
 //! the suite.
+#![cfg(feature = "http")] // these tests fetch over real HTTP with the built-in client
 
 #[path = "common/fault_server.rs"]
 mod fault_server;

@@ -1,5 +1,6 @@
 //! Remote keys against a real identity provider (oidc-provider on 127.0.0.1): discovery, RFC 9068
 //! access tokens for every algorithm it signs with, and key rotation while threads verify.
+#![cfg(feature = "http")] // these tests fetch over real HTTP with the built-in client
 
 mod common;
 
