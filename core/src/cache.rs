@@ -1,13 +1,17 @@
 //! The verified-token cache.
 //!
 //! MCP clients send the same access token with every request of a session, so a hit saves the
-//! signature check, which is nearly all of the cost. The cache is a fixed array of two-way sets
+//! signature check, which is nearly all of the cost. The cache is a fixed array of four-way sets
 //! of `ArcSwapOption` slots, indexed by a keyed hash of the whole token:
 //! - reads take no lock and allocate nothing (one arc-swap load per way);
 //! - memory is bounded by construction: at most `capacity` entries, each holding a token of at
 //!   most [`MAX_CACHED_TOKEN_BYTES`], and no eviction bookkeeping is needed;
 //! - a hit compares the full token, re-checks `exp`/`nbf` against the current time and confirms
-//!   that the current key set still holds the key that verified it.
+//!   that the current key set still holds the key that verified it;
+//! - a new entry replaces, within its set, an expired entry or else the least recently used one
+//!   (use is stamped in whole seconds, so a hot entry is written at most once a second). With two
+//!   ways and "expires first" eviction, a demo with 256 live sessions in a 1,024-entry cache hit
+//!   only ~93% of re-sent tokens: live entries kept evicting each other.
 //!
 //! Only successes are cached. The hash is keyed per process (foldhash seeded at random); since only
 //! tokens whose signature verified are inserted, an attacker cannot choose colliding entries.
@@ -52,11 +56,17 @@ pub(crate) struct Entry {
     /// Validity window in seconds since the epoch, leeway applied.
     valid_from: f64,
     valid_until: f64,
+    /// Last hit, in whole seconds since the epoch.
+    last_used: AtomicU64,
 }
+
+/// Slots per set (fewer for caches smaller than this).
+const WAYS: usize = 4;
 
 pub(crate) struct TokenCache {
     slots: Box<[ArcSwapOption<Entry>]>,
     sets: usize,
+    ways: usize,
     stripes: usize,
     hasher: foldhash::quality::RandomState,
 }
@@ -74,25 +84,28 @@ impl TokenCache {
         if capacity == 0 {
             return None;
         }
-        let sets = capacity.div_ceil(2);
+        // Never more slots than the capacity asked for.
+        let ways = WAYS.min(capacity);
+        let sets = capacity / ways;
         let stripes = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
             .min(MAX_STRIPES);
         Some(TokenCache {
-            slots: (0..sets * 2).map(|_| ArcSwapOption::empty()).collect(),
+            slots: (0..sets * ways).map(|_| ArcSwapOption::empty()).collect(),
             sets,
+            ways,
             stripes,
             hasher: foldhash::quality::RandomState::default(),
         })
     }
 
-    /// The two slots a token may occupy.
+    /// The slots a token may occupy.
     #[inline]
-    fn ways(&self, token: &str) -> [&ArcSwapOption<Entry>; 2] {
+    fn ways(&self, token: &str) -> &[ArcSwapOption<Entry>] {
         let hash = self.hasher.hash_one(token.as_bytes());
         // Multiply-shift maps the hash onto 0..sets without a division.
         let set = ((hash as u128 * self.sets as u128) >> 64) as usize;
-        [&self.slots[2 * set], &self.slots[2 * set + 1]]
+        &self.slots[self.ways * set..self.ways * (set + 1)]
     }
 
     /// Returns the cached result for `token` if it is still valid at `now` under `keys`.
@@ -111,6 +124,10 @@ impl TokenCache {
             }
             if now < entry.valid_from || now >= entry.valid_until {
                 return Err(Miss::Stale);
+            }
+            let second = now as u64;
+            if entry.last_used.load(Ordering::Relaxed) < second {
+                entry.last_used.store(second, Ordering::Relaxed);
             }
             let generation = keys.generation();
             if entry.generation.load(Ordering::Relaxed) != generation {
@@ -135,26 +152,28 @@ impl TokenCache {
         generation: u64,
         valid_from: f64,
         valid_until: f64,
+        now: f64,
     ) {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return;
         }
-        let [a, b] = self.ways(token);
-        // Prefer an empty way, then the way holding this token, then the entry that expires first.
-        let (ea, eb) = (a.load(), b.load());
-        let target = match (ea.as_deref(), eb.as_deref()) {
-            (None, _) => a,
-            (_, None) => b,
-            (Some(x), _) if *x.token == *token => a,
-            (_, Some(y)) if *y.token == *token => b,
-            (Some(x), Some(y)) => {
-                if x.valid_until <= y.valid_until {
-                    a
-                } else {
-                    b
-                }
+        let ways = self.ways(token);
+        // The way to replace: this token's own, else an empty one, else an expired one, else the
+        // least recently used (ties: the one expiring first).
+        let mut target = &ways[0];
+        let mut best = (u8::MAX, u64::MAX, f64::INFINITY);
+        for way in ways {
+            let rank = match way.load().as_deref() {
+                Some(e) if *e.token == *token => (0, 0, 0.0),
+                None => (1, 0, 0.0),
+                Some(e) if e.valid_until <= now => (2, 0, 0.0),
+                Some(e) => (3, e.last_used.load(Ordering::Relaxed), e.valid_until),
+            };
+            if rank < best {
+                best = rank;
+                target = way;
             }
-        };
+        }
         let copies = (0..self.stripes)
             .map(|i| {
                 if i == 0 {
@@ -171,6 +190,9 @@ impl TokenCache {
             generation: AtomicU64::new(generation),
             valid_from,
             valid_until,
+            // One second older than "now": an entry hit this second outranks one merely
+            // inserted this second, so one-off tokens are evicted before live ones.
+            last_used: AtomicU64::new((now as u64).saturating_sub(1)),
         })));
     }
 
@@ -196,12 +218,12 @@ mod tests {
         let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
         let keys = KeySet::default();
         for i in 0..1000 {
-            cache.insert(&format!("token-{i}"), &v, [0; 32], 0, 0.0, f64::MAX);
+            cache.insert(&format!("token-{i}"), &v, [0; 32], 0, 0.0, f64::MAX, 0.0);
         }
         assert!(cache.len() <= 10);
         assert!(cache.len() >= 5, "{}", cache.len());
         // Recent insertions are found; the window is enforced.
-        cache.insert("fresh", &v, [0; 32], 0, 100.0, 200.0);
+        cache.insert("fresh", &v, [0; 32], 0, 100.0, 200.0, 100.0);
         assert!(cache.get("fresh", 150.0, &keys).is_ok());
         assert!(matches!(cache.get("fresh", 200.0, &keys), Err(Miss::Stale)));
         assert!(matches!(cache.get("fresh", 99.0, &keys), Err(Miss::Stale)));
@@ -212,11 +234,48 @@ mod tests {
     }
 
     #[test]
+    fn recently_used_entries_survive_a_stream_of_new_tokens() {
+        // 64 live tokens hit every second while 10,000 one-off tokens pass through a cache of 256.
+        let cache = TokenCache::new(256).unwrap();
+        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let keys = KeySet::default();
+        let live: Vec<String> = (0..64).map(|i| format!("live-{i}")).collect();
+        let mut second = 1_000.0;
+        for t in &live {
+            cache.insert(t, &v, [0; 32], 0, 0.0, f64::MAX, second);
+        }
+        let mut misses = 0;
+        for round in 0..100 {
+            second += 1.0;
+            for t in &live {
+                if cache.get(t, second, &keys).is_err() {
+                    misses += 1;
+                    cache.insert(t, &v, [0; 32], 0, 0.0, f64::MAX, second);
+                }
+            }
+            for j in 0..100 {
+                cache.insert(
+                    &format!("once-{round}-{j}"),
+                    &v,
+                    [0; 32],
+                    0,
+                    0.0,
+                    f64::MAX,
+                    second,
+                );
+            }
+        }
+        // 6,400 lookups of live tokens: nearly all hit.
+        println!("{misses} misses of 6,400 live lookups");
+        assert!(misses < 64, "{misses} misses");
+    }
+
+    #[test]
     fn long_tokens_are_not_cached() {
         let cache = TokenCache::new(4).unwrap();
         let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
         let long = "a".repeat(MAX_CACHED_TOKEN_BYTES + 1);
-        cache.insert(&long, &v, [0; 32], 0, 0.0, f64::MAX);
+        cache.insert(&long, &v, [0; 32], 0, 0.0, f64::MAX, 0.0);
         assert_eq!(cache.len(), 0);
     }
 }

@@ -206,6 +206,7 @@ impl Verifier {
                         keys.generation(),
                         from,
                         until,
+                        now_seconds,
                     );
                 }
                 Ok(verified)
