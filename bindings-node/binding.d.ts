@@ -32,6 +32,12 @@ export declare class NativeVerifier {
   algorithms(): Array<string>
 }
 
+/**
+ * Panics on purpose, so tests can prove that a Rust panic reaches JavaScript as a thrown
+ * `Error` and never aborts the process. Not for other use.
+ */
+export declare function _debugPanic(): void
+
 /** The crypto backend compiled into the addon (`"aws-lc-rs"`). */
 export declare const CRYPTO_BACKEND: string
 

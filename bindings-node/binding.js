@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeVerifier = nativeBinding.NativeVerifier
+module.exports._debugPanic = nativeBinding._debugPanic
 module.exports.CRYPTO_BACKEND = nativeBinding.CRYPTO_BACKEND
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.setup = nativeBinding.setup

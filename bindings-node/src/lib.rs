@@ -81,6 +81,13 @@ pub fn error_codes() -> Vec<&'static str> {
     jwtgate::ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
 }
 
+/// Panics on purpose, so tests can prove that a Rust panic reaches JavaScript as a thrown
+/// `Error` and never aborts the process. Not for other use.
+#[napi(catch_unwind, js_name = "_debugPanic")]
+pub fn debug_panic() {
+    panic!("jwtgate debug panic: deliberate, for the FFI safety test");
+}
+
 /// The crypto backend compiled into the addon (`"aws-lc-rs"`).
 #[napi]
 pub const CRYPTO_BACKEND: &str = jwtgate::CRYPTO_BACKEND;

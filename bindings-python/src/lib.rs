@@ -48,7 +48,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CRYPTO_BACKEND", jwtgate::CRYPTO_BACKEND)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(now_unix, m)?)?;
+    m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     Ok(())
+}
+
+/// Panics on purpose, so tests can prove that a Rust panic reaches Python as an exception
+/// (`pyo3_runtime.PanicException`) and never aborts the interpreter. Not for other use.
+#[pyfunction]
+fn _debug_panic() {
+    panic!("jwtgate debug panic: deliberate, for the FFI safety test");
 }
 
 /// The current time in whole seconds since the Unix epoch (the core's clock).

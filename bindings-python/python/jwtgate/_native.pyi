@@ -19,6 +19,9 @@ _Seconds = Union[float, int, timedelta]
 _Strings = Union[str, Sequence[str]]
 _StaticIdentity = Union[str, Mapping[str, Any]]
 
+def _debug_panic() -> None:
+    """Panics inside Rust on purpose (tests prove it surfaces as an exception)."""
+
 def now_unix() -> int:
     """The current time in whole seconds since the Unix epoch."""
 
