@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional, Union, final
 __all__ = [
     "Verifier", "Claims", "KeysStatus", "SigningKey", "InvalidToken", "ExpiredToken",
     "InsufficientScope", "KeysUnavailable", "ConfigError", "ERROR_CODES", "CRYPTO_BACKEND",
-    "__version__", "now_unix",
+    "__version__", "now_unix", "_debug_panic",
 ]
 
 __version__: str
