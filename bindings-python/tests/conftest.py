@@ -109,8 +109,10 @@ def idp() -> Iterator[Idp]:
 
 @pytest.fixture
 def short_lived_idp() -> Iterator[Idp]:
-    """An IdP whose tokens live 1 second (for expiry through the real flow)."""
-    server = _start_idp(TTL="1")
+    """An IdP whose tokens live 6 seconds (for expiry through the real flow). Long enough for a
+    first request to land inside the lifetime on a loaded CI machine; the test then waits for the
+    token's own `exp` to pass."""
+    server = _start_idp(TTL="6")
     try:
         yield server
     finally:

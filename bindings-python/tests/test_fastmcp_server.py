@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -143,7 +144,10 @@ def test_expired_token_is_401(short_lived_idp: Idp) -> None:
     auth = verifier(short_lived_idp)
     with serve(app(auth)) as base:
         assert post_initialize(f"{base}/mcp", token).status == 200
-        time.sleep(2.2)
+        # Wait until the token's own exp has passed (read from its claims, not assumed).
+        payload = token.split(".")[1]
+        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+        time.sleep(max(0.0, exp - time.time()) + 1.2)
         response = post_initialize(f"{base}/mcp", token)
     assert response.status == 401
 

@@ -4,6 +4,7 @@ called by a real MCP client with IdP tokens."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -103,7 +104,10 @@ def test_expired_token_is_401(short_lived_idp: Idp) -> None:
     token = short_lived_idp.token("EdDSA")
     with serve(app(short_lived_idp)) as base:
         assert post_initialize(f"{base}/mcp", token).status == 200
-        time.sleep(2.2)
+        # Wait until the token's own exp has passed (read from its claims, not assumed).
+        payload = token.split(".")[1]
+        exp = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+        time.sleep(max(0.0, exp - time.time()) + 1.2)
         assert post_initialize(f"{base}/mcp", token).status == 401
 
 
