@@ -176,9 +176,12 @@ describe('results', () => {
 
   test('an expired cached token is rejected, not served from the binding', async () => {
     const v = new Verifier(base);
-    const token = rsa.mint(claims({ exp: now() + 1 }));
+    // A few seconds of life, so the first check lands inside it even on a loaded machine; then
+    // wait for the token's own exp to pass.
+    const exp = now() + 4;
+    const token = rsa.mint(claims({ exp }));
     assert.equal(v.verifySync(token).sub, 'user-42');
-    await new Promise((r) => setTimeout(r, 2100));
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 1100));
     assert.equal(rejection(() => v.verifySync(token)).code, 'token_expired');
     assert.equal((await v.verify(token).catch((e) => e)).code, 'token_expired');
   });
