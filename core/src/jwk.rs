@@ -19,6 +19,7 @@ use crate::alg::{Algorithm, Curve, KeyFamily};
 use crate::crypto::{Material, VerifyingKey};
 use crate::der;
 use crate::error::{Error, ErrorCode, quote};
+use crate::weak_keys;
 
 /// Smallest and largest accepted RSA modulus, in bits.
 const RSA_MIN_BITS: usize = 2048;
@@ -56,11 +57,13 @@ impl Key {
         if let Some(alg) = alg {
             if alg.family() != family {
                 return Err(format!(
-                    "its alg {alg} does not fit a {} key",
+                    "its alg {alg} does not fit {}",
                     family_name(family)
                 ));
             }
         }
+        // Every constructor (JWK, PEM, secret) passes here, so no path skips a rule.
+        check_material(family, &material)?;
         let mut tagged = format!("{family:?}:").into_bytes();
         tagged.extend_from_slice(&material);
         let fingerprint = crate::crypto::sha256(&tagged);
@@ -84,7 +87,7 @@ impl Key {
         });
         if key.verifier(probe).is_none() {
             return Err(format!(
-                "the {} key material is invalid",
+                "its key material is invalid for {}",
                 family_name(family)
             ));
         }
@@ -155,7 +158,6 @@ impl Key {
             "RSA" => {
                 let n = strip_zeros(b64("n")?);
                 let e = strip_zeros(b64("e")?);
-                check_rsa(&n, &e)?;
                 Key::new(kid, alg, KeyFamily::Rsa, der::encode_rsa_public_key(&n, &e))
             }
             "EC" => {
@@ -211,7 +213,6 @@ impl Key {
         match block.label.as_str() {
             "PUBLIC KEY" => match der::parse_spki(&block.der).ok_or("malformed SubjectPublicKeyInfo")? {
                 der::Spki::Rsa { n, e } => {
-                    check_rsa(&n, &e)?;
                     Key::new(None, None, KeyFamily::Rsa, der::encode_rsa_public_key(&n, &e))
                 }
                 der::Spki::Ec { curve, point } => {
@@ -220,13 +221,11 @@ impl Key {
                     }
                     Key::new(None, None, KeyFamily::Ec(curve), point)
                 }
-                der::Spki::Ed25519(raw) if raw.len() == 32 => Key::new(None, None, KeyFamily::Ed25519, raw),
-                der::Spki::Ed25519(_) => Err("Ed25519 keys are 32 bytes".into()),
+                der::Spki::Ed25519(raw) => Key::new(None, None, KeyFamily::Ed25519, raw),
                 der::Spki::Unsupported(_) => Err("the key type or curve is not supported".into()),
             },
             "RSA PUBLIC KEY" => {
                 let (n, e) = der::parse_rsa_public_key(&block.der).ok_or("malformed RSAPublicKey")?;
-                check_rsa(&n, &e)?;
                 Key::new(None, None, KeyFamily::Rsa, der::encode_rsa_public_key(&n, &e))
             }
             label if label.contains("PRIVATE") => {
@@ -280,7 +279,7 @@ impl Key {
     pub fn with_algorithm(mut self, alg: Algorithm) -> Result<Key, Error> {
         if alg.family() != self.family || self.alg.is_some_and(|a| a != alg) {
             return Err(Error::config(format!(
-                "a {} key cannot be restricted to {alg}",
+                "{} cannot be restricted to {alg}",
                 self.describe()
             )));
         }
@@ -378,7 +377,22 @@ fn bit_len(magnitude: &[u8]) -> usize {
     }
 }
 
-/// RSA rules of DESIGN.md: 2048–8192-bit modulus, odd exponent greater than 1.
+/// The rules a key's material must meet before it is trusted: RSA sizes, exponents and the
+/// ROCA fingerprint; Ed25519 length, canonical encoding and no small order (see
+/// [`weak_keys`](crate::weak_keys)). EC points are checked on the curve by the backend's parse.
+fn check_material(family: KeyFamily, material: &[u8]) -> Result<(), String> {
+    match family {
+        KeyFamily::Rsa => {
+            let (n, e) = der::parse_rsa_public_key(material).ok_or("malformed RSAPublicKey")?;
+            check_rsa(&n, &e)
+        }
+        KeyFamily::Ed25519 if material.len() != 32 => Err("Ed25519 keys are 32 bytes".into()),
+        KeyFamily::Ed25519 => weak_keys::check_ed25519(material),
+        KeyFamily::Ec(_) | KeyFamily::Hmac => Ok(()),
+    }
+}
+
+/// RSA rules: 2048–8192-bit modulus, odd exponent greater than 1, no ROCA fingerprint.
 fn check_rsa(n: &[u8], e: &[u8]) -> Result<(), String> {
     let bits = bit_len(n);
     if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
@@ -393,7 +407,7 @@ fn check_rsa(n: &[u8], e: &[u8]) -> Result<(), String> {
     if !odd || e == [1] || e.len() > 8 {
         return Err("its RSA exponent must be odd, greater than 1 and at most 64 bits".into());
     }
-    Ok(())
+    weak_keys::check_rsa_modulus(n)
 }
 
 impl fmt::Debug for Key {

@@ -1,0 +1,187 @@
+//! Renders the message of every error code (and of every key-rule failure) once, and checks each
+//! for the slips a reader notices: doubled words ("key key"), stacked articles ("the an"), a
+//! capital first letter or a trailing period (messages are fragments that callers embed).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use jwtgate::{
+    Algorithm, Error, ErrorCode, FetchLimits, FetchResponse, Fetcher, Key, KeySet, Verifier,
+};
+use serde_json::json;
+
+struct NotFound;
+
+impl Fetcher for NotFound {
+    fn get(&self, _url: &str, _limits: &FetchLimits) -> Result<FetchResponse, String> {
+        Ok(FetchResponse {
+            status: 404,
+            body: Vec::new(),
+            cache_control: None,
+            date: None,
+        })
+    }
+}
+
+fn lint(e: &Error) {
+    let m = e.message();
+    assert!(!m.is_empty(), "{e:?}");
+    let first = m.chars().next().unwrap();
+    assert!(
+        !first.is_uppercase()
+            || m.starts_with("JWK")
+            || m.starts_with("JWKS")
+            || m.starts_with("HMAC")
+            || m.starts_with("PEM")
+            || m.starts_with("OIDC")
+            || m.starts_with("RS")
+            || m.starts_with("ES")
+            || m.starts_with("PS")
+            || m.starts_with("HS")
+            || m.starts_with("EdDSA"),
+        "starts with a capital: {m}"
+    );
+    assert!(!m.ends_with('.'), "ends with a period: {m}");
+    let words: Vec<String> = m
+        .split(|c: char| c.is_whitespace())
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    for pair in words.windows(2) {
+        assert!(
+            pair[0] != pair[1] || pair[0].chars().all(|c| c.is_ascii_digit()),
+            "doubled word {:?}: {m}",
+            pair[0]
+        );
+        let article = |w: &str| matches!(w, "a" | "an" | "the");
+        assert!(
+            !(article(&pair[0]) && article(&pair[1])),
+            "stacked articles {:?} {:?}: {m}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+#[test]
+fn every_error_message_reads_cleanly_and_every_code_is_rendered() {
+    let es = key(Algorithm::ES256, "es");
+    let rs = key(Algorithm::RS256, "rs");
+    let v = builder(&[es])
+        .required_scopes(["admin"])
+        .typ("at+jwt")
+        .build()
+        .unwrap();
+    let plain = verifier(&[es]);
+    let mint = |c: serde_json::Value| es.mint_with_header(&json!({"typ": "at+jwt"}), &c).unwrap();
+    let now = jwtgate::now_unix();
+    let mut errors: Vec<Error> = vec![
+        v.verify("a.b").unwrap_err(),
+        v.verify(&"a".repeat(100_000)).unwrap_err(),
+        v.verify(&format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(b"{}")))
+            .unwrap_err(),
+        v.verify(&format!(
+            "{}.{}.AA",
+            b64(br#"{"alg":"ES256","crit":["x"],"x":1}"#),
+            b64(b"{}")
+        ))
+        .unwrap_err(),
+        v.verify(&key(Algorithm::ES256, "other").mint(&claims()).unwrap())
+            .unwrap_err(),
+        plain
+            .verify(&with_segment(
+                &es.mint(&claims()).unwrap(),
+                2,
+                &b64(&[1; 64]),
+            ))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"exp": now - 100}))))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"nbf": now + 100}))))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"exp": null}))))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"exp": "soon"}))))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"iss": "https://other.example"}))))
+            .unwrap_err(),
+        v.verify(&mint(claims_with(json!({"aud": "other"}))))
+            .unwrap_err(),
+        v.verify(&es.mint(&claims()).unwrap()).unwrap_err(),
+        v.verify(&mint(claims())).unwrap_err(),
+        Verifier::builder()
+            .static_token("s3cret", "c")
+            .build()
+            .unwrap()
+            .verify("nope")
+            .unwrap_err(),
+        Verifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .jwks_uri("https://idp.example/jwks")
+            .fetcher(Arc::new(NotFound))
+            .build()
+            .unwrap()
+            .verify(&mint(claims()))
+            .unwrap_err(),
+        Verifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .fetcher(Arc::new(NotFound))
+            .build()
+            .unwrap()
+            .wait_ready(Duration::from_millis(50))
+            .unwrap_err(),
+        rs_key_as(rs, Algorithm::ES256),
+    ];
+    // Key-rule failures for every family, and configuration errors.
+    for jwk in [
+        json!({"kty":"OKP","crv":"Ed25519","alg":"RS256","x": b64(&[9; 32])}),
+        json!({"kty":"EC","crv":"P-256","alg":"EdDSA","x": b64(&[1; 32]),"y": b64(&[2; 32])}),
+        json!({"kty":"EC","crv":"P-256","x": b64(&[1; 32]),"y": b64(&[2; 32])}),
+        json!({"kty":"EC","crv":"P-384","x": b64(&[1; 48]),"y": b64(&[2; 48])}),
+        json!({"kty":"EC","crv":"P-384","alg":"ES256","x": b64(&[1; 48]),"y": b64(&[2; 48])}),
+        json!({"kty":"RSA","alg":"ES256","n": b64(&[0xff; 256]),"e":"AQAB"}),
+        json!({"kty":"RSA","n": b64(&[0xff; 64]),"e":"AQAB"}),
+        json!({"kty":"OKP","crv":"Ed25519","x": b64(&[0; 32])}),
+        json!({"kty":"OKP","crv":"Ed25519","use":"enc","x": b64(&[9; 32])}),
+        json!({"kty":"oct","k": b64(&[9; 32])}),
+    ] {
+        errors.push(Key::from_jwk_json(&jwk.to_string()).unwrap_err());
+    }
+    errors.push(KeySet::from_jwks_json("[]").unwrap_err());
+    errors.push(Key::hmac_secret(Algorithm::HS256, b"short").unwrap_err());
+    errors.push(
+        Key::from_jwk_json(&rs.public_jwk().unwrap().to_string())
+            .unwrap()
+            .with_algorithm(Algorithm::ES256)
+            .unwrap_err(),
+    );
+    errors.push(builder(&[es]).cache_size(usize::MAX).build().unwrap_err());
+    errors.push(Verifier::builder().build().unwrap_err());
+    errors.push(Verifier::from_env("").unwrap_err());
+
+    for e in &errors {
+        lint(e);
+    }
+    for code in ErrorCode::ALL {
+        assert!(
+            errors.iter().any(|e| e.code() == code),
+            "no message rendered for {code}"
+        );
+    }
+}
+
+/// `key_unusable` for a token: an RSA key named by a token signed with another algorithm.
+fn rs_key_as(rs: &jwtgate::sign::SigningKey, alg: Algorithm) -> Error {
+    let v = verifier(&[rs]);
+    let header = b64(format!(r#"{{"alg":"{alg}","kid":"rs"}}"#).as_bytes());
+    let token = format!("{header}.{}.{}", b64(b"{}"), b64(&[1; 64]));
+    v.verify(&token).unwrap_err()
+}
