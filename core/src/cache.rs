@@ -6,8 +6,12 @@
 //! - reads take no lock and allocate nothing (one arc-swap load per way);
 //! - memory is bounded by construction: at most `capacity` entries, each holding a token of at
 //!   most [`MAX_CACHED_TOKEN_BYTES`], and no eviction bookkeeping is needed;
-//! - a hit compares the full token, re-checks `exp`/`nbf` against the current time and confirms
-//!   that the current key set still holds the key that verified it;
+//! - a hit compares the full token in constant time, re-checks `exp`/`nbf` against the current
+//!   time and, after every key-set change, confirms that the token's `alg` and `kid` would still
+//!   select the key that verified it (published, same kid, same alg restriction, `use` still
+//!   `sig`) — a hit is never looser than a fresh verification. The rest of the policy (issuers,
+//!   audiences, algorithms, typ, scopes) is fixed when the verifier is built and the cache belongs
+//!   to that one verifier, so an entry cannot outlive the policy that admitted it;
 //! - a new entry replaces, within its set, an expired entry or else the least recently used one
 //!   (use is stamped in whole seconds, so a hot entry is written at most once a second). With two
 //!   ways and "expires first" eviction, a demo with 256 live sessions in a 1,024-entry cache hit
@@ -22,6 +26,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwapOption;
 
+use crate::alg::Algorithm;
+use crate::crypto::constant_time_eq;
 use crate::keyset::KeySet;
 use crate::verified::Verified;
 
@@ -49,8 +55,10 @@ pub(crate) struct Entry {
     /// their stripe, so concurrent hits on one token do not bounce one counter's cache line
     /// between cores (measured: without this, 2 threads served fewer hits per second than 1).
     copies: Box<[Verified]>,
-    /// The key that verified the token, by fingerprint.
+    /// The key that verified the token, by fingerprint, and the header values that selected it.
     key_fingerprint: [u8; 32],
+    alg: Algorithm,
+    kid: Option<Box<str>>,
     /// The key-set generation in which the fingerprint was last seen.
     generation: AtomicU64,
     /// Validity window in seconds since the epoch, leeway applied.
@@ -119,7 +127,8 @@ impl TokenCache {
             let Some(entry) = guard.as_deref() else {
                 continue;
             };
-            if *entry.token != *token {
+            // Constant time: how many leading bytes of a cached token a guess shares must not show.
+            if !constant_time_eq(entry.token.as_bytes(), token.as_bytes()) {
                 continue;
             }
             if now < entry.valid_from || now >= entry.valid_until {
@@ -131,8 +140,9 @@ impl TokenCache {
             }
             let generation = keys.generation();
             if entry.generation.load(Ordering::Relaxed) != generation {
-                // The set changed since: the entry stays only if its key is still published.
-                if !keys.contains_fingerprint(&entry.key_fingerprint) {
+                // The set changed since: the entry stays only if a fresh verification would still
+                // pick its key.
+                if !keys.still_selects(entry.alg, entry.kid.as_deref(), &entry.key_fingerprint) {
                     way.store(None);
                     return Err(Miss::Absent);
                 }
@@ -150,6 +160,7 @@ impl TokenCache {
         token: &str,
         verified: &Verified,
         key_fingerprint: [u8; 32],
+        selected_by: (Algorithm, Option<&str>),
         generation: u64,
         valid_from: f64,
         valid_until: f64,
@@ -188,6 +199,8 @@ impl TokenCache {
             token: token.into(),
             copies,
             key_fingerprint,
+            alg: selected_by.0,
+            kid: selected_by.1.map(Into::into),
             generation: AtomicU64::new(generation),
             valid_from,
             valid_until,
@@ -219,12 +232,30 @@ mod tests {
         let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
         let keys = KeySet::default();
         for i in 0..1000 {
-            cache.insert(&format!("token-{i}"), &v, [0; 32], 0, 0.0, f64::MAX, 0.0);
+            cache.insert(
+                &format!("token-{i}"),
+                &v,
+                [0; 32],
+                (Algorithm::EdDSA, None),
+                0,
+                0.0,
+                f64::MAX,
+                0.0,
+            );
         }
         assert!(cache.len() <= 10);
         assert!(cache.len() >= 5, "{}", cache.len());
         // Recent insertions are found; the window is enforced.
-        cache.insert("fresh", &v, [0; 32], 0, 100.0, 200.0, 100.0);
+        cache.insert(
+            "fresh",
+            &v,
+            [0; 32],
+            (Algorithm::EdDSA, None),
+            0,
+            100.0,
+            200.0,
+            100.0,
+        );
         assert!(cache.get("fresh", 150.0, &keys).is_ok());
         assert!(matches!(cache.get("fresh", 200.0, &keys), Err(Miss::Stale)));
         assert!(matches!(cache.get("fresh", 99.0, &keys), Err(Miss::Stale)));
@@ -245,7 +276,16 @@ mod tests {
         let live: Vec<String> = (0..32).map(|i| format!("live-{i}")).collect();
         let mut second = 1_000.0;
         for t in &live {
-            cache.insert(t, &v, [0; 32], 0, 0.0, f64::MAX, second);
+            cache.insert(
+                t,
+                &v,
+                [0; 32],
+                (Algorithm::EdDSA, None),
+                0,
+                0.0,
+                f64::MAX,
+                second,
+            );
         }
         let mut misses = 0;
         for round in 0..100 {
@@ -253,7 +293,16 @@ mod tests {
             for t in &live {
                 if cache.get(t, second, &keys).is_err() {
                     misses += 1;
-                    cache.insert(t, &v, [0; 32], 0, 0.0, f64::MAX, second);
+                    cache.insert(
+                        t,
+                        &v,
+                        [0; 32],
+                        (Algorithm::EdDSA, None),
+                        0,
+                        0.0,
+                        f64::MAX,
+                        second,
+                    );
                 }
             }
             for j in 0..100 {
@@ -261,6 +310,7 @@ mod tests {
                     &format!("once-{round}-{j}"),
                     &v,
                     [0; 32],
+                    (Algorithm::EdDSA, None),
                     0,
                     0.0,
                     f64::MAX,
@@ -278,7 +328,16 @@ mod tests {
         let cache = TokenCache::new(4).unwrap();
         let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
         let long = "a".repeat(MAX_CACHED_TOKEN_BYTES + 1);
-        cache.insert(&long, &v, [0; 32], 0, 0.0, f64::MAX, 0.0);
+        cache.insert(
+            &long,
+            &v,
+            [0; 32],
+            (Algorithm::EdDSA, None),
+            0,
+            0.0,
+            f64::MAX,
+            0.0,
+        );
         assert_eq!(cache.len(), 0);
     }
 }

@@ -22,6 +22,13 @@ pub(crate) fn builder_from(
     prefix: &str,
     get: impl Fn(&str) -> Option<String>,
 ) -> Result<VerifierBuilder, Error> {
+    if prefix.is_empty() {
+        // Without a prefix the names are generic (API_KEY, BEARER_TOKEN): an unrelated variable of
+        // the same name would silently become an accepted credential.
+        return Err(Error::config(
+            "from_env needs a non-empty prefix such as \"MCP_\": without one, generic variables like API_KEY or BEARER_TOKEN would become accepted credentials",
+        ));
+    }
     let var = |name: &str| {
         get(&format!("{prefix}{name}"))
             .map(|v| v.trim().to_string())
@@ -128,5 +135,17 @@ mod tests {
         .unwrap_err();
         assert!(e.message().contains("must end with"), "{e}");
         assert_eq!(build(&[]).unwrap_err().code(), ErrorCode::ConfigInvalid);
+    }
+
+    #[test]
+    fn an_empty_prefix_is_refused_before_any_variable_is_read() {
+        let e = builder_from("", |name| panic!("read {name}"))
+            .err()
+            .unwrap();
+        assert_eq!(e.code(), ErrorCode::ConfigInvalid);
+        assert!(
+            e.message().contains("non-empty prefix") && e.message().contains("API_KEY"),
+            "{e}"
+        );
     }
 }

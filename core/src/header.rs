@@ -155,10 +155,16 @@ impl<'de> DeserializeSeed<'de> for HeaderVisitor<'_> {
 /// case-insensitively, with the `application/` prefix optional.
 pub(crate) fn typ_matches(found: &str, expected: &str) -> bool {
     fn strip(t: &str) -> &str {
-        if t.len() > 12 && t[..12].eq_ignore_ascii_case("application/") {
-            &t[12..]
-        } else {
-            t
+        const PREFIX: &str = "application/";
+        // Compared as bytes: a multi-byte character may straddle byte 12, and the prefix is ASCII,
+        // so after a match byte 12 is a character boundary.
+        match t.as_bytes().get(..PREFIX.len()) {
+            Some(head)
+                if t.len() > PREFIX.len() && head.eq_ignore_ascii_case(PREFIX.as_bytes()) =>
+            {
+                &t[PREFIX.len()..]
+            }
+            _ => t,
         }
     }
     strip(found).eq_ignore_ascii_case(strip(expected))
@@ -233,5 +239,9 @@ mod tests {
         assert!(typ_matches("application/at+JWT", "at+jwt"));
         assert!(typ_matches("AT+JWT", "application/at+jwt"));
         assert!(!typ_matches("JWT", "at+jwt"));
+        // A multi-byte character across byte 12 is compared, not sliced through.
+        assert!(!typ_matches("applicationé/at+jwt", "at+jwt"));
+        assert!(!typ_matches("at+jwt", "aaaaaaaaaaaé"));
+        assert!(typ_matches("éééééé", "ÉÉÉÉÉÉ") == "éééééé".eq_ignore_ascii_case("ÉÉÉÉÉÉ"));
     }
 }

@@ -45,6 +45,10 @@ pub struct KeySet {
     by_kid: HashMap<Box<str>, Vec<usize>>,
     skipped: Vec<SkippedKey>,
     generation: u64,
+    /// Whether keys without a `kid` answer tokens whose `kid` is not in the set. True for keys
+    /// configured locally (a PEM key or a secret carries no kid, yet IdP tokens name one); false
+    /// for a set fetched from a JWKS URL, where an unknown kid means a rotation to follow.
+    kidless_keys_answer_unknown_kids: bool,
 }
 
 /// The keys a token may be verified with, by index into the set.
@@ -67,7 +71,33 @@ impl KeySet {
             by_kid,
             skipped: Vec::new(),
             generation: 0,
+            kidless_keys_answer_unknown_kids: true,
         }
+    }
+
+    /// Marks the set as fetched from a provider: a token's unknown `kid` is then never answered
+    /// by a key without one (it asks for a refresh instead).
+    pub(crate) fn fetched_remotely(mut self) -> KeySet {
+        self.kidless_keys_answer_unknown_kids = false;
+        self
+    }
+
+    /// "N keys" plus, when the set is empty because keys were skipped, why.
+    fn describe(&self) -> String {
+        if !self.keys.is_empty() || self.skipped.is_empty() {
+            return format!("{} keys", self.keys.len());
+        }
+        let reasons: Vec<&str> = self
+            .skipped
+            .iter()
+            .take(3)
+            .map(|s| s.reason.as_str())
+            .collect();
+        format!(
+            "no usable key: the JWKS published {} keys and every one was skipped: {}",
+            self.skipped.len(),
+            reasons.join("; ")
+        )
     }
 
     /// Parses a JWKS document (`{"keys":[…]}`). Unusable keys are skipped and listed in
@@ -183,9 +213,23 @@ impl KeySet {
         self.generation
     }
 
-    /// Whether the set holds a key with this fingerprint.
-    pub(crate) fn contains_fingerprint(&self, fingerprint: &[u8; 32]) -> bool {
-        self.keys.iter().any(|k| k.fingerprint() == fingerprint)
+    /// Whether a token with this `alg` and `kid` would still be checked against the key with
+    /// this fingerprint: the key is published, under a binding (kid, alg, use) that still
+    /// selects it. The verified-token cache asks this after every key-set change, so that a hit is
+    /// never looser than a fresh verification.
+    pub(crate) fn still_selects(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        fingerprint: &[u8; 32],
+    ) -> bool {
+        match self.candidates(alg, kid) {
+            Ok(Candidates::One(i)) => self.keys[i].fingerprint() == fingerprint,
+            Ok(Candidates::Several(indices)) => indices
+                .iter()
+                .any(|&i| self.keys[i].fingerprint() == fingerprint),
+            Err(_) => false,
+        }
     }
 
     /// Whether any key is an HMAC secret.
@@ -209,8 +253,10 @@ impl KeySet {
 
     /// Chooses the keys that may verify a token with `alg` and `kid`.
     ///
-    /// With a `kid`, keys with that `kid` are considered; if none has it, keys that carry no kid
-    /// (configured PEM keys and secrets) and fit the algorithm; if there are none either, the
+    /// With a `kid`, keys with that `kid` are considered. If none has it, a locally configured
+    /// set lets its one key without a kid that fits the algorithm answer (PEM keys and secrets
+    /// carry no kid); several such keys are as ambiguous as a token without a kid, so an
+    /// invented kid cannot widen the choice. Otherwise — and always for a fetched set — the
     /// error is `key_not_found` (which a remote key source answers with a refresh). Without a
     /// `kid`, exactly one key of the set must fit the algorithm.
     pub(crate) fn candidates(
@@ -221,21 +267,31 @@ impl KeySet {
         match kid {
             Some(kid) => {
                 let Some(indices) = self.by_kid.get(kid) else {
-                    // Keys configured without a kid (a PEM key, a secret) stand for any kid.
-                    let wildcard: Vec<usize> = (0..self.keys.len())
-                        .filter(|&i| self.keys[i].kid().is_none() && self.keys[i].can_verify(alg))
-                        .collect();
-                    match wildcard.as_slice() {
-                        [] => {}
-                        [one] => return Ok(Candidates::One(*one)),
-                        _ => return Ok(Candidates::Several(wildcard)),
+                    if self.kidless_keys_answer_unknown_kids {
+                        let mut kidless = (0..self.keys.len()).filter(|&i| {
+                            self.keys[i].kid().is_none() && self.keys[i].can_verify(alg)
+                        });
+                        match (kidless.next(), kidless.next()) {
+                            (Some(one), None) => return Ok(Candidates::One(one)),
+                            (Some(_), Some(_)) => {
+                                return Err(Error::new(
+                                    ErrorCode::KeyNotFound,
+                                    format!(
+                                        "no key with kid {} in the key set, and {} keys without a kid can verify {alg}; give the keys kids",
+                                        quote(kid),
+                                        2 + kidless.count()
+                                    ),
+                                ));
+                            }
+                            (None, _) => {}
+                        }
                     }
                     return Err(Error::new(
                         ErrorCode::KeyNotFound,
                         format!(
-                            "no key with kid {} in the key set ({} keys)",
+                            "no key with kid {} in the key set ({})",
                             quote(kid),
-                            self.keys.len()
+                            self.describe()
                         ),
                     ));
                 };
@@ -260,7 +316,10 @@ impl KeySet {
                     (Some((i, _)), None) => Ok(Candidates::One(i)),
                     (None, _) => Err(Error::new(
                         ErrorCode::KeyNotFound,
-                        format!("token has no kid and no key in the set can verify {alg}"),
+                        format!(
+                            "token has no kid and no key in the set can verify {alg} ({})",
+                            self.describe()
+                        ),
                     )),
                     (Some(_), Some(_)) => Err(Error::new(
                         ErrorCode::KeyNotFound,

@@ -69,6 +69,7 @@ mod static_tokens;
 mod token;
 mod verified;
 mod verifier;
+mod weak_keys;
 
 // The public interface:
 pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
@@ -81,7 +82,10 @@ pub use remote::fetch::HttpFetcher;
 pub use remote::fetch::{FetchLimits, FetchResponse, Fetcher};
 pub use static_tokens::StaticToken;
 pub use verified::{CredentialKind, Verified};
-pub use verifier::{MAX_LEEWAY, Verifier, VerifierBuilder, now_unix};
+pub use verifier::{
+    MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
+    MAX_TOKEN_BYTES_LIMIT, Verifier, VerifierBuilder, now_unix,
+};
 
 /// The crypto backend compiled in (`"aws-lc-rs"` or `"ring"`).
 pub const CRYPTO_BACKEND: &str = crypto::BACKEND_NAME;

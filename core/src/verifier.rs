@@ -17,8 +17,32 @@ use crate::static_tokens::{StaticToken, StaticTokens};
 use crate::token;
 use crate::verified::Verified;
 
-/// Largest accepted leeway (DESIGN.md: at most 10 minutes).
+/// Largest accepted leeway: 10 minutes.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+
+/// Largest verified-token cache, in entries (slots are allocated when the verifier is built).
+pub const MAX_CACHE_SIZE: usize = 1 << 20;
+
+/// Largest accepted `max_token_bytes`: 1 MiB.
+pub const MAX_TOKEN_BYTES_LIMIT: usize = 1 << 20;
+
+/// Longest accepted fetch timeout.
+pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest accepted refresh cooldown.
+pub const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest accepted `max_stale`: 30 days.
+pub const MAX_MAX_STALE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Most entries in each configured list (issuers, audiences, scopes, required claims, algorithms).
+const MAX_LIST_ENTRIES: usize = 256;
+
+/// Most static tokens.
+const MAX_STATIC_TOKENS: usize = 10_000;
+
+/// Longest configured string (an issuer, audience, scope, claim name or typ), in bytes.
+const MAX_CONFIG_STRING_BYTES: usize = 4096;
 
 /// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
 ///
@@ -197,12 +221,13 @@ impl Verifier {
         }
         match self.verify_jwt(&keys, token, now_seconds) {
             Ok((verified, key)) => {
-                if let Some(cache) = &inner.cache {
+                if let (Some(cache), Some(alg)) = (&inner.cache, verified.alg()) {
                     let (from, until) = verified.validity(inner.claims.leeway);
                     cache.insert(
                         token,
                         &verified,
                         *keys.key(key).fingerprint(),
+                        (alg, verified.kid()),
                         keys.generation(),
                         from,
                         until,
@@ -282,6 +307,8 @@ impl Verifier {
             skipped: Vec::new(),
             age: None,
             max_age: None,
+            max_stale: None,
+            stale: false,
             last_error: None,
             fetches: 0,
             failures: 0,
@@ -486,15 +513,26 @@ impl VerifierBuilder {
         self
     }
 
-    /// Deadline of each HTTP request for keys (default 5 s).
+    /// Deadline of each HTTP request for keys (default 5 s; more than 0, at most 60 s).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.remote.fetch_timeout = timeout;
         self
     }
 
-    /// Least time between two fetches caused by unknown `kid`s (default 30 s).
+    /// Least time between two fetches caused by unknown `kid`s (default 30 s, at most 24 h).
     pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
         self.remote.cooldown = cooldown;
+        self
+    }
+
+    /// How long the last good remote keys keep verifying after refreshes start failing, counted
+    /// from their fetch (default 24 h, at most 30 days). Only failed fetches — transport errors,
+    /// statuses other than 200, bodies that are not a JWKS, over-limit bodies — fall back on the
+    /// last good keys; a JWKS that parses always replaces them, even when it holds no usable key.
+    /// Past `max_stale`, verifications answer `jwks_unavailable` with the URL, the keys' age and
+    /// the last error until a fetch succeeds.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.remote.max_stale = max_stale;
         self
     }
 
@@ -569,15 +607,16 @@ impl VerifierBuilder {
         self
     }
 
-    /// Capacity of the verified-token cache (default 1024 tokens; 0 disables it). A hit returns
-    /// the earlier result without crypto after re-checking `exp`/`nbf` and that the key that
-    /// verified the token is still in the key set. Only tokens up to 4 KiB are cached.
+    /// Capacity of the verified-token cache (default 1024 tokens; 0 disables it; at most
+    /// [`MAX_CACHE_SIZE`]). A hit returns the earlier result without crypto after re-checking
+    /// `exp`/`nbf` and that the token would still select the key that verified it. Only tokens up
+    /// to 4 KiB are cached.
     pub fn cache_size(mut self, entries: usize) -> Self {
         self.cache_size = Some(entries);
         self
     }
 
-    /// Largest accepted token in bytes (default 16 KiB).
+    /// Largest accepted token in bytes (default 16 KiB; 1 to [`MAX_TOKEN_BYTES_LIMIT`]).
     pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = Some(bytes);
         self
@@ -590,9 +629,10 @@ impl VerifierBuilder {
     /// or audience, an empty audience list, HMAC secrets mixed with public keys or HS* allowed with
     /// public keys, an empty algorithm list, leeway over 10 minutes, unusable key material.
     pub fn build(self) -> Result<Verifier, Error> {
-        if let Some(e) = self.key_errors.into_iter().next() {
-            return Err(e);
+        if let Some(e) = self.key_errors.first() {
+            return Err(e.clone());
         }
+        self.check_limits()?;
         let static_tokens = StaticTokens::new(self.static_tokens);
         let blank = |s: &String| s.trim().is_empty();
         if self.issuers.iter().any(blank) {
@@ -753,6 +793,106 @@ impl VerifierBuilder {
                 static_tokens,
             }),
         })
+    }
+}
+
+impl VerifierBuilder {
+    /// Bounds on every size, duration and list, so that no option can exhaust memory, overflow a
+    /// clock or make a verifier that cannot work.
+    fn check_limits(&self) -> Result<(), Error> {
+        let limit = |ok: bool, message: String| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::config(message))
+            }
+        };
+        if let Some(size) = self.cache_size {
+            limit(
+                size <= MAX_CACHE_SIZE,
+                format!(
+                    "cache_size is {size}; at most {MAX_CACHE_SIZE} entries are allowed (0 disables the cache)"
+                ),
+            )?;
+        }
+        if let Some(bytes) = self.max_token_bytes {
+            limit(
+                (1..=MAX_TOKEN_BYTES_LIMIT).contains(&bytes),
+                format!(
+                    "max_token_bytes is {bytes}; it must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"
+                ),
+            )?;
+        }
+        let timeout = self.remote.fetch_timeout;
+        limit(
+            !timeout.is_zero() && timeout <= MAX_FETCH_TIMEOUT,
+            format!(
+                "fetch_timeout is {timeout:?}; it must be more than 0 and at most {}s",
+                MAX_FETCH_TIMEOUT.as_secs()
+            ),
+        )?;
+        limit(
+            self.remote.cooldown <= MAX_REFRESH_COOLDOWN,
+            format!(
+                "refresh_cooldown is {:?}; at most {}s is allowed",
+                self.remote.cooldown,
+                MAX_REFRESH_COOLDOWN.as_secs()
+            ),
+        )?;
+        limit(
+            self.remote.max_stale <= MAX_MAX_STALE,
+            format!(
+                "max_stale is {:?}; at most {}s (30 days) is allowed",
+                self.remote.max_stale,
+                MAX_MAX_STALE.as_secs()
+            ),
+        )?;
+        for (name, list) in [
+            ("issuers", &self.issuers),
+            ("audiences", &self.audiences),
+            ("required_scopes", &self.required_scopes),
+            ("require_claims", &self.required_claims),
+        ] {
+            limit(
+                list.len() <= MAX_LIST_ENTRIES,
+                format!(
+                    "{} {name} are configured; at most {MAX_LIST_ENTRIES} are allowed",
+                    list.len()
+                ),
+            )?;
+            if let Some(long) = list.iter().find(|s| s.len() > MAX_CONFIG_STRING_BYTES) {
+                return Err(Error::config(format!(
+                    "an entry of {name} is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
+                    long.len()
+                )));
+            }
+        }
+        if let Some(typ) = &self.typ {
+            limit(
+                typ.len() <= MAX_CONFIG_STRING_BYTES,
+                format!(
+                    "typ is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
+                    typ.len()
+                ),
+            )?;
+        }
+        if let Some(algorithms) = &self.algorithms {
+            limit(
+                algorithms.len() <= MAX_LIST_ENTRIES,
+                format!(
+                    "{} algorithms are listed; at most {MAX_LIST_ENTRIES} are allowed",
+                    algorithms.len()
+                ),
+            )?;
+        }
+        limit(
+            self.static_tokens.len() <= MAX_STATIC_TOKENS,
+            format!(
+                "{} static tokens are configured; at most {MAX_STATIC_TOKENS} are allowed",
+                self.static_tokens.len()
+            ),
+        )?;
+        Ok(())
     }
 }
 

@@ -1,4 +1,5 @@
-//! One test per attack class of DESIGN.md and issue #2, each asserting the exact error code.
+//! One test per attack class, each asserting the exact error code. Tests of the remote key
+//! source run against a programmable loopback server (`common/fault_server.rs`).
 
 mod common;
 
@@ -718,4 +719,484 @@ fn unsupported_algorithms_in_the_allow_list_are_rejected() {
         b64(&[1; 132])
     );
     assert_eq!(code(v.verify(&es512)), ErrorCode::AlgNotAllowed);
+}
+
+// ---- findings of the outside audit: weak keys, revocation, panics, kid rules, URLs, cache ----
+
+#[cfg(feature = "http")]
+#[path = "common/fault_server.rs"]
+mod fault_server;
+
+use jwtgate::{FetchLimits, FetchResponse, Fetcher, Key};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// Ed25519 SubjectPublicKeyInfo prefix (RFC 8410 §4) before the 32 key bytes.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// Every small-order Ed25519 encoding (both sign bits where a point exists) and the
+/// non-canonical spellings of 0 and 1 (p and p + 1).
+fn small_order_ed25519_keys() -> Vec<[u8; 32]> {
+    let from_hex = |h: &str| -> [u8; 32] { hex(h).try_into().unwrap() };
+    let mut keys = vec![
+        from_hex("0100000000000000000000000000000000000000000000000000000000000000"), // identity
+        from_hex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // order 2
+        from_hex("0000000000000000000000000000000000000000000000000000000000000000"), // order 4
+        from_hex("0000000000000000000000000000000000000000000000000000000000000080"), // order 4
+        from_hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"), // order 8
+        from_hex("26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85"), // order 8
+        from_hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a"), // order 8
+        from_hex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa"), // order 8
+        from_hex("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // p
+        from_hex("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"), // p + 1
+    ];
+    keys.dedup();
+    keys
+}
+
+#[test]
+fn ed25519_small_order_keys_would_accept_a_forged_identity_signature_and_are_refused() {
+    let identity = small_order_ed25519_keys()[0];
+    // The forgery itself: R = identity, S = 0 verifies under the identity key for any message,
+    // as the audit reported (checked with aws-lc-rs directly, no jwtgate involved).
+    let header = b64(br#"{"alg":"EdDSA","kid":"weak"}"#);
+    let forged = {
+        let mut sig = vec![0u8; 64];
+        sig[0] = 1; // R = the encoded identity point (y = 1), S = 0
+        format!("{header}.{}.{}", payload_b64(), b64(&sig))
+    };
+    let signing_input = forged.rsplit_once('.').unwrap().0;
+    let raw_sig = jwtgate::base64url_decode(forged.rsplit('.').next().unwrap()).unwrap();
+    assert!(
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, identity)
+            .verify(signing_input.as_bytes(), &raw_sig)
+            .is_ok(),
+        "the forgery should verify under a small-order key at the primitive level"
+    );
+
+    for weak in small_order_ed25519_keys() {
+        let x = b64(&weak);
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"weak","x":"{x}"}}"#);
+        let err = Key::from_jwk_json(&jwk).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KeyUnusable, "{x}");
+        assert!(
+            err.message().contains("small order") || err.message().contains("canonical"),
+            "{x}: {err}"
+        );
+        // PEM takes the same path.
+        let mut spki = ED25519_SPKI_PREFIX.to_vec();
+        spki.extend_from_slice(&weak);
+        let err = Key::from_pem(&jwtgate::sign::pem("PUBLIC KEY", &spki)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KeyUnusable, "{x}");
+        // In a JWKS next to a good key, it is skipped with the reason, and the forged token
+        // naming it finds no key.
+        let good = key(Algorithm::EdDSA, "good");
+        let doc = format!(r#"{{"keys":[{jwk},{}]}}"#, good.public_jwk().unwrap());
+        let set = KeySet::from_jwks_json(&doc).unwrap();
+        assert_eq!(set.len(), 1, "{x}");
+        assert_eq!(set.skipped()[0].kid.as_deref(), Some("weak"));
+        let v = Verifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .jwks_json(&doc)
+            .build()
+            .unwrap();
+        assert_eq!(code(v.verify(&forged)), ErrorCode::KeyNotFound, "{x}");
+        v.verify(&good.mint(&claims()).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn roca_fingerprinted_rsa_modulus_is_refused() {
+    // A 2048-bit modulus whose primes both have the ROCA form k·M + (65537^a mod M), M the
+    // product of the first 126 primes (generated for this test with Python).
+    const ROCA_N: &str = "otBMs0kdlSNg7T-zR-i9IxwQBuNuaeWu3DwdCUKnDWrzG70DzS_y43cg0XmTmp8f3-W_R2aKoIfAhFmlA0dBPZVS6aF80RlmRtUg-kIeM4beDGa_xvcO2bLd_oSKptP19rWkmzF8h8Q4x9ABl_i9vCHEjRQBQdBwrHffqr694k4BixLXAYBiUb55_iXED3WDx2V5Dz3dhfWd2qryABOAe9M9l_Fcg13f5E08aj5LHZJhs9PyBNmAxib3V4BfmMi9Wtcwfsqj_y2eHZZHk1r1eTbca6ao09dHX8yEWHHFn1S5jtZRowC-j691poo4_3JmEJIdsbiDiIhr7xo-k2l3bw";
+    let err = Key::from_jwk_json(&format!(
+        r#"{{"kty":"RSA","kid":"roca","n":"{ROCA_N}","e":"AQAB"}}"#
+    ))
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KeyUnusable);
+    assert!(err.message().contains("ROCA"), "{err}");
+    // Keys generated here (and the committed RSA fixture) are not flagged.
+    let rs = key(Algorithm::RS256, "rs");
+    assert!(Key::from_jwk_json(&rs.public_jwk().unwrap().to_string()).is_ok());
+}
+
+#[test]
+fn typ_with_a_multibyte_character_across_byte_12_is_a_mismatch_not_a_panic() {
+    let es = key(Algorithm::ES256, "es");
+    for (configured, in_token) in [
+        ("at+jwt", "applicationé/at+jwt"),
+        ("at+jwt", "aaaaaaaaaaaéé"),
+        ("applicationé/x", "at+jwt"),
+    ] {
+        let v = builder(&[es]).typ(configured).build().unwrap();
+        let t = es
+            .mint_with_header(&json!({ "typ": in_token }), &claims())
+            .unwrap();
+        assert_eq!(code(v.verify(&t)), ErrorCode::TypMismatch, "{in_token}");
+    }
+}
+
+#[test]
+fn absurd_configuration_values_are_config_invalid_not_a_crash() {
+    let es = key(Algorithm::ES256, "es");
+    let remote = || {
+        Verifier::builder()
+            .issuer("https://idp.example.com")
+            .audience(AUD)
+    };
+    let cases: Vec<(&str, jwtgate::VerifierBuilder, &str)> = vec![
+        (
+            "cache_size 2^40",
+            builder(&[es]).cache_size(1 << 40),
+            "1048576",
+        ),
+        (
+            "cache_size max",
+            builder(&[es]).cache_size(usize::MAX),
+            "1048576",
+        ),
+        (
+            "max_token_bytes 0",
+            builder(&[es]).max_token_bytes(0),
+            "between 1",
+        ),
+        (
+            "max_token_bytes max",
+            builder(&[es]).max_token_bytes(usize::MAX),
+            "between 1",
+        ),
+        (
+            "leeway max",
+            builder(&[es]).leeway(Duration::MAX),
+            "at most 600s",
+        ),
+        (
+            "fetch_timeout 0",
+            remote().fetch_timeout(Duration::ZERO),
+            "more than 0",
+        ),
+        (
+            "fetch_timeout max",
+            remote().fetch_timeout(Duration::MAX),
+            "at most 60s",
+        ),
+        (
+            "refresh_cooldown max",
+            remote().refresh_cooldown(Duration::MAX),
+            "at most",
+        ),
+        (
+            "max_stale max",
+            remote().max_stale(Duration::MAX),
+            "30 days",
+        ),
+        (
+            "10,000 audiences",
+            builder(&[es]).audiences((0..10_000).map(|i| format!("a{i}"))),
+            "at most 256",
+        ),
+        (
+            "a 1 MB issuer",
+            builder(&[es]).issuer("i".repeat(1 << 20)),
+            "at most 4096",
+        ),
+        (
+            "a 1 MB typ",
+            builder(&[es]).typ("t".repeat(1 << 20)),
+            "at most 4096",
+        ),
+    ];
+    for (name, b, expected) in cases {
+        let err = b.build().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{name}: {err}");
+        assert!(err.message().contains(expected), "{name}: {err}");
+    }
+    // Waiting "forever" on ready keys, and verifying at the edge of time, return normally.
+    let v = verifier(&[es]);
+    v.wait_ready(Duration::MAX).unwrap();
+    let far = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799 * 4);
+    assert_eq!(
+        code(v.verify_at(&es.mint(&claims()).unwrap(), far)),
+        ErrorCode::TokenExpired
+    );
+}
+
+#[test]
+fn an_invented_kid_cannot_choose_among_several_kidless_keys() {
+    let a = key(Algorithm::ES256, "a");
+    let b = key(Algorithm::ES256, "b");
+    let strip_kid = |k: &jwtgate::sign::SigningKey| {
+        let mut jwk = k.public_jwk().unwrap();
+        jwk.as_object_mut().unwrap().remove("kid");
+        Key::from_jwk_json(&jwk.to_string()).unwrap()
+    };
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .key(strip_kid(a))
+        .key(strip_kid(b))
+        .build()
+        .unwrap();
+    let payload = serde_json::to_string(&claims()).unwrap();
+    let kidless = b
+        .sign_raw(br#"{"alg":"ES256"}"#, payload.as_bytes())
+        .unwrap();
+    let invented = b
+        .sign_raw(br#"{"alg":"ES256","kid":"made-up"}"#, payload.as_bytes())
+        .unwrap();
+    assert_eq!(code(v.verify(&kidless)), ErrorCode::KeyNotFound);
+    let err = v.verify(&invented).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KeyNotFound, "{err}");
+    assert!(err.message().contains("2 keys without a kid"), "{err}");
+    // One kid-less key still answers any kid (a PEM key configured for an IdP that sets kids).
+    let one = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .key(strip_kid(b))
+        .build()
+        .unwrap();
+    one.verify(&invented).unwrap();
+}
+
+#[test]
+fn cached_token_is_refused_once_its_key_is_republished_under_another_kid_alg_or_use() {
+    let rs = key(Algorithm::RS256, "rs");
+    let token = rs.mint(&claims()).unwrap();
+    let jwk = rs.public_jwk().unwrap();
+    let republished = |change: serde_json::Value| {
+        let mut j = jwk.clone();
+        for (k, v) in change.as_object().unwrap() {
+            j[k] = v.clone();
+        }
+        KeySet::from_jwks_json(&json!({ "keys": [j] }).to_string()).unwrap()
+    };
+    for (name, change, expected) in [
+        (
+            "another kid",
+            json!({"kid": "rs-new"}),
+            ErrorCode::KeyNotFound,
+        ),
+        (
+            "another alg",
+            json!({"alg": "PS256"}),
+            ErrorCode::KeyUnusable,
+        ),
+        ("use enc", json!({"use": "enc"}), ErrorCode::KeyNotFound),
+    ] {
+        let v = verifier(&[rs]);
+        v.verify(&token).unwrap(); // cached now
+        v.verify(&token).unwrap();
+        v.set_keys(republished(change.clone())).unwrap();
+        let err = v.verify(&token).unwrap_err();
+        assert_eq!(err.code(), expected, "{name}: {err}");
+        // A verifier without a cache, holding the republished key (and an unrelated one, so
+        // that it can be built), gives the same answer: the cache is not looser.
+        let fresh = Verifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .keys(republished(change))
+            .jwks_json(&key(Algorithm::ES256, "other").public_jwks())
+            .cache_size(0)
+            .build()
+            .unwrap();
+        assert_eq!(code(fresh.verify(&token)), expected, "{name}");
+    }
+    // Republishing the same binding keeps the entry (no needless re-verification).
+    let v = verifier(&[rs]);
+    v.verify(&token).unwrap();
+    v.set_keys(KeySet::from_jwks_json(&rs.public_jwks()).unwrap())
+        .unwrap();
+    v.verify(&token).unwrap();
+}
+
+#[test]
+fn from_env_with_an_empty_prefix_reads_no_generic_names() {
+    let err = Verifier::from_env("").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+    assert!(err.message().contains("non-empty prefix"), "{err}");
+}
+
+/// A fetcher that serves fixed documents by URL, without a network.
+struct Documents(Vec<(String, String)>);
+
+impl Fetcher for Documents {
+    fn get(&self, url: &str, _limits: &FetchLimits) -> Result<FetchResponse, String> {
+        let found = self.0.iter().find(|(u, _)| u == url);
+        Ok(FetchResponse {
+            status: if found.is_some() { 200 } else { 404 },
+            body: found.map_or_else(Vec::new, |(_, body)| body.clone().into_bytes()),
+            cache_control: None,
+            date: None,
+        })
+    }
+}
+
+#[test]
+fn url_policy_refuses_ambiguous_hosts_localhost_subdomains_and_https_downgrades() {
+    for (url, expected) in [
+        (
+            "https://evil.example\\.idp.example/jwks",
+            "not a plain DNS name",
+        ),
+        ("https://idp%2eexample/jwks", "not a plain DNS name"),
+        ("https://idp.example/jwks\\..\\x", "RFC 3986"),
+        ("http://idp.localhost:8080/jwks", "plain http"),
+        ("http://localhost.evil.example/jwks", "plain http"),
+    ] {
+        let err = Verifier::builder()
+            .issuer(ISS)
+            .audience(AUD)
+            .jwks_uri(url)
+            .fetcher(Arc::new(Documents(Vec::new())))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{url}");
+        assert!(err.message().contains(expected), "{url}: {err}");
+    }
+    // An https issuer's discovery document cannot send key fetches to plain http, even on
+    // loopback.
+    let doc = json!({"issuer": ISS, "jwks_uri": "http://127.0.0.1:9/jwks"}).to_string();
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .fetch_timeout(Duration::from_millis(300))
+        .fetcher(Arc::new(Documents(vec![(
+            format!("{ISS}/.well-known/openid-configuration"),
+            doc,
+        )])))
+        .build()
+        .unwrap();
+    let err = v.wait_ready(Duration::from_millis(300)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DiscoveryFailed, "{err}");
+    assert!(err.message().contains("for an https issuer"), "{err}");
+}
+
+/// A verifier of `url`'s JWKS with short timeouts and a 100 ms kid-refresh cooldown.
+#[cfg(feature = "http")]
+fn remote_verifier(url: &str, max_stale: Duration) -> Verifier {
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .jwks_uri(url)
+        .fetch_timeout(Duration::from_millis(400))
+        .refresh_cooldown(Duration::from_millis(100))
+        .max_stale(max_stale)
+        .build()
+        .unwrap();
+    v.wait_ready(Duration::from_secs(5)).unwrap();
+    v
+}
+
+/// Makes the verifier fetch now: a token with an unknown kid asks for a refresh and waits for it.
+#[cfg(feature = "http")]
+fn force_refresh(v: &Verifier, signer: &jwtgate::sign::SigningKey) {
+    std::thread::sleep(Duration::from_millis(120)); // past the cooldown
+    let unknown = signer
+        .mint_with_header(&json!({ "kid": "force-refresh" }), &claims())
+        .unwrap();
+    let _ = v.verify(&unknown);
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn withdrawn_keys_stop_verifying_when_the_provider_publishes_no_usable_key() {
+    use fault_server::{Behaviour, FaultServer, b64url};
+    let server = FaultServer::start();
+    let es = key(Algorithm::ES256, "es");
+    let token = es.mint(&claims()).unwrap();
+    let mut rsa1024 = vec![0xff_u8; 128];
+    rsa1024[127] = 0xfb;
+    let mut enc = es.public_jwk().unwrap();
+    enc["use"] = json!("enc");
+    for (name, doc, reason) in [
+        ("empty", json!({"keys": []}), "no key with kid"),
+        ("only use enc", json!({"keys": [enc]}), "not sig"),
+        (
+            "only RSA-1024",
+            json!({"keys": [{"kty": "RSA", "kid": "es", "n": b64url(&rsa1024), "e": "AQAB"}]}),
+            "1024 bits",
+        ),
+    ] {
+        let path = format!("/jwks/{}", name.replace(' ', "-"));
+        server.set(&path, Behaviour::json(es.public_jwks()));
+        let v = remote_verifier(&server.url(&path), Duration::from_secs(3600));
+        v.verify(&token).unwrap(); // and cached
+        server.set(&path, Behaviour::json(doc.to_string()));
+        force_refresh(&v, es);
+        let err = v.verify(&token).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KeyNotFound, "{name}: {err}");
+        assert!(err.message().contains(reason), "{name}: {err}");
+        let status = v.keys_status();
+        assert_eq!(status.key_count, 0, "{name}");
+        assert!(
+            status.last_error.is_none() && !status.stale,
+            "{name}: {status:?}"
+        );
+    }
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn stale_keys_are_refused_past_max_stale_while_refreshes_fail() {
+    use fault_server::{Behaviour, FaultServer, eventually};
+    let server = FaultServer::start();
+    let es = key(Algorithm::ES256, "es");
+    let token = es.mint(&claims()).unwrap();
+    server.set("/jwks", Behaviour::json(es.public_jwks()));
+    let url = server.url("/jwks");
+    let v = remote_verifier(&url, Duration::from_secs(1));
+    v.verify(&token).unwrap();
+
+    server.set("/jwks", Behaviour::status(500, "down"));
+    force_refresh(&v, es);
+    // Within max_stale the last good keys keep working, and the status says they are stale.
+    let status = v.keys_status();
+    if status.age.unwrap() < Duration::from_millis(900) {
+        assert!(status.stale && status.ready, "{status:?}");
+    }
+    // Past it, tokens are refused with the URL, the age and the last error.
+    assert!(
+        eventually(Duration::from_secs(10), || !v.keys_status().ready),
+        "the keys never expired"
+    );
+    let err = v.verify(&token).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::JwksUnavailable, "{err}");
+    for part in [url.as_str(), "fetched", "max_stale is 1s", "HTTP 500"] {
+        assert!(err.message().contains(part), "{part}: {err}");
+    }
+    // The provider comes back: the next fetch restores verification.
+    server.set("/jwks", Behaviour::json(es.public_jwks()));
+    assert!(
+        eventually(Duration::from_secs(10), || v.verify(&token).is_ok()),
+        "keys never came back: {:?}",
+        v.keys_status()
+    );
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn a_kidless_key_in_a_remote_jwks_does_not_block_rotation() {
+    use fault_server::{Behaviour, FaultServer};
+    let server = FaultServer::start();
+    let old = key(Algorithm::ES256, "old");
+    let new = key(Algorithm::ES256, "new");
+    let mut kidless = old.public_jwk().unwrap();
+    kidless.as_object_mut().unwrap().remove("kid");
+    server.set(
+        "/jwks",
+        Behaviour::json(json!({ "keys": [kidless] }).to_string()),
+    );
+    let v = remote_verifier(&server.url("/jwks"), Duration::from_secs(3600));
+    let fetches = server.count("/jwks");
+    // The provider rotates to a key with a kid; a token naming it must trigger a refetch instead
+    // of being checked against the kid-less key.
+    server.set("/jwks", Behaviour::json(new.public_jwks()));
+    std::thread::sleep(Duration::from_millis(120));
+    let verified = v.verify(&new.mint(&claims()).unwrap()).unwrap();
+    assert_eq!(verified.kid(), Some("new"));
+    assert_eq!(server.count("/jwks"), fetches + 1);
 }

@@ -1,8 +1,10 @@
 //! Properties over random inputs (proptest): round trips for every algorithm, single-bit
 //! changes always rejected, the cache never changing an answer, and allocation bounded by the
-//! token size.
+//! token size, and no panic from any public entry point however the verifier is configured.
 
 mod common;
+#[path = "common/config_ops.rs"]
+mod config_ops;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -164,5 +166,31 @@ proptest! {
         let bad = with_segment(&token, 2, &b64(&[0u8; 64]));
         let (_, rejected) = allocated_during(|| v.verify(&bad));
         prop_assert!(rejected <= 4 * token.len() + 4096);
+    }
+}
+
+/// A string that is often shaped like what the option expects (URLs, JWKS, PEM), else arbitrary.
+fn hostile_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,40}",
+        Just("https://fuzz.example".to_string()),
+        Just("http://127.0.0.1:9/jwks".to_string()),
+        Just("https://evil\\.example/".to_string()),
+        Just(r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#.to_string()),
+        Just("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n".to_string()),
+        Just("applicationé/at+jwt".to_string()),
+        "[a-z,]{0,20}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_configuration_and_no_token_makes_a_public_entry_point_panic(
+        ops in prop::collection::vec((any::<u8>(), any::<u64>(), hostile_text()), 0..10),
+        tokens in prop::collection::vec(".{0,60}", 0..4),
+    ) {
+        config_ops::check(&ops, &tokens, key(Algorithm::ES256, "p"));
     }
 }

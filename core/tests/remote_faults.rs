@@ -239,7 +239,9 @@ fn jwks_500_at_start_then_recovers() {
     });
 }
 
-// ---- 3. keep the last good keys through every kind of broken refresh ----
+// ---- 3. keep the last good keys through every kind of failed refresh ----
+// (A JWKS that parses but holds no usable key is not a failure: it replaces the keys; see
+// attacks.rs, withdrawn_keys_stop_verifying_when_the_provider_publishes_no_usable_key.)
 
 #[test]
 fn failed_refreshes_keep_the_last_good_keys() {
@@ -255,12 +257,6 @@ fn failed_refreshes_keep_the_last_good_keys() {
             r#"{{"keys":[{}]}}"#,
             vec![r#"{"kty":"EC"}"#; 10_000].join(",")
         );
-        let only_unusable = json!({"keys": [
-            {"kty": "oct", "kid": "h", "k": b64url(&[7; 32])},
-            {"kty": "OKP", "crv": "Ed448", "kid": "x", "x": b64url(&[1; 57])},
-        ]})
-        .to_string();
-
         let faults: Vec<(&str, Behaviour, &str)> = vec![
             ("HTTP 500", Behaviour::status(500, "oops"), "HTTP 500"),
             ("HTTP 404", Behaviour::status(404, "gone"), "HTTP 404"),
@@ -294,11 +290,6 @@ fn failed_refreshes_keep_the_last_good_keys() {
                 "timed out",
             ),
             ("closed connection", Behaviour::Close, "connection failed"),
-            (
-                "no usable key",
-                Behaviour::json(only_unusable),
-                "no usable key",
-            ),
         ];
 
         for (i, (name, fault, expected)) in faults.into_iter().enumerate() {
@@ -457,8 +448,9 @@ fn discovery_404_on_both_paths_fails_naming_both() {
         assert!(err.message().contains(&server.url(OIDC)), "{err}");
         assert!(err.message().contains(&server.url(OAUTH)), "{err}");
         assert!(err.message().contains("HTTP 404"), "{err}");
-        assert_eq!(server.count(OIDC), 1);
-        assert_eq!(server.count(OAUTH), 1);
+        // wait_ready retried (with the refresh back-off) until its deadline, not just once.
+        assert!(server.count(OIDC) >= 2, "{}", server.count(OIDC));
+        assert_eq!(server.count(OIDC), server.count(OAUTH));
     });
 }
 

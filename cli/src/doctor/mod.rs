@@ -301,6 +301,11 @@ impl Doctor<'_> {
             Ok(fetched) => {
                 self.record_date(fetched.date.as_deref());
                 let n = fetched.keys.len();
+                if n == 0 {
+                    // A JWKS that parses is authoritative: with no usable key, every token fails.
+                    self.push(no_usable_keys(&fetched.keys));
+                    return None;
+                }
                 let mut check = Check::ok(
                     "jwks",
                     format!("{n} usable key{} at {uri}", if n == 1 { "" } else { "s" }),
@@ -351,19 +356,7 @@ impl Doctor<'_> {
                 .detail("error", error.message().to_string())
                 .fix("the provider must serve its keys at the jwks_uri of its discovery document, reachable from this machine, with status 200 (redirects are not followed)"),
             Raw::Body(body) => match KeySet::from_jwks_json(&String::from_utf8_lossy(&body)) {
-                Ok(set) if set.is_empty() => {
-                    let mut check = Check::fail(
-                        "jwks",
-                        "no_usable_keys",
-                        format!("none of the {} published keys can be used", set.skipped().len()),
-                    );
-                    for s in set.skipped() {
-                        check = check.detail(s.kid.clone().unwrap_or_else(|| format!("#{}", s.index)), s.reason.clone());
-                    }
-                    check.fix(
-                        "publish public signature keys: RSA 2048–8192 bits, EC P-256/P-384 or Ed25519, without private members, with use \"sig\" if any; HMAC secrets never belong in a JWKS",
-                    )
-                }
+                Ok(set) if set.is_empty() => no_usable_keys(&set),
                 Ok(_) => Check::fail("jwks", "rejected", error.message().to_string())
                     .fix("the JWKS must stay within 256 KiB and 100 keys"),
                 Err(e) => Check::fail("jwks", "invalid_document", e.message().to_string())
@@ -574,4 +567,25 @@ fn describe_key(key: &jwtgate::Key) -> String {
         Some(alg) => format!("{family}, alg {alg}"),
         None => format!("{family}, any algorithm of its family"),
     }
+}
+
+/// The finding for a JWKS that parses but holds no usable key: every token is rejected.
+fn no_usable_keys(set: &KeySet) -> Check {
+    let mut check = Check::fail(
+        "jwks",
+        "no_usable_keys",
+        format!(
+            "none of the {} published keys can be used",
+            set.skipped().len()
+        ),
+    );
+    for s in set.skipped() {
+        check = check.detail(
+            s.kid.clone().unwrap_or_else(|| format!("#{}", s.index)),
+            s.reason.clone(),
+        );
+    }
+    check.fix(
+        "publish public signature keys: RSA 2048–8192 bits, EC P-256/P-384 or Ed25519, without private members, with use \"sig\" if any; HMAC secrets never belong in a JWKS",
+    )
 }

@@ -93,6 +93,14 @@ pub(crate) fn metadata_from(
         .ok_or_else(|| format!("{url}: no jwks_uri member"))?;
     let parsed = HttpUrl::parse(jwks_uri).map_err(|e| format!("{url}: jwks_uri: {e}"))?;
     parsed.check_transport(jwks_uri, allow_http)?;
+    // A document served for an https issuer cannot downgrade key transport to plain http,
+    // loopback or not: the keys would lose the protection the issuer's URL promised.
+    if !parsed.https && HttpUrl::parse(issuer).is_ok_and(|i| i.https) {
+        return Err(format!(
+            "the discovery document at {url} names jwks_uri {} over plain http for an https issuer; keys must be fetched over https",
+            quote(jwks_uri)
+        ));
+    }
     let mut signing_algs: Vec<String> = Vec::new();
     for member in [
         "id_token_signing_alg_values_supported",

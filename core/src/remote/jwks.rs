@@ -52,19 +52,10 @@ pub(crate) fn fetch(
         .map_err(|_| unavailable("the body is not UTF-8".into()))?;
     let keys = KeySet::from_jwks_json_limited(text, max_keys)
         .map_err(|e| unavailable(e.message().into()))?;
-    if keys.is_empty() {
-        let reasons: Vec<String> = keys
-            .skipped()
-            .iter()
-            .take(5)
-            .map(|s| s.reason.clone())
-            .collect();
-        return Err(unavailable(format!(
-            "no usable key ({} skipped: {})",
-            keys.skipped().len(),
-            reasons.join("; ")
-        )));
-    }
+    // A JWKS that parses is authoritative even when no key in it is usable: the provider has
+    // withdrawn its keys (ARCHITECTURE.md, "Remote keys"). Tokens then fail with key_not_found,
+    // naming why the published keys were skipped.
+    let keys = keys.fetched_remotely();
     let max_age = response
         .cache_control
         .as_deref()

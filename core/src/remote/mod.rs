@@ -4,9 +4,16 @@
 //! (single-flight by construction). Verifying threads never fetch: when a token names an unknown
 //! `kid` (or no keys have arrived yet) they ask the thread for one fetch — at most once per
 //! cooldown — and wait for that attempt to finish, bounded by the fetch timeout. Async callers
-//! await the same attempt through a waker list, so no runtime is needed. A failed fetch keeps the
-//! last good set (stale-if-error) and retries with exponential back-off. Verifiers that only use
+//! await the same attempt through a waker list, so no runtime is needed. Verifiers that only use
 //! static keys create no thread.
+//!
+//! What an answer means:
+//! * A 200 whose body parses as a JWKS is authoritative, even when it holds no usable key: the
+//!   provider withdrew its keys, and tokens signed with them must stop verifying.
+//! * Anything else — a transport error, another status, a body that is not a JWKS, an over-limit
+//!   body — is a failed fetch: the last good set stays in use (stale-if-error) and the thread
+//!   retries with exponential back-off, but only for `max_stale` after the last successful
+//!   fetch. Past that, verifications answer `jwks_unavailable` until a fetch succeeds.
 
 pub(crate) mod discovery;
 pub(crate) mod fetch;
@@ -15,7 +22,7 @@ pub(crate) mod url;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -32,6 +39,8 @@ pub(crate) struct RemoteOptions {
     pub(crate) max_body_bytes: usize,
     pub(crate) max_keys: usize,
     pub(crate) allow_http: bool,
+    /// How long the last good set is used after fetches start failing, from its fetch.
+    pub(crate) max_stale: Duration,
 }
 
 impl Default for RemoteOptions {
@@ -42,9 +51,13 @@ impl Default for RemoteOptions {
             max_body_bytes: 256 * 1024,
             max_keys: 100,
             allow_http: false,
+            max_stale: DEFAULT_MAX_STALE,
         }
     }
 }
+
+/// Default longest use of the last good keys while fetches fail.
+pub(crate) const DEFAULT_MAX_STALE: Duration = Duration::from_secs(24 * 3600);
 
 /// Retry delays after failed fetches: 1 s, doubling, at most 1 minute.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -65,8 +78,12 @@ pub(crate) enum Source {
 pub struct KeysStatus {
     /// `"static"`, or the JWKS URL (once known).
     pub source: String,
-    /// Whether keys are available.
+    /// Whether keys are available (false before the first fetch and once the last good keys are
+    /// older than `max_stale` while fetches fail).
     pub ready: bool,
+    /// Whether the last fetch failed and the last good keys are being used meanwhile
+    /// (stale-if-error, bounded by `max_stale`).
+    pub stale: bool,
     /// The current key set's generation (bumped on every swap).
     pub generation: u64,
     /// The `kid`s of the usable keys (keys without one are not listed).
@@ -79,6 +96,8 @@ pub struct KeysStatus {
     pub age: Option<Duration>,
     /// How long the current set is fresh for (from `Cache-Control`, clamped to [60 s, 24 h]).
     pub max_age: Option<Duration>,
+    /// How long the last good keys are used while fetches fail (remote sources).
+    pub max_stale: Option<Duration>,
     /// The error of the last failed fetch, cleared by a success.
     pub last_error: Option<Error>,
     /// HTTP requests made (discovery and JWKS).
@@ -106,6 +125,13 @@ pub(crate) enum Wait {
     Until(u64),
 }
 
+/// `Shared::health`: no set fetched yet.
+const NO_KEYS: u8 = 0;
+/// `Shared::health`: the current set may be used.
+const USABLE: u8 = 1;
+/// `Shared::health`: fetches have failed for longer than `max_stale` since the last success.
+const EXPIRED: u8 = 2;
+
 /// The remote key source of one verifier. Dropping it stops its thread.
 pub(crate) struct Remote {
     shared: Arc<Shared>,
@@ -116,8 +142,8 @@ struct Shared {
     options: RemoteOptions,
     fetcher: Arc<dyn Fetcher>,
     holder: Arc<KeyHolder>,
-    /// Set once the first set is stored; read lock-free on the hot path.
-    loaded: AtomicBool,
+    /// [`USABLE`] while the current set may be used; read lock-free on the hot path.
+    health: AtomicU8,
     fetches: AtomicU64,
     state: Mutex<State>,
     changed: Condvar,
@@ -172,7 +198,7 @@ impl Remote {
             options,
             fetcher,
             holder,
-            loaded: AtomicBool::new(false),
+            health: AtomicU8::new(NO_KEYS),
             fetches: AtomicU64::new(0),
             state: Mutex::new(State {
                 jwks_uri,
@@ -202,26 +228,33 @@ impl Remote {
         Ok(Remote { shared })
     }
 
-    /// Whether keys have arrived (one atomic load).
+    /// Whether keys may be used now (one atomic load).
     #[inline]
     pub(crate) fn loaded(&self) -> bool {
-        self.shared.loaded.load(Ordering::Acquire)
+        self.shared.usable()
     }
 
-    /// The error verifications get while no keys are available.
+    /// The error verifications get while no keys may be used.
     pub(crate) fn unavailable(&self) -> Error {
-        let state = self.shared.lock();
-        let what = self.shared.describe_source(&state);
-        match &state.last_error {
-            Some(e) => Error::new(
-                ErrorCode::JwksUnavailable,
-                format!("no keys yet from {what}: {e}"),
+        let shared = &*self.shared;
+        let state = shared.lock();
+        let what = shared.describe_source(&state);
+        let last = state
+            .last_error
+            .as_ref()
+            .map_or_else(String::new, |e| format!("; last error: {e}"));
+        let message = match state.fetched_at {
+            Some(at) if shared.health.load(Ordering::Acquire) == EXPIRED => format!(
+                "the keys from {what} are too old to trust: fetched {} ago, and every refresh since has failed (max_stale is {}){last}",
+                seconds(at.elapsed()),
+                seconds(shared.options.max_stale)
             ),
-            None => Error::new(
-                ErrorCode::JwksUnavailable,
-                format!("no keys yet from {what}: the first fetch has not finished"),
-            ),
-        }
+            _ => match &state.last_error {
+                Some(e) => format!("no keys yet from {what}: {e}"),
+                None => format!("no keys yet from {what}: the first fetch has not finished"),
+            },
+        };
+        Error::new(ErrorCode::JwksUnavailable, message)
     }
 
     /// Decides what a caller should do about `need`, requesting a fetch if the cooldown allows.
@@ -229,7 +262,7 @@ impl Remote {
         let shared = &*self.shared;
         let mut state = shared.lock();
         match need {
-            Need::Keys if shared.loaded.load(Ordering::Acquire) => return Wait::Retry,
+            Need::Keys if shared.usable() => return Wait::Retry,
             Need::Kid(generation) if shared.holder.load().generation() != generation => {
                 return Wait::Retry;
             }
@@ -274,46 +307,73 @@ impl Remote {
         }
     }
 
-    /// Waits for keys up to `timeout`, asking for a fetch if none is under way.
+    /// Waits for keys up to `timeout`, asking for a fetch if none is under way. Failed attempts
+    /// do not end the wait: the refresh thread retries with its back-off until the deadline, and
+    /// the error then is the last attempt's (so a server started just before its provider
+    /// still comes up).
     pub(crate) fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
         let shared = &*self.shared;
+        // A timeout too large to add to now (Duration::MAX) means "no deadline".
+        let deadline = Instant::now().checked_add(timeout);
+        let mut asked = false;
         loop {
             if self.loaded() {
                 return Ok(());
             }
-            let attempts = match self.begin(Need::Keys) {
-                Wait::Retry => continue,
-                Wait::Until(a) => a,
-                Wait::GiveUp => shared.lock().attempts,
-            };
-            let now = Instant::now();
-            if now >= deadline {
-                let state = shared.lock();
-                return Err(state.last_error.clone().unwrap_or_else(|| {
-                    Error::new(
-                        ErrorCode::JwksUnavailable,
-                        format!(
-                            "no keys from {} after {:?}",
-                            shared.describe_source(&state),
-                            timeout
-                        ),
-                    )
-                }));
-            }
-            let state = shared.lock();
-            let (state, _) = shared
-                .changed
-                .wait_timeout_while(state, deadline - now, |s| {
-                    s.attempts <= attempts && !s.shutdown
-                })
-                .unwrap_or_else(|p| p.into_inner());
-            if !self.loaded() && state.attempts > attempts {
-                if let Some(e) = &state.last_error {
-                    return Err(e.clone());
+            if !asked {
+                asked = true;
+                if let Wait::Retry = self.begin(Need::Keys) {
+                    continue;
                 }
             }
+            let now = Instant::now();
+            let remaining = match deadline {
+                Some(deadline) if now >= deadline => {
+                    if let Some(e) = self.ready_error(timeout) {
+                        return Err(e);
+                    }
+                    return Ok(());
+                }
+                Some(deadline) => deadline - now,
+                None => Duration::from_secs(3600),
+            };
+            let state = shared.lock();
+            let attempts = state.attempts;
+            let _ = shared
+                .changed
+                .wait_timeout_while(state, remaining, |s| {
+                    s.attempts <= attempts && !s.shutdown && !shared.usable()
+                })
+                .unwrap_or_else(|p| p.into_inner());
+            if shared.lock().shutdown {
+                return Err(Error::new(
+                    ErrorCode::JwksUnavailable,
+                    "the verifier is shutting down",
+                ));
+            }
         }
+    }
+
+    /// Why keys are not ready after waiting `timeout` (`None` if they are).
+    fn ready_error(&self, timeout: Duration) -> Option<Error> {
+        if self.loaded() {
+            return None;
+        }
+        let shared = &*self.shared;
+        if shared.health.load(Ordering::Acquire) == EXPIRED {
+            return Some(self.unavailable());
+        }
+        let state = shared.lock();
+        Some(state.last_error.clone().unwrap_or_else(|| {
+            Error::new(
+                ErrorCode::JwksUnavailable,
+                format!(
+                    "no keys from {} after {}",
+                    shared.describe_source(&state),
+                    seconds(timeout)
+                ),
+            )
+        }))
     }
 
     pub(crate) fn status(&self) -> KeysStatus {
@@ -326,6 +386,7 @@ impl Remote {
                 .clone()
                 .unwrap_or_else(|| shared.describe_source(&state)),
             ready: self.loaded(),
+            stale: state.fetched_at.is_some() && state.last_error.is_some(),
             generation: keys.generation(),
             kids: keys
                 .keys()
@@ -336,6 +397,7 @@ impl Remote {
             skipped: state.skipped.clone(),
             age: state.fetched_at.map(|t| t.elapsed()),
             max_age: state.max_age,
+            max_stale: Some(shared.options.max_stale),
             last_error: state.last_error.clone(),
             fetches: shared.fetches.load(Ordering::Relaxed),
             failures: state.failures,
@@ -375,7 +437,33 @@ impl Future for AttemptDone {
     }
 }
 
+/// A duration for messages: whole seconds below two minutes, else minutes or hours.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..120 => format!("{s}s"),
+        120..7200 => format!("{}m", s / 60),
+        _ => format!("{}h", s / 3600),
+    }
+}
+
 impl Shared {
+    /// Whether the current set may be used (one atomic load).
+    #[inline]
+    fn usable(&self) -> bool {
+        self.health.load(Ordering::Acquire) == USABLE
+    }
+
+    /// When the last good set stops being usable if fetches keep failing.
+    fn stale_deadline(&self, state: &State) -> Option<Instant> {
+        if state.last_error.is_none() || !self.usable() {
+            return None;
+        }
+        state
+            .fetched_at
+            .and_then(|at| at.checked_add(self.options.max_stale))
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave State inconsistent (plain fields), so a
         // poisoned lock is still usable.
@@ -407,10 +495,29 @@ impl Shared {
                         return;
                     }
                     let now = Instant::now();
+                    if let Some(deadline) = self.stale_deadline(&state) {
+                        if now >= deadline {
+                            self.health.store(EXPIRED, Ordering::Release);
+                            let warning = format!(
+                                "jwtgate: the last good keys from {} are older than max_stale ({}) and refreshes keep failing; tokens are refused until a fetch succeeds",
+                                self.describe_source(&state),
+                                seconds(self.options.max_stale)
+                            );
+                            // Logged outside the lock (see below).
+                            drop(state);
+                            log::warn!("{warning}");
+                            self.changed.notify_all();
+                            state = self.lock();
+                            continue;
+                        }
+                    }
                     if state.requested || now >= state.next_refresh {
                         break;
                     }
-                    let wait = state.next_refresh - now;
+                    let wake = self
+                        .stale_deadline(&state)
+                        .map_or(state.next_refresh, |d| d.min(state.next_refresh));
+                    let wait = wake.saturating_duration_since(now);
                     state = self
                         .changed
                         .wait_timeout(state, wait)
@@ -454,7 +561,7 @@ impl Shared {
                     state.rediscover = false;
                     state.skipped = keys.skipped().to_vec();
                     self.holder.store(keys);
-                    self.loaded.store(true, Ordering::Release);
+                    self.health.store(USABLE, Ordering::Release);
                     state.fetched_at = Some(now);
                     state.max_age = Some(max_age);
                     state.last_error = None;
@@ -470,7 +577,7 @@ impl Shared {
                     state.rediscover = moved && matches!(self.source, Source::Discovery { .. });
                     warning = Some(format!(
                         "jwtgate: key refresh failed ({}); retrying in {:?}: {error}",
-                        if self.loaded.load(Ordering::Relaxed) {
+                        if self.usable() {
                             "keeping the last good keys"
                         } else {
                             "no keys yet"

@@ -1,5 +1,12 @@
 //! Just enough URL handling for key sources: scheme, host and path, and the transport policy
 //! (`https` only, except loopback hosts or an explicit opt-in).
+//!
+//! The parser is deliberately narrower than RFC 3986: every character must be one RFC 3986
+//! allows in its place, and a host is a DNS name of letters, digits, `-`, `.` and `_`, an IPv4
+//! address, or a bracketed IPv6 address. Anything else — a backslash, a percent-encoded or
+//! non-ASCII host, a user-info part — is refused, because URL parsers disagree on such input
+//! (a WHATWG parser reads `https://evil.example\.idp.example/` as host `evil.example`), and a
+//! user-supplied `Fetcher` must reach exactly the host this policy checked.
 
 use crate::error::quote;
 
@@ -37,17 +44,49 @@ impl HttpUrl {
                 quote(url)
             ));
         }
-        let host = if let Some(v6) = authority.strip_prefix('[') {
-            v6.split(']').next().unwrap_or_default().to_string()
+        if let Some(bad) = path.chars().find(|&c| !is_path_or_query_char(c)) {
+            return Err(format!(
+                "{} has {} in its path, which RFC 3986 does not allow there (percent-encode it)",
+                quote(url),
+                quote(&bad.to_string())
+            ));
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (inside, after) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("{} has an unclosed IPv6 bracket", quote(url)))?;
+            let ip: std::net::Ipv6Addr = inside
+                .parse()
+                .map_err(|_| format!("{} has an invalid IPv6 address", quote(url)))?;
+            let port =
+                match after {
+                    "" => None,
+                    _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                        format!("{} has text after its IPv6 address", quote(url))
+                    })?),
+                };
+            (ip.to_string(), port)
         } else {
-            authority
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase()
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            if host.is_empty() || !host.chars().all(is_host_char) {
+                return Err(format!(
+                    "{} has a host that is not a plain DNS name or IP address (letters, digits, '-', '.', '_')",
+                    quote(url)
+                ));
+            }
+            (host.to_ascii_lowercase(), port)
         };
-        if host.is_empty() {
-            return Err(format!("{} has no host", quote(url)));
+        if let Some(port) = port {
+            if port.is_empty()
+                || port.len() > 5
+                || !port.bytes().all(|b| b.is_ascii_digit())
+                || port.parse::<u32>().map_or(true, |p| p > 65535)
+            {
+                return Err(format!("{} has an invalid port", quote(url)));
+            }
         }
         Ok(HttpUrl {
             https,
@@ -57,14 +96,14 @@ impl HttpUrl {
         })
     }
 
-    /// Loopback hosts may use plain http (local identity providers, tests).
+    /// Loopback hosts may use plain http (local identity providers, tests): literal loopback
+    /// addresses (127.0.0.0/8, ::1) and the name `localhost` itself. Other names under
+    /// `.localhost` are left to the resolver, which need not send them to loopback.
     pub(crate) fn is_loopback(&self) -> bool {
         self.host == "localhost"
-            || self.host.ends_with(".localhost")
-            || self.host == "::1"
             || self
                 .host
-                .parse::<std::net::Ipv4Addr>()
+                .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     }
 
@@ -87,6 +126,38 @@ impl HttpUrl {
             self.authority
         )
     }
+}
+
+/// RFC 3986 §3.2.2 reg-name characters, less percent-encoding and sub-delims.
+fn is_host_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')
+}
+
+/// RFC 3986 §3.3 and §3.4: `pchar`, `/` and `?` (unreserved, pct-encoded, sub-delims, `:`, `@`).
+fn is_path_or_query_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '-' | '.'
+                | '_'
+                | '~'
+                | '%'
+                | '!'
+                | '$'
+                | '&'
+                | '\''
+                | '('
+                | ')'
+                | '*'
+                | '+'
+                | ','
+                | ';'
+                | '='
+                | ':'
+                | '@'
+                | '/'
+                | '?'
+        )
 }
 
 /// Where to look for the provider metadata of `issuer`: OIDC Discovery first (path appended),
@@ -120,6 +191,16 @@ mod tests {
             "https://u:p@h/",
             "https://h/#f",
             "https://h /",
+            "https://evil.example\\.idp.example/jwks",
+            "https://idp.example/a\\b",
+            "https://id%70.example/",
+            "https://idp.exämple/",
+            "https://idp.example:99999/",
+            "https://idp.example:80a/",
+            "https://[::1/",
+            "https://[::1]x/",
+            "https://[nope]/",
+            "https://idp.example/{x}",
         ] {
             assert!(HttpUrl::parse(bad).is_err(), "{bad}");
         }
@@ -154,13 +235,26 @@ mod tests {
                 .check_transport(remote, true)
                 .is_ok()
         );
-        // A host that merely starts with 127 is not loopback.
-        let tricky = "http://127.0.0.1.evil.example/";
+        // A host that merely starts with 127, or a name under .localhost, is not loopback.
+        for tricky in [
+            "http://127.0.0.1.evil.example/",
+            "http://idp.localhost/",
+            "http://localhost.evil.example/",
+        ] {
+            assert!(
+                HttpUrl::parse(tricky)
+                    .unwrap()
+                    .check_transport(tricky, false)
+                    .is_err(),
+                "{tricky}"
+            );
+        }
+        let v6 = "http://[0:0:0:0:0:0:0:1]:8080/jwks";
         assert!(
-            HttpUrl::parse(tricky)
+            HttpUrl::parse(v6)
                 .unwrap()
-                .check_transport(tricky, false)
-                .is_err()
+                .check_transport(v6, false)
+                .is_ok()
         );
     }
 
