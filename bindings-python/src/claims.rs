@@ -4,10 +4,10 @@
 //! `json`, once per object); typed attributes give the registered claims the core already parsed,
 //! plus `scopes` and `client_id`, without touching the JSON.
 
-use pyo3::exceptions::PyKeyError;
+use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use jwtgate::{CredentialKind, Verified};
 
@@ -122,9 +122,14 @@ impl Claims {
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.verified.scopes())
     }
-    /// Whether the credential carries `scope`.
-    fn has_scope(&self, scope: &str) -> bool {
-        self.verified.has_scope(scope)
+    /// Whether the credential carries `scope` (a `str` with a lone surrogate names no scope).
+    fn has_scope(&self, scope: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let scope = scope
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("scope must be a str"))?;
+        Ok(scope
+            .to_cow()
+            .is_ok_and(|scope| self.verified.has_scope(&scope)))
     }
     /// The claims set as the JSON text that was signed (`{}` for static tokens).
     #[getter]

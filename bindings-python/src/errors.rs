@@ -55,20 +55,30 @@ create_exception!(
 
 /// The one conversion of a core [`Error`] into the matching Python exception.
 pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
-    let class = match error.code() {
-        ErrorCode::TokenExpired => py.get_type::<ExpiredToken>(),
-        ErrorCode::InsufficientScope => py.get_type::<InsufficientScope>(),
-        ErrorCode::JwksUnavailable | ErrorCode::DiscoveryFailed => py.get_type::<KeysUnavailable>(),
-        ErrorCode::ConfigInvalid => py.get_type::<ConfigError>(),
-        _ => py.get_type::<InvalidToken>(),
-    };
     build(
-        &class,
+        &class_of(py, error.code()),
         error.code().as_str(),
         error.message(),
         error.claim(),
         None,
     )
+}
+
+/// The exception class of a code (the table above).
+fn class_of(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
+    match code {
+        ErrorCode::TokenExpired => py.get_type::<ExpiredToken>(),
+        ErrorCode::InsufficientScope => py.get_type::<InsufficientScope>(),
+        ErrorCode::JwksUnavailable | ErrorCode::DiscoveryFailed => py.get_type::<KeysUnavailable>(),
+        ErrorCode::ConfigInvalid => py.get_type::<ConfigError>(),
+        _ => py.get_type::<InvalidToken>(),
+    }
+}
+
+/// A rejection the binding finds before the core sees the credential (a `str` the core cannot
+/// receive), with the class and code the core would use.
+pub fn token_error(py: Python<'_>, code: ErrorCode, message: &str) -> PyErr {
+    build(&class_of(py, code), code.as_str(), message, None, None)
 }
 
 /// A `ConfigError` for Python arguments the binding cannot hand to the core (wrong value for an

@@ -12,6 +12,7 @@
 //! | [`verifier`] | `Verifier`, `VerifierBuilder` | `jwtgate.Verifier` |
 //! | [`claims`] | `Verified` | `jwtgate.Claims` |
 //! | [`errors`] | `Error`, `ErrorCode` | `jwtgate.InvalidToken` and subclasses, `jwtgate.ConfigError` |
+//! | [`convert`] | – | Python values → Rust values, every failure a typed exception |
 //! | [`remote`] | `KeysStatus` | `jwtgate.KeysStatus` |
 //! | [`sign`] | `sign::SigningKey` | `jwtgate.testing.SigningKey` |
 //!
@@ -24,6 +25,7 @@
 #![deny(missing_docs)]
 
 pub mod claims;
+pub mod convert;
 pub mod errors;
 pub mod remote;
 pub mod sign;

@@ -10,6 +10,7 @@ use pyo3::types::PyDict;
 
 use jwtgate::Algorithm;
 
+use crate::convert::plain_text;
 use crate::errors::{config_error, to_pyerr};
 
 /// A private signing key with its algorithm and key id (for tests and local development).
@@ -18,8 +19,10 @@ pub struct SigningKey {
     key: jwtgate::sign::SigningKey,
 }
 
-fn algorithm(py: Python<'_>, name: &str) -> PyResult<Algorithm> {
-    Algorithm::from_str(name).map_err(|_| config_error(py, format!("unknown algorithm {name:?}")))
+fn algorithm(value: &Bound<'_, PyAny>) -> PyResult<Algorithm> {
+    let name = plain_text(value, "alg")?;
+    Algorithm::from_str(&name)
+        .map_err(|_| config_error(value.py(), format!("unknown algorithm {name:?}")))
 }
 
 /// `json.dumps(value)`.
@@ -35,9 +38,13 @@ fn dumps(value: &Bound<'_, PyAny>) -> PyResult<String> {
 impl SigningKey {
     /// Generates a key for `alg` (RSA: 2048 bits; HS*: a random secret of the hash length).
     #[staticmethod]
-    fn generate(py: Python<'_>, alg: &str, kid: &str) -> PyResult<SigningKey> {
-        let alg = algorithm(py, alg)?;
-        let kid = kid.to_owned();
+    fn generate(
+        py: Python<'_>,
+        alg: &Bound<'_, PyAny>,
+        kid: &Bound<'_, PyAny>,
+    ) -> PyResult<SigningKey> {
+        let alg = algorithm(alg)?;
+        let kid = plain_text(kid, "kid")?;
         let key = py
             .detach(move || jwtgate::sign::SigningKey::generate(alg, kid))
             .map_err(|e| to_pyerr(py, &e))?;
@@ -46,17 +53,29 @@ impl SigningKey {
 
     /// Loads a PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`) for `alg`.
     #[staticmethod]
-    fn from_pkcs8_pem(py: Python<'_>, alg: &str, kid: &str, pem: &str) -> PyResult<SigningKey> {
-        let key = jwtgate::sign::SigningKey::from_pkcs8_pem(algorithm(py, alg)?, kid, pem)
+    fn from_pkcs8_pem(
+        py: Python<'_>,
+        alg: &Bound<'_, PyAny>,
+        kid: &Bound<'_, PyAny>,
+        pem: &Bound<'_, PyAny>,
+    ) -> PyResult<SigningKey> {
+        let (alg, kid) = (algorithm(alg)?, plain_text(kid, "kid")?);
+        let key = jwtgate::sign::SigningKey::from_pkcs8_pem(alg, kid, &plain_text(pem, "pem")?)
             .map_err(|e| to_pyerr(py, &e))?;
         Ok(SigningKey { key })
     }
 
     /// An HMAC key (HS256/384/512) with the given secret.
     #[staticmethod]
-    fn hmac(py: Python<'_>, alg: &str, kid: &str, secret: &[u8]) -> PyResult<SigningKey> {
-        let key = jwtgate::sign::SigningKey::hmac(algorithm(py, alg)?, kid, secret)
-            .map_err(|e| to_pyerr(py, &e))?;
+    fn hmac(
+        py: Python<'_>,
+        alg: &Bound<'_, PyAny>,
+        kid: &Bound<'_, PyAny>,
+        secret: &[u8],
+    ) -> PyResult<SigningKey> {
+        let (alg, kid) = (algorithm(alg)?, plain_text(kid, "kid")?);
+        let key =
+            jwtgate::sign::SigningKey::hmac(alg, kid, secret).map_err(|e| to_pyerr(py, &e))?;
         Ok(SigningKey { key })
     }
 

@@ -13,7 +13,6 @@
 //! the error.
 
 use std::str::FromStr;
-use std::time::{Duration, UNIX_EPOCH};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -23,6 +22,9 @@ use pyo3::types::{PyBytes, PyMapping, PyString};
 use jwtgate::{Algorithm, CredentialKind, StaticToken, Verified, VerifierBuilder};
 
 use crate::claims::Claims;
+use crate::convert::{
+    bytes, credential, given, plain_text, scopes, seconds, size, strings, text, unix_time,
+};
 use crate::errors::{config_error, insufficient_scope, to_pyerr};
 use crate::remote::KeysStatus;
 
@@ -159,11 +161,14 @@ impl Verifier {
     /// Builds from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … environment variables (see
     /// the stub), plus any keyword option.
     #[staticmethod]
-    #[pyo3(signature = (prefix = "", *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
+    #[pyo3(
+        signature = (prefix = None, *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false),
+        text_signature = "(prefix='', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
+    )]
     #[allow(clippy::too_many_arguments)] // one per keyword option
     fn from_env<'py>(
         py: Python<'py>,
-        prefix: &str,
+        prefix: Option<Bound<'py, PyAny>>,
         issuer: Option<Bound<'py, PyAny>>,
         audience: Option<Bound<'py, PyAny>>,
         jwks_uri: Option<Bound<'py, PyAny>>,
@@ -205,34 +210,43 @@ impl Verifier {
             insecure_skip_audience_check,
             insecure_allow_missing_exp,
         };
-        let builder = VerifierBuilder::from_env(prefix).map_err(|e| to_pyerr(py, &e))?;
+        let prefix = match given(prefix) {
+            Some(prefix) => plain_text(&prefix, "prefix")?,
+            None => String::new(),
+        };
+        let builder = VerifierBuilder::from_env(&prefix).map_err(|e| to_pyerr(py, &e))?;
         Verifier::build(py, builder, options)
     }
 
     /// Verifies a bearer credential (without the `Bearer ` prefix) now.
-    fn verify(&self, py: Python<'_>, token: String) -> PyResult<Claims> {
+    fn verify(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Claims> {
+        let token = credential(token)?;
         let core = self.core();
         let result = py.detach(|| core.verify(&token));
         self.finish(py, result)
     }
 
     /// Verifies as if the time were `now` (seconds since the epoch, or an aware `datetime`).
-    fn verify_at(&self, py: Python<'_>, token: String, now: &Bound<'_, PyAny>) -> PyResult<Claims> {
-        let seconds: f64 = match now.extract::<f64>() {
-            Ok(s) => s,
-            Err(_) => now.call_method0("timestamp")?.extract()?,
-        };
-        if !seconds.is_finite() || seconds < 0.0 {
-            return Err(config_error(py, "now must be a time after the Unix epoch"));
-        }
-        let at = UNIX_EPOCH + Duration::from_secs_f64(seconds);
+    fn verify_at(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+        now: &Bound<'_, PyAny>,
+    ) -> PyResult<Claims> {
+        let token = credential(token)?;
+        let at = unix_time(now)?;
         let core = self.core();
         let result = py.detach(|| core.verify_at(&token, at));
         self.finish(py, result)
     }
 
     /// Verifies without waiting: `None` when the answer needs a key fetch (now requested).
-    fn verify_nonblocking(&self, py: Python<'_>, token: String) -> PyResult<Option<Claims>> {
+    fn verify_nonblocking(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Claims>> {
+        let token = credential(token)?;
         let core = self.core();
         match py.detach(|| core.verify_nonblocking(&token)) {
             Some(result) => self.finish(py, result).map(Some),
@@ -242,7 +256,15 @@ impl Verifier {
 
     /// `await verifier.verify_async(token)`: answers inline when keys are known; when a key
     /// fetch is needed, waits for it in a worker thread, never on the event loop.
-    fn verify_async<'py>(slf: &Bound<'py, Self>, token: String) -> PyResult<Bound<'py, PyAny>> {
+    fn verify_async<'py>(
+        slf: &Bound<'py, Self>,
+        token: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // A wrong type fails at the call, as for `verify`; a `str` the core cannot receive is
+        // rejected inside the coroutine, by `verify_nonblocking`.
+        if !token.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err("token must be a str"));
+        }
         static VERIFY_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         VERIFY_ASYNC
             .import(slf.py(), "jwtgate._aio", "verify_async")?
@@ -250,13 +272,14 @@ impl Verifier {
     }
 
     /// Blocks (GIL released) until keys are available or `timeout` seconds pass.
-    #[pyo3(signature = (timeout = 5.0))]
-    fn wait_ready(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        if !timeout.is_finite() || timeout < 0.0 {
-            return Err(config_error(py, "timeout must be a non-negative number"));
-        }
+    #[pyo3(signature = (timeout = None), text_signature = "($self, /, timeout=5.0)")]
+    fn wait_ready(&self, py: Python<'_>, timeout: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        let timeout = match given(timeout) {
+            Some(timeout) => seconds(&timeout, "timeout")?,
+            None => std::time::Duration::from_secs(5),
+        };
         let core = self.core();
-        py.detach(|| core.wait_ready(Duration::from_secs_f64(timeout)))
+        py.detach(|| core.wait_ready(timeout))
             .map_err(|e| to_pyerr(py, &e))
     }
 
@@ -332,12 +355,17 @@ fn configure(
     if let Some(jwks) = given(jwks) {
         let json = if jwks.is_instance_of::<PyString>() || jwks.is_instance_of::<PyBytes>() {
             text(&jwks, "jwks")?
-        } else {
+        } else if jwks.cast::<PyMapping>().is_ok() {
             static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-            DUMPS
+            let dumped = DUMPS
                 .import(py, "json", "dumps")?
-                .call1((jwks,))?
-                .extract()?
+                .call1((jwks,))
+                .map_err(|e| config_error(py, format!("jwks is not a JSON document: {e}")))?;
+            plain_text(&dumped, "jwks")?
+        } else {
+            return Err(PyTypeError::new_err(
+                "jwks must be a JWKS document: JSON text (str or bytes) or a mapping",
+            ));
         };
         builder = builder.jwks_json(&json);
     }
@@ -384,16 +412,9 @@ fn configure(
     if let Some(algorithms) = algorithms {
         builder = builder.algorithms(algorithms);
     }
-    let required_scopes = match given(required_scopes) {
-        Some(scopes) if scopes.is_instance_of::<PyString>() => scopes
-            .extract::<String>()?
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
-        scopes => strings(scopes, "required_scopes")?,
-    };
-    if let Some(leeway) = seconds(py, given(leeway), "leeway")? {
-        builder = builder.leeway(leeway);
+    let required_scopes = scopes(given(required_scopes), "required_scopes")?;
+    if let Some(leeway) = given(leeway) {
+        builder = builder.leeway(seconds(&leeway, "leeway")?);
     }
     if let Some(typ) = given(typ) {
         builder = builder.typ(text(&typ, "typ")?);
@@ -402,95 +423,22 @@ fn configure(
     if let Some(tokens) = given(static_tokens) {
         builder = builder.static_tokens(parse_static_tokens(&tokens)?);
     }
-    if let Some(size) = given(cache_size) {
-        builder = builder.cache_size(size.extract()?);
+    if let Some(entries) = given(cache_size) {
+        builder = builder.cache_size(size(&entries, "cache_size")?);
     }
-    if let Some(size) = given(max_token_bytes) {
-        builder = builder.max_token_bytes(size.extract()?);
+    if let Some(limit) = given(max_token_bytes) {
+        builder = builder.max_token_bytes(size(&limit, "max_token_bytes")?);
     }
-    if let Some(timeout) = seconds(py, given(fetch_timeout), "fetch_timeout")? {
-        builder = builder.fetch_timeout(timeout);
+    if let Some(timeout) = given(fetch_timeout) {
+        builder = builder.fetch_timeout(seconds(&timeout, "fetch_timeout")?);
     }
-    if let Some(cooldown) = seconds(py, given(refresh_cooldown), "refresh_cooldown")? {
-        builder = builder.refresh_cooldown(cooldown);
+    if let Some(cooldown) = given(refresh_cooldown) {
+        builder = builder.refresh_cooldown(seconds(&cooldown, "refresh_cooldown")?);
     }
     if allow_insecure_http {
         builder = builder.allow_insecure_http();
     }
     Ok((builder, required_scopes))
-}
-
-/// An option's value, `None` for Python's `None` too.
-fn given<'py>(value: Option<Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> {
-    value.filter(|v| !v.is_none())
-}
-
-/// A `str`, or UTF-8 `bytes`.
-fn text(value: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return String::from_utf8(bytes.as_bytes().to_vec())
-            .map_err(|_| config_error(value.py(), format!("{name} is not UTF-8")));
-    }
-    value
-        .extract::<String>()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str")))
-}
-
-/// A `str` (UTF-8 encoded) or `bytes`.
-fn bytes(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
-    if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
-    }
-    value
-        .extract::<String>()
-        .map(String::into_bytes)
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be str or bytes")))
-}
-
-/// One string, or an iterable of strings (a lone `str` is one value, never its characters).
-fn strings(value: Option<Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<String>> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    if value.is_instance_of::<PyString>() {
-        return Ok(vec![value.extract()?]);
-    }
-    let iter = value
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or a list of str")))?;
-    iter.map(|item| {
-        item?
-            .extract::<String>()
-            .map_err(|_| PyTypeError::new_err(format!("{name} must be a str or a list of str")))
-    })
-    .collect()
-}
-
-/// Seconds as a non-negative number or a `timedelta`.
-fn seconds(
-    py: Python<'_>,
-    value: Option<Bound<'_, PyAny>>,
-    name: &str,
-) -> PyResult<Option<Duration>> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let secs: f64 = match value.extract::<f64>() {
-        Ok(s) => s,
-        Err(_) => value
-            .call_method0("total_seconds")
-            .and_then(|s| s.extract())
-            .map_err(|_| {
-                PyTypeError::new_err(format!("{name} must be seconds (a number) or a timedelta"))
-            })?,
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(config_error(
-            py,
-            format!("{name} must be a non-negative number of seconds, got {secs}"),
-        ));
-    }
-    Ok(Some(Duration::from_secs_f64(secs)))
 }
 
 /// `{secret: client_id}` or `{secret: {"client_id": ..., "scopes": [...]}}`.
@@ -502,23 +450,24 @@ fn parse_static_tokens(value: &Bound<'_, PyAny>) -> PyResult<Vec<StaticToken>> {
     let items = mapping.items()?;
     let mut tokens = Vec::with_capacity(items.len());
     for item in items.iter() {
-        let (secret, identity): (String, Bound<'_, PyAny>) = item.extract()?;
+        let (secret, identity): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        if !secret.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(SHAPE));
+        }
+        let secret = plain_text(&secret, "a static token")?;
         let token = if identity.is_instance_of::<PyString>() {
-            StaticToken::new(secret, identity.extract::<String>()?)
+            StaticToken::new(secret, plain_text(&identity, "a static token's client id")?)
         } else if let Ok(identity) = identity.cast::<PyMapping>() {
-            let client_id: String = identity
+            let client_id = identity
                 .get_item("client_id")
-                .and_then(|c| c.extract())
-                .map_err(|_| PyTypeError::new_err(SHAPE))?;
-            let scopes = match identity.get_item("scopes") {
-                Ok(scopes) if scopes.is_instance_of::<PyString>() => scopes
-                    .extract::<String>()?
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
-                Ok(scopes) if !scopes.is_none() => strings(Some(scopes), "scopes")?,
-                _ => Vec::new(),
-            };
+                .ok()
+                .filter(|c| c.is_instance_of::<PyString>())
+                .ok_or_else(|| PyTypeError::new_err(SHAPE))?;
+            let client_id = plain_text(&client_id, "a static token's client_id")?;
+            let scopes = scopes(
+                identity.get_item("scopes").ok().filter(|s| !s.is_none()),
+                "a static token's scopes",
+            )?;
             StaticToken::new(secret, client_id).with_scopes(scopes)
         } else {
             return Err(PyTypeError::new_err(SHAPE));

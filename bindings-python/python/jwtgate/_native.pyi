@@ -186,9 +186,15 @@ class Verifier:
         * ``require_claims``: claims that must be present.
         * ``static_tokens``: ``{secret: client_id}`` or
           ``{secret: {"client_id": ..., "scopes": [...]}}`` — API keys next to JWTs.
-        * ``cache_size``: verified-token cache entries (default 1024; 0 disables).
-        * ``max_token_bytes`` (default 16 KiB), ``fetch_timeout`` (5 s),
-          ``refresh_cooldown`` (30 s).
+        * ``cache_size``: verified-token cache entries (default 1024; 0 disables; at most
+          1,048,576).
+        * ``max_token_bytes`` (default 16 KiB, at most 1 MiB), ``fetch_timeout`` (5 s, at most
+          60 s), ``refresh_cooldown`` (30 s, at most 24 h).
+
+        Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``. A value of
+        another type raises ``TypeError``; a value out of range (negative, NaN, infinite, too
+        large) or a ``str`` that is not valid Unicode (a lone surrogate) raises
+        :class:`ConfigError`.
         """
     @staticmethod
     def from_env(
@@ -222,18 +228,21 @@ class Verifier:
         unset; a half-configured OIDC setup raises :class:`ConfigError` naming the variable."""
     def verify(self, token: str) -> Claims:
         """Verifies a bearer credential (without the ``Bearer`` prefix) now. Raises
-        :class:`InvalidToken` (or a subclass). Waits for a key fetch when one is needed (at most
-        the fetch timeout); in async code use :meth:`verify_async`."""
+        :class:`InvalidToken` (or a subclass; ``token_malformed`` for a ``str`` that is not
+        valid Unicode) or ``TypeError`` for a non-``str``. Waits for a key fetch when one is
+        needed (at most the fetch timeout); in async code use :meth:`verify_async`."""
     def verify_at(self, token: str, now: Union[float, int, datetime]) -> Claims:
-        """Verifies as if the time were ``now`` (seconds since the epoch or an aware datetime)."""
+        """Verifies as if the time were ``now`` (seconds since the epoch or an aware datetime).
+        A time before 1970 or after year 9999 raises :class:`ConfigError`."""
     def verify_nonblocking(self, token: str) -> Optional[Claims]:
         """Verifies without waiting: None when the answer needs a key fetch (now requested)."""
     async def verify_async(self, token: str) -> Claims:
         """Verifies without blocking the event loop: inline when keys are known, a worker
         thread when a key fetch must be awaited."""
-    def wait_ready(self, timeout: float = 5.0) -> None:
+    def wait_ready(self, timeout: _Seconds = 5.0) -> None:
         """Blocks (GIL released) until keys are available; raises :class:`KeysUnavailable` with
-        the descriptive discovery/JWKS error after ``timeout`` seconds."""
+        the descriptive discovery/JWKS error after ``timeout`` seconds (:class:`ConfigError` for
+        a negative, NaN, infinite or too large timeout)."""
     def keys_status(self) -> KeysStatus:
         """The state of the verifier's keys."""
     @property
