@@ -28,6 +28,10 @@ use crate::convert::{
 use crate::errors::{config_error, insufficient_scope, to_pyerr};
 use crate::remote::KeysStatus;
 
+/// The default prefix of `from_env`: never empty, so that generic variables such as `API_KEY`
+/// or `BEARER_TOKEN` are never read as credentials.
+const DEFAULT_ENV_PREFIX: &str = "MCP_";
+
 /// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
 ///
 /// Build it once and share it between threads and tasks; verification releases the GIL.
@@ -163,7 +167,7 @@ impl Verifier {
     #[staticmethod]
     #[pyo3(
         signature = (prefix = None, *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false),
-        text_signature = "(prefix='', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
+        text_signature = "(prefix='MCP_', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
     )]
     #[allow(clippy::too_many_arguments)] // one per keyword option
     fn from_env<'py>(
@@ -212,7 +216,7 @@ impl Verifier {
         };
         let prefix = match given(prefix) {
             Some(prefix) => plain_text(&prefix, "prefix")?,
-            None => String::new(),
+            None => DEFAULT_ENV_PREFIX.to_owned(),
         };
         let builder = VerifierBuilder::from_env(&prefix).map_err(|e| to_pyerr(py, &e))?;
         Verifier::build(py, builder, options)

@@ -4,6 +4,7 @@ AccessToken it returns, and the claims checks FastMCP's own JWTVerifier lacks.""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import pytest
@@ -137,6 +138,22 @@ async def test_from_env(monkeypatch) -> None:
     verifier = JWTVerifier.from_env("APP_", base_url="https://mcp.example.test")
     access = await verifier.verify_token("env-token")
     assert access is not None and access.client_id == "bearer-token"
+
+
+async def test_from_env_default_prefix_ignores_generic_api_key(monkeypatch) -> None:
+    """An unrelated API_KEY in the environment never becomes a credential of the server."""
+    for name in list(os.environ):
+        if name.startswith("MCP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("API_KEY", "x")
+    monkeypatch.setenv("MCP_BEARER_TOKEN", "mcp-token")
+    verifier = JWTVerifier.from_env(base_url="https://mcp.example.test")
+    assert await verifier.verify_token("x") is None
+    access = await verifier.verify_token("mcp-token")
+    assert access is not None and access.client_id == "bearer-token"
+    with pytest.raises(jwtgate.ConfigError) as e:
+        JWTVerifier.from_env("")
+    assert e.value.code == "config_invalid"
 
 
 async def test_access_tokens_equal_validated_ones_and_are_not_shared(keys) -> None:

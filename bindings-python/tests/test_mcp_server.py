@@ -4,8 +4,10 @@ called by a real MCP client with IdP tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import os
 import logging
 import time
 from typing import Any
@@ -16,6 +18,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 
+import jwtgate
 from jwtgate.mcp import TokenVerifier
 
 from .conftest import RESOURCE, Idp, post_initialize, serve
@@ -123,3 +126,19 @@ def test_static_api_key_is_200(idp: Idp) -> None:
         assert post_initialize(f"{base}/mcp", STATIC).status == 200
         assert post_initialize(f"{base}/mcp", idp.token("RS256")).status == 200
         assert post_initialize(f"{base}/mcp", "wrong-key").status == 401
+
+
+def test_from_env_default_prefix_ignores_generic_api_key(monkeypatch) -> None:
+    """An unrelated API_KEY in the environment never becomes a credential of the server."""
+    for name in list(os.environ):
+        if name.startswith("MCP_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("API_KEY", "x")
+    monkeypatch.setenv("MCP_API_KEY", "mcp-key")
+    verifier = TokenVerifier.from_env()
+    assert asyncio.run(verifier.verify_token("x")) is None
+    access = asyncio.run(verifier.verify_token("mcp-key"))
+    assert access is not None and access.client_id == "api-key"
+    with pytest.raises(jwtgate.ConfigError) as e:
+        TokenVerifier.from_env("")
+    assert e.value.code == "config_invalid"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import pickle
 import socket
 import threading
@@ -294,6 +295,39 @@ def test_from_env(monkeypatch, keys) -> None:
     assert jwtgate.Verifier.from_env("T_", cache_size=0).verify("env-key").client_id == "api-key"
 
 
+def clear_mcp_environment(monkeypatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("MCP_"):
+            monkeypatch.delenv(name)
+
+
+def test_from_env_default_prefix_ignores_generic_api_key(monkeypatch) -> None:
+    """An unrelated API_KEY or BEARER_TOKEN in the environment (a CI secret, another tool's
+    key) must never become an accepted credential: without a prefix argument, from_env() reads
+    only MCP_… variables."""
+    clear_mcp_environment(monkeypatch)
+    monkeypatch.setenv("API_KEY", "x")
+    monkeypatch.setenv("BEARER_TOKEN", "y")
+    monkeypatch.setenv("MCP_API_KEY", "mcp-key")
+    v = jwtgate.Verifier.from_env()
+    assert v.verify("mcp-key").client_id == "api-key"
+    for generic in ("x", "y"):
+        with pytest.raises(jwtgate.InvalidToken) as e:
+            v.verify(generic)
+        assert e.value.code == "token_unknown"
+    monkeypatch.delenv("MCP_API_KEY")
+    with pytest.raises(jwtgate.ConfigError):  # nothing under MCP_: no verifier, API_KEY unused
+        jwtgate.Verifier.from_env()
+
+
+def test_from_env_empty_prefix_is_config_invalid(monkeypatch) -> None:
+    """An explicit empty prefix would read the generic names: refused by the core."""
+    monkeypatch.setenv("API_KEY", "x")
+    with pytest.raises(jwtgate.ConfigError) as e:
+        jwtgate.Verifier.from_env("")
+    assert e.value.code == "config_invalid" and "prefix" in e.value.message
+
+
 def test_remote_keys_by_discovery(idp: Idp) -> None:
     v = jwtgate.Verifier(issuer=idp.issuer, audience=RESOURCE, typ="at+jwt")
     v.wait_ready(10)
@@ -422,3 +456,4 @@ async def test_verify_async_never_blocks_the_event_loop(keys) -> None:
         await task
     assert c.sub == "alice"
     assert ticks >= 20  # the loop ran during the ~1 s key fetch
+

@@ -198,7 +198,7 @@ class Verifier:
         """
     @staticmethod
     def from_env(
-        prefix: str = "",
+        prefix: str = "MCP_",
         *,
         issuer: Optional[_Strings] = None,
         audience: Optional[_Strings] = None,
@@ -225,7 +225,11 @@ class Verifier:
         ``OAUTH_AUDIENCE``, comma-separated), ``{prefix}OIDC_REQUIRED_SCOPES`` (comma-separated),
         ``{prefix}BEARER_TOKEN`` / ``{prefix}API_KEY`` (static tokens with client ids
         ``bearer-token`` / ``api-key``), plus the keyword options. Blank variables count as
-        unset; a half-configured OIDC setup raises :class:`ConfigError` naming the variable."""
+        unset; a half-configured OIDC setup raises :class:`ConfigError` naming the variable.
+
+        ``prefix`` defaults to ``"MCP_"`` and must not be empty (:class:`ConfigError`): without
+        one, generic variables such as ``API_KEY`` or ``BEARER_TOKEN`` would become accepted
+        credentials."""
     def verify(self, token: str) -> Claims:
         """Verifies a bearer credential (without the ``Bearer`` prefix) now. Raises
         :class:`InvalidToken` (or a subclass; ``token_malformed`` for a ``str`` that is not

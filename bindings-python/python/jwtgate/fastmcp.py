@@ -200,10 +200,11 @@ class JWTVerifier(TokenVerifier):
         )
 
     @classmethod
-    def from_env(cls, prefix: str = "", **options: Any) -> JWTVerifier:
+    def from_env(cls, prefix: str = "MCP_", **options: Any) -> JWTVerifier:
         """A verifier configured by ``{prefix}OAUTH_ISSUER``, ``{prefix}OIDC_AUDIENCE``, … (see
-        :meth:`jwtgate.Verifier.from_env`); ``options`` are FastMCP arguments such as
-        ``base_url`` or ``required_scopes`` (the latter also shown in FastMCP's challenges)."""
+        :meth:`jwtgate.Verifier.from_env`; the prefix must not be empty); ``options`` are FastMCP
+        arguments such as ``base_url`` or ``required_scopes`` (the latter also shown in
+        FastMCP's challenges)."""
         scopes = parse_scopes(options.get("required_scopes")) or []
         verifier = jwtgate.Verifier.from_env(prefix, required_scopes=scopes)
         return cls(verifier=verifier, **options)

@@ -62,9 +62,9 @@ class TokenVerifier:
         )
 
     @classmethod
-    def from_env(cls, prefix: str = "", **options: Any) -> TokenVerifier:
+    def from_env(cls, prefix: str = "MCP_", **options: Any) -> TokenVerifier:
         """A verifier configured by ``{prefix}OAUTH_ISSUER``, ``{prefix}OIDC_AUDIENCE``, … (see
-        :meth:`jwtgate.Verifier.from_env`)."""
+        :meth:`jwtgate.Verifier.from_env`; the prefix must not be empty)."""
         return cls(verifier=jwtgate.Verifier.from_env(prefix, **options))
 
     async def verify_token(self, token: str) -> AccessToken | None:
