@@ -12,6 +12,9 @@ pub struct KeysStatus {
     source: String,
     /// Whether keys are available.
     ready: bool,
+    /// Whether the last fetch failed and the last good keys are in use meanwhile
+    /// (stale-if-error, bounded by `max_stale`).
+    stale: bool,
     /// The current key set's generation (bumped on every swap).
     generation: u64,
     /// The `kid`s of the usable keys (keys without one are not listed).
@@ -24,6 +27,9 @@ pub struct KeysStatus {
     age: Option<f64>,
     /// Seconds the current set is fresh for (from `Cache-Control`, clamped to [60, 86400]).
     max_age: Option<f64>,
+    /// Seconds the last good set keeps verifying after refreshes start failing (remote
+    /// sources), or None.
+    max_stale: Option<f64>,
     /// The error of the last failed fetch (an exception instance, not raised), or None.
     last_error: Option<Py<PyAny>>,
     /// HTTP requests made (discovery and JWKS).
@@ -49,12 +55,14 @@ impl KeysStatus {
         Ok(KeysStatus {
             source: status.source,
             ready: status.ready,
+            stale: status.stale,
             generation: status.generation,
             kids: status.kids,
             key_count: status.key_count,
             skipped,
             age: status.age.map(|d| d.as_secs_f64()),
             max_age: status.max_age.map(|d| d.as_secs_f64()),
+            max_stale: status.max_stale.map(|d| d.as_secs_f64()),
             last_error: status
                 .last_error
                 .as_ref()
@@ -73,12 +81,14 @@ impl KeysStatus {
         let d = PyDict::new(py);
         d.set_item("source", &self.source)?;
         d.set_item("ready", self.ready)?;
+        d.set_item("stale", self.stale)?;
         d.set_item("generation", self.generation)?;
         d.set_item("kids", &self.kids)?;
         d.set_item("key_count", self.key_count)?;
         d.set_item("skipped", &self.skipped)?;
         d.set_item("age", self.age)?;
         d.set_item("max_age", self.max_age)?;
+        d.set_item("max_stale", self.max_stale)?;
         let last_error = match &self.last_error {
             Some(e) => {
                 let e = e.bind(py);
@@ -97,9 +107,10 @@ impl KeysStatus {
 
     fn __repr__(&self) -> String {
         format!(
-            "KeysStatus(source={:?}, ready={}, generation={}, kids={:?}, fetches={}, failures={})",
+            "KeysStatus(source={:?}, ready={}, stale={}, generation={}, kids={:?}, fetches={}, failures={})",
             self.source,
             if self.ready { "True" } else { "False" },
+            if self.stale { "True" } else { "False" },
             self.generation,
             self.kids,
             self.fetches,

@@ -72,6 +72,7 @@ struct Options<'py> {
     max_token_bytes: Option<Bound<'py, PyAny>>,
     fetch_timeout: Option<Bound<'py, PyAny>>,
     refresh_cooldown: Option<Bound<'py, PyAny>>,
+    max_stale: Option<Bound<'py, PyAny>>,
     allow_insecure_http: bool,
     insecure_skip_audience_check: bool,
     insecure_allow_missing_exp: bool,
@@ -114,7 +115,7 @@ impl Verifier {
     /// `Verifier(*, issuer, audience, jwks_uri=None, jwks=None, public_key=None, ...)`: see the
     /// stub (`jwtgate/_native.pyi`) for every option.
     #[new]
-    #[pyo3(signature = (*, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
+    #[pyo3(signature = (*, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
     #[allow(clippy::too_many_arguments)] // one per keyword option
     fn new<'py>(
         py: Python<'py>,
@@ -134,6 +135,7 @@ impl Verifier {
         max_token_bytes: Option<Bound<'py, PyAny>>,
         fetch_timeout: Option<Bound<'py, PyAny>>,
         refresh_cooldown: Option<Bound<'py, PyAny>>,
+        max_stale: Option<Bound<'py, PyAny>>,
         allow_insecure_http: bool,
         insecure_skip_audience_check: bool,
         insecure_allow_missing_exp: bool,
@@ -155,6 +157,7 @@ impl Verifier {
             max_token_bytes,
             fetch_timeout,
             refresh_cooldown,
+            max_stale,
             allow_insecure_http,
             insecure_skip_audience_check,
             insecure_allow_missing_exp,
@@ -166,8 +169,8 @@ impl Verifier {
     /// the stub), plus any keyword option.
     #[staticmethod]
     #[pyo3(
-        signature = (prefix = None, *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false),
-        text_signature = "(prefix='MCP_', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
+        signature = (prefix = None, *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false),
+        text_signature = "(prefix='MCP_', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
     )]
     #[allow(clippy::too_many_arguments)] // one per keyword option
     fn from_env<'py>(
@@ -189,6 +192,7 @@ impl Verifier {
         max_token_bytes: Option<Bound<'py, PyAny>>,
         fetch_timeout: Option<Bound<'py, PyAny>>,
         refresh_cooldown: Option<Bound<'py, PyAny>>,
+        max_stale: Option<Bound<'py, PyAny>>,
         allow_insecure_http: bool,
         insecure_skip_audience_check: bool,
         insecure_allow_missing_exp: bool,
@@ -210,6 +214,7 @@ impl Verifier {
             max_token_bytes,
             fetch_timeout,
             refresh_cooldown,
+            max_stale,
             allow_insecure_http,
             insecure_skip_audience_check,
             insecure_allow_missing_exp,
@@ -338,6 +343,7 @@ fn configure(
         max_token_bytes,
         fetch_timeout,
         refresh_cooldown,
+        max_stale,
         allow_insecure_http,
         insecure_skip_audience_check,
         insecure_allow_missing_exp,
@@ -438,6 +444,9 @@ fn configure(
     }
     if let Some(cooldown) = given(refresh_cooldown) {
         builder = builder.refresh_cooldown(seconds(&cooldown, "refresh_cooldown")?);
+    }
+    if let Some(max_stale) = given(max_stale) {
+        builder = builder.max_stale(seconds(&max_stale, "max_stale")?);
     }
     if allow_insecure_http {
         builder = builder.allow_insecure_http();

@@ -37,14 +37,14 @@ HOSTILE: list[Any] = [
     timedelta.max, timedelta(seconds=-1),
 ]
 
-NUMERIC_SECONDS = ["leeway", "fetch_timeout", "refresh_cooldown"]
+NUMERIC_SECONDS = ["leeway", "fetch_timeout", "refresh_cooldown", "max_stale"]
 SIZES = ["cache_size", "max_token_bytes"]
 # Options whose value is the key source: tried without the static JWKS of the base options.
 KEY_SOURCES = ["jwks_uri", "jwks", "public_key", "hmac_secret"]
 OPTIONS = [
     "issuer", "audience", "jwks_uri", "jwks", "public_key", "hmac_secret", "algorithms",
     "required_scopes", "leeway", "typ", "require_claims", "static_tokens", "cache_size",
-    "max_token_bytes", "fetch_timeout", "refresh_cooldown", "allow_insecure_http",
+    "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "allow_insecure_http",
     "insecure_skip_audience_check", "insecure_allow_missing_exp",
 ]
 
@@ -82,7 +82,7 @@ def is_number(value: Any) -> bool:
 
 def out_of_range_number(option: str, value: Any) -> bool:
     """Every numeric value of HOSTILE is out of range for a seconds option (the core allows at
-    most 10 min of leeway, 60 s of fetch timeout, 24 h of cooldown), and
+    most 10 min of leeway, 60 s of fetch timeout, 24 h of cooldown, 30 days of max_stale), and
     every int of it for a size (1 MiB at most); a float size is a wrong type."""
     if option in NUMERIC_SECONDS:
         return is_number(value) and value != 1.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import pickle
 import socket
@@ -457,3 +458,61 @@ async def test_verify_async_never_blocks_the_event_loop(keys) -> None:
     assert c.sub == "alice"
     assert ticks >= 20  # the loop ran during the ~1 s key fetch
 
+
+def test_max_stale_bounds_how_long_last_good_keys_outlive_failing_fetches(keys) -> None:
+    """`max_stale`: after the JWKS endpoint starts failing, the last good keys keep verifying
+    (`KeysStatus.stale`) until `max_stale` after their fetch; then tokens are refused with
+    `jwks_unavailable` until a fetch succeeds."""
+    key = keys["ES256"]
+    failing = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            status, data = (500, b"down") if failing.is_set() else (200, key.public_jwks().encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uri = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+        v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=uri, max_stale=timedelta(seconds=2),
+                             refresh_cooldown=0, fetch_timeout=1)
+        v.wait_ready(5)
+        token = key.mint(claims())
+        assert v.verify(token).sub == "alice"
+        status = v.keys_status()
+        assert (status.ready, status.stale, status.max_stale) == (True, False, 2.0)
+        assert status.to_dict()["stale"] is False and status.to_dict()["max_stale"] == 2.0
+        failing.set()
+        # An unknown kid makes the verifier refetch at once (cooldown 0): the fetch fails.
+        with pytest.raises(jwtgate.InvalidToken):
+            v.verify(SigningKey.generate("ES256", "unknown-kid").mint(claims()))
+        status = v.keys_status()
+        assert status.ready and status.stale and status.last_error is not None
+        assert v.verify_nonblocking(key.mint(claims(jti="again"))).sub == "alice"  # stale-if-error
+        deadline = time.monotonic() + 10
+        while v.keys_status().ready and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(jwtgate.KeysUnavailable) as e:
+            v.verify(key.mint(claims(jti="late")))
+        assert e.value.code == "jwks_unavailable" and "max_stale" in e.value.message
+        assert not v.keys_status().ready
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_max_stale_is_checked_like_every_duration() -> None:
+    for value in (-1, math.nan, math.inf, 1e20, 31 * 24 * 3600):
+        with pytest.raises(jwtgate.ConfigError) as e:
+            jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri="https://idp.example.test/jwks", max_stale=value)
+        assert "max_stale" in e.value.message
+    with pytest.raises(TypeError):
+        jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri="https://idp.example.test/jwks", max_stale="1h")

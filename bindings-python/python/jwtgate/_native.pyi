@@ -117,6 +117,11 @@ class KeysStatus:
     @property
     def ready(self) -> bool: ...
     @property
+    def stale(self) -> bool:
+        """Whether the last fetch failed and the last good keys are in use meanwhile
+        (stale-if-error, for at most ``max_stale`` after their fetch; after that ``ready`` is
+        False and verifications raise :class:`KeysUnavailable` until a fetch succeeds)."""
+    @property
     def generation(self) -> int: ...
     @property
     def kids(self) -> list[str]: ...
@@ -130,6 +135,9 @@ class KeysStatus:
         """Seconds since the current set was fetched."""
     @property
     def max_age(self) -> Optional[float]: ...
+    @property
+    def max_stale(self) -> Optional[float]:
+        """Seconds the last good keys keep verifying after refreshes start failing (remote keys)."""
     @property
     def last_error(self) -> Optional[InvalidToken]:
         """The last failed fetch's error (not raised), or None."""
@@ -164,6 +172,7 @@ class Verifier:
         max_token_bytes: Optional[int] = None,
         fetch_timeout: Optional[_Seconds] = None,
         refresh_cooldown: Optional[_Seconds] = None,
+        max_stale: Optional[_Seconds] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,
@@ -190,6 +199,9 @@ class Verifier:
           1,048,576).
         * ``max_token_bytes`` (default 16 KiB, at most 1 MiB), ``fetch_timeout`` (5 s, at most
           60 s), ``refresh_cooldown`` (30 s, at most 24 h).
+        * ``max_stale``: how long the last good remotely fetched keys keep verifying after
+          refreshes start failing, counted from their fetch (default 24 h, at most 30 days);
+          past it, verifications raise :class:`KeysUnavailable` until a fetch succeeds.
 
         Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``. A value of
         another type raises ``TypeError``; a value out of range (negative, NaN, infinite, too
@@ -216,6 +228,7 @@ class Verifier:
         max_token_bytes: Optional[int] = None,
         fetch_timeout: Optional[_Seconds] = None,
         refresh_cooldown: Optional[_Seconds] = None,
+        max_stale: Optional[_Seconds] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,

@@ -122,6 +122,7 @@ class JWTVerifier(TokenVerifier):
         static_tokens: Mapping[str, Any] | None = None,
         cache_size: int | None = None,
         fetch_timeout: float | None = None,
+        max_stale: float | None = None,
         allow_insecure_http: bool = False,
         verifier: jwtgate.Verifier | None = None,
     ) -> None:
@@ -140,7 +141,7 @@ class JWTVerifier(TokenVerifier):
                 "audience": audience, "algorithm": algorithm, "algorithms": algorithms,
                 "jwks": jwks, "leeway": leeway or None, "typ": typ,
                 "require_claims": require_claims, "static_tokens": static_tokens,
-                "cache_size": cache_size, "fetch_timeout": fetch_timeout,
+                "cache_size": cache_size, "fetch_timeout": fetch_timeout, "max_stale": max_stale,
             }
             extra = sorted(name for name, value in given.items() if value is not None)
             if extra:
@@ -185,6 +186,7 @@ class JWTVerifier(TokenVerifier):
                 static_tokens=static_tokens,
                 cache_size=cache_size,
                 fetch_timeout=fetch_timeout,
+                max_stale=max_stale,
                 refresh_cooldown=jwks_refresh_interval,
                 allow_insecure_http=allow_insecure_http,
             )
