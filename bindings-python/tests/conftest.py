@@ -180,3 +180,41 @@ def post_initialize(url: str, token: str | None) -> Response:
             return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as e:
         return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def client_visible(response: Response) -> str:
+    """What an unauthenticated client learns from a rejection: the challenge and the body."""
+    return response.headers.get("www-authenticate", "") + "\n" + response.body.decode("utf-8", "replace")
+
+
+def leaking_configurations(idp: Idp) -> list[tuple[tuple[str, ...], dict[str, Any], list[str]]]:
+    """Verifier configurations whose core messages name internal detail, each with the strings
+    that must stay on the server: (expected codes, options, secrets).
+
+    * the IdP's token for another audience: the message names the expected audience;
+    * for another issuer (keys from the IdP's JWKS): the expected issuer and the JWKS URL;
+    * keys at an unreachable JWKS URL: the URL and the connection error;
+    * discovery from an unreachable issuer: the issuer and its discovery URL.
+    """
+    closed = f"http://127.0.0.1:{unused_port()}"
+    return [
+        (("audience_mismatch",), {"issuer": idp.issuer, "audience": "https://expected-audience.test/"},
+         ["https://expected-audience.test/", "expected-audience"]),
+        (("issuer_mismatch",), {"issuer": "https://expected-issuer.test", "audience": RESOURCE,
+                             "jwks_uri": f"{idp.issuer}/jwks"},
+         ["https://expected-issuer.test", "expected-issuer", f"{idp.issuer}/jwks"]),
+        (("jwks_unavailable",), {"issuer": "https://expected-issuer.test", "audience": RESOURCE,
+                              "jwks_uri": f"{closed}/private-jwks-path", "fetch_timeout": 1},
+         [f"{closed}/private-jwks-path", "private-jwks-path", "expected-issuer", "refused"]),
+        # Until discovery has answered, a verification is `jwks_unavailable` naming the
+        # discovery error; `discovery_failed` is what wait_ready reports.
+        (("jwks_unavailable", "discovery_failed"), {"issuer": f"{closed}/private-realm", "audience": RESOURCE, "fetch_timeout": 1},
+         [f"{closed}/private-realm", "private-realm", "openid-configuration", "refused"]),
+    ]

@@ -19,7 +19,7 @@ from pydantic import AnyHttpUrl
 
 from jwtgate.fastmcp import JWTVerifier
 
-from .conftest import RESOURCE, Idp, post_initialize, serve
+from .conftest import RESOURCE, Idp, client_visible, leaking_configurations, post_initialize, serve
 
 ALGS = ["RS256", "PS256", "ES256", "EdDSA"]
 STATIC = "static-api-key-0123456789"
@@ -189,3 +189,22 @@ async def test_inside_remote_auth_provider(idp: Idp) -> None:
         assert "resource_metadata=" in response.headers["www-authenticate"]
         seen = await call_whoami(url, idp.token("RS256"))
         assert seen["claims"]["iss"] == idp.issuer
+
+
+def test_rejections_do_not_leak_jwks_url_issuer_or_audience_to_clients(idp: Idp, caplog) -> None:
+    """The 401 an unauthenticated client gets carries no core message: not the JWKS or
+    discovery URL, not the expected issuer or audience, not a connection error. The reason,
+    with its code, goes to the server's log."""
+    token = idp.token("RS256")
+    for codes, options, secrets in leaking_configurations(idp):
+        auth = JWTVerifier(**options)
+        with serve(app(auth)) as base, caplog.at_level(logging.DEBUG, logger="jwtgate.fastmcp"):
+            caplog.clear()
+            response = post_initialize(f"{base}/mcp", token)
+        assert response.status == 401, (codes, response)
+        visible = client_visible(response)
+        assert 'error="invalid_token"' in visible
+        for secret in secrets:
+            assert secret not in visible, (codes, secret, visible)
+        logged = [r.getMessage() for r in caplog.records if r.name == "jwtgate.fastmcp"]
+        assert any(f"({code})" in m for m in logged for code in codes), (codes, logged)

@@ -21,14 +21,15 @@ from mcp.server.mcpserver import MCPServer
 import jwtgate
 from jwtgate.mcp import TokenVerifier
 
-from .conftest import RESOURCE, Idp, post_initialize, serve
+from .conftest import RESOURCE, Idp, client_visible, leaking_configurations, post_initialize, serve
 
 STATIC = "static-api-key-for-the-sdk"
 
 
 def app(idp: Idp, *, validate_token_resource: bool = True, scopes: list[str] | None = None, **options: Any):
     options.setdefault("audience", RESOURCE)
-    verifier = TokenVerifier(issuer=idp.issuer, **options)
+    options.setdefault("issuer", idp.issuer)
+    verifier = TokenVerifier(**options)
 
     def factory(base: str):
         server = MCPServer(
@@ -126,6 +127,24 @@ def test_static_api_key_is_200(idp: Idp) -> None:
         assert post_initialize(f"{base}/mcp", STATIC).status == 200
         assert post_initialize(f"{base}/mcp", idp.token("RS256")).status == 200
         assert post_initialize(f"{base}/mcp", "wrong-key").status == 401
+
+
+def test_rejections_do_not_leak_jwks_url_issuer_or_audience_to_clients(idp: Idp, caplog) -> None:
+    """The 401 an unauthenticated client gets carries no core message: not the JWKS or
+    discovery URL, not the expected issuer or audience, not a connection error. The reason,
+    with its code, goes to the server's log."""
+    token = idp.token("ES256")
+    for codes, options, secrets in leaking_configurations(idp):
+        with serve(app(idp, **options)) as base, caplog.at_level(logging.DEBUG, logger="jwtgate.mcp"):
+            caplog.clear()
+            response = post_initialize(f"{base}/mcp", token)
+        assert response.status == 401, (codes, response)
+        visible = client_visible(response)
+        assert 'error="invalid_token"' in visible
+        for secret in secrets:
+            assert secret not in visible, (codes, secret, visible)
+        logged = [r.getMessage() for r in caplog.records if r.name == "jwtgate.mcp"]
+        assert any(f"({code})" in m for m in logged for code in codes), (codes, logged)
 
 
 def test_from_env_default_prefix_ignores_generic_api_key(monkeypatch) -> None:
