@@ -91,7 +91,7 @@ impl Failure {
         };
         Failure {
             message: format!("{context}: {} ({})", error, error.code()),
-            hint: Some(hint(error.code()).to_string()),
+            hint: Some(error.code().hint().to_string()),
             exit,
         }
     }
@@ -109,66 +109,6 @@ impl Failure {
 /// Runs a subcommand body and turns its `Failure` into the printed error and exit code.
 pub(crate) fn finish(result: Result<ExitCode, Failure>) -> ExitCode {
     result.unwrap_or_else(|failure| failure.report())
-}
-
-/// What an operator can do about each rejection code, in one line.
-pub(crate) fn hint(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::TokenMalformed => {
-            "not a compact JWS (three base64url parts): an opaque token can only be checked by its provider; `jwtgate inspect` shows what it is"
-        }
-        ErrorCode::TokenTooLarge => {
-            "the token is over the size limit (16 KiB): check what the provider puts in it"
-        }
-        ErrorCode::AlgNotAllowed => {
-            "the token's alg is none, unknown or not allowed: have the provider sign with RS256, PS256, ES256, ES384 or EdDSA"
-        }
-        ErrorCode::HeaderUnsupported => {
-            "the header uses crit, b64, enc or zip: configure the provider to issue plain signed (JWS) access tokens"
-        }
-        ErrorCode::KeyNotFound => {
-            "no published key has the token's kid: the token comes from another issuer or environment, or the provider signs with a key it does not publish"
-        }
-        ErrorCode::KeyUnusable => {
-            "the key with this kid cannot verify this token (type, curve, alg, use or size): `jwtgate doctor` lists every key and why"
-        }
-        ErrorCode::SignatureInvalid => {
-            "the token was altered, or signed by another key under the same kid: get a fresh token"
-        }
-        ErrorCode::TokenExpired => {
-            "get a fresh token; if it expired only just now, compare clocks (`jwtgate doctor` measures the skew) or allow a small --leeway"
-        }
-        ErrorCode::TokenNotYetValid => {
-            "nbf or iat is in the future: this machine's clock is behind the provider's; sync it (NTP) or allow a small --leeway"
-        }
-        ErrorCode::ClaimMissing => {
-            "the provider does not set this claim: configure it to (for aud: request the token for this server's resource or audience)"
-        }
-        ErrorCode::ClaimInvalid => {
-            "a claim has the wrong type or range: `jwtgate inspect` shows the claims"
-        }
-        ErrorCode::IssuerMismatch => {
-            "configure the issuer exactly as the token's iss spells it, trailing slash included (no normalisation)"
-        }
-        ErrorCode::AudienceMismatch => {
-            "configure the audience the provider puts in aud, or request the token for this server's resource/audience"
-        }
-        ErrorCode::TypMismatch => {
-            "RFC 9068 access tokens carry typ at+jwt: is this an ID token? For providers that do not set at+jwt, drop --typ"
-        }
-        ErrorCode::InsufficientScope => {
-            "request the missing scopes with the token, and register them at the provider (unknown scopes are often dropped silently)"
-        }
-        ErrorCode::TokenUnknown => "not a JWT and not a configured static token",
-        ErrorCode::JwksUnavailable => {
-            "the keys could not be fetched: `jwtgate doctor --issuer URL` walks discovery and the JWKS step by step"
-        }
-        ErrorCode::DiscoveryFailed => {
-            "the issuer must serve /.well-known/openid-configuration naming itself exactly: `jwtgate doctor --issuer URL` explains"
-        }
-        ErrorCode::ConfigInvalid => "fix the option the message names (see --help)",
-        _ => "see the error code table in the README",
-    }
 }
 
 /// Reads a token argument: `-` reads standard input (keeps tokens out of shell history and

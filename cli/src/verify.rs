@@ -100,7 +100,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
                     "code": e.code().as_str(),
                     "message": e.message(),
                     "claim": e.claim(),
-                    "hint": ui::hint(e.code()),
+                    "hint": e.code().hint(),
                 }));
             } else {
                 ui::outln!(
@@ -109,7 +109,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
                     paint(CODE, e.code()),
                     e
                 );
-                ui::outln!("  {} {}", paint(BOLD, "hint:"), ui::hint(e.code()));
+                ui::outln!("  {} {}", paint(BOLD, "hint:"), e.code().hint());
             }
             Ok(ExitCode::from(failure.exit))
         }

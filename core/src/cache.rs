@@ -40,8 +40,16 @@ pub(crate) const DEFAULT_CAPACITY: usize = 1024;
 /// Most reference-count stripes per entry (one per core, up to this).
 const MAX_STRIPES: usize = 8;
 
+/// Stripes for per-thread copies and counters: one per core, at most [`MAX_STRIPES`].
+pub(crate) fn stripe_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_STRIPES)
+}
+
 /// This thread's stripe: threads are numbered in the order they first hit the cache.
-fn stripe() -> usize {
+#[inline]
+pub(crate) fn stripe() -> usize {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     thread_local! {
         static STRIPE: usize = NEXT.fetch_add(1, Ordering::Relaxed) as usize;
@@ -95,9 +103,7 @@ impl TokenCache {
         // Never more slots than the capacity asked for.
         let ways = WAYS.min(capacity);
         let sets = capacity / ways;
-        let stripes = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_STRIPES);
+        let stripes = stripe_count();
         Some(TokenCache {
             slots: (0..sets * ways).map(|_| ArcSwapOption::empty()).collect(),
             sets,
@@ -153,7 +159,7 @@ impl TokenCache {
         Err(Miss::Absent)
     }
 
-    /// Caches a successful verification.
+    /// Caches a successful verification; returns whether a live entry was pushed out for it.
     #[allow(clippy::too_many_arguments)] // each is one fact about the entry; a struct would only rename them
     pub(crate) fn insert(
         &self,
@@ -165,9 +171,9 @@ impl TokenCache {
         valid_from: f64,
         valid_until: f64,
         now: f64,
-    ) {
+    ) -> bool {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
-            return;
+            return false;
         }
         let ways = self.ways(token);
         // The way to replace: this token's own, else an empty one, else an expired one, else the
@@ -208,11 +214,16 @@ impl TokenCache {
             // inserted this second, so one-off tokens are evicted before live ones.
             last_used: AtomicU64::new((now as u64).saturating_sub(1)),
         })));
+        best.0 == 3
     }
 
-    /// Number of occupied slots.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    /// Number of slots (the capacity, rounded down to whole sets).
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Number of occupied slots (a scan: for statistics, not the hot path).
+    pub(crate) fn entries(&self) -> usize {
         self.slots.iter().filter(|s| s.load().is_some()).count()
     }
 }
@@ -229,7 +240,7 @@ mod tests {
     #[test]
     fn holds_at_most_capacity_entries() {
         let cache = TokenCache::new(10).unwrap();
-        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let v = Verified::from_static("x", &crate::StaticToken::new("x", "c"));
         let keys = KeySet::default();
         for i in 0..1000 {
             cache.insert(
@@ -243,8 +254,8 @@ mod tests {
                 0.0,
             );
         }
-        assert!(cache.len() <= 10);
-        assert!(cache.len() >= 5, "{}", cache.len());
+        assert!(cache.entries() <= 10);
+        assert!(cache.entries() >= 5, "{}", cache.entries());
         // Recent insertions are found; the window is enforced.
         cache.insert(
             "fresh",
@@ -271,7 +282,7 @@ mod tests {
         // (A set can still draw more live tokens than it has ways, as hashing falls, so a few
         // misses are expected, not zero.)
         let cache = TokenCache::new(256).unwrap();
-        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let v = Verified::from_static("x", &crate::StaticToken::new("x", "c"));
         let keys = KeySet::default();
         let live: Vec<String> = (0..32).map(|i| format!("live-{i}")).collect();
         let mut second = 1_000.0;
@@ -326,7 +337,7 @@ mod tests {
     #[test]
     fn long_tokens_are_not_cached() {
         let cache = TokenCache::new(4).unwrap();
-        let v = Verified::from_static(&crate::StaticToken::new("x", "c"));
+        let v = Verified::from_static("x", &crate::StaticToken::new("x", "c"));
         let long = "a".repeat(MAX_CACHED_TOKEN_BYTES + 1);
         cache.insert(
             &long,
@@ -338,6 +349,6 @@ mod tests {
             f64::MAX,
             0.0,
         );
-        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.entries(), 0);
     }
 }

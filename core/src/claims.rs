@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::error::{Error, ErrorCode, quote};
+use crate::error::{Error, ErrorCode, ErrorDetail, quote};
 use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
 
 /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
@@ -267,20 +267,26 @@ pub(crate) struct ClaimsPolicy {
     pub(crate) audiences: Option<Vec<Box<str>>>,
     pub(crate) leeway: f64,
     pub(crate) require_exp: bool,
-    pub(crate) required_scopes: Vec<Box<str>>,
     pub(crate) required_claims: Vec<Box<str>>,
 }
 
 impl ClaimsPolicy {
-    /// Checks parsed claims against the policy at time `now` (seconds since the epoch).
-    pub(crate) fn check(&self, claims: &Claims<'_>, now: f64) -> Result<(), Error> {
+    /// Checks parsed claims against the policy at time `now` (seconds since the epoch), all but
+    /// the scopes (checked on the finished credential, so that an `insufficient_scope` error can
+    /// carry it). Returns the configured audience that matched, if audiences are checked.
+    pub(crate) fn check(&self, claims: &Claims<'_>, now: f64) -> Result<Option<&str>, Error> {
+        let skew = |seconds: f64| ErrorDetail {
+            skew_seconds: Some(seconds.max(0.0).ceil() as u64),
+            ..ErrorDetail::default()
+        };
         match claims.exp {
             Some(exp) if now >= exp + self.leeway => {
                 return Err(Error::for_claim(
                     ErrorCode::TokenExpired,
                     "exp",
                     format!("token expired {} ago (exp {exp})", ago(now - exp)),
-                ));
+                )
+                .with_detail(skew(now - exp - self.leeway)));
             }
             None if self.require_exp => {
                 return Err(Error::for_claim(
@@ -300,7 +306,8 @@ impl ClaimsPolicy {
                         "token is not valid for another {} (nbf {nbf}); check clock skew",
                         ago(nbf - now)
                     ),
-                ));
+                )
+                .with_detail(skew(nbf - now - self.leeway)));
             }
         }
         if let Some(iat) = claims.iat {
@@ -312,7 +319,8 @@ impl ClaimsPolicy {
                         "token was issued {} in the future (iat {iat}); check clock skew",
                         ago(iat - now)
                     ),
-                ));
+                )
+                .with_detail(skew(iat - now - self.leeway)));
             }
         }
         if !self.issuers.is_empty() {
@@ -333,11 +341,13 @@ impl ClaimsPolicy {
                             expected_list(&self.issuers),
                             quote(iss)
                         ),
-                    ));
+                    )
+                    .with_detail(mismatch(&self.issuers, [iss])));
                 }
                 Some(_) => {}
             }
         }
+        let mut matched = None;
         if let Some(audiences) = &self.audiences {
             if claims.aud.is_empty() {
                 return Err(Error::for_claim(
@@ -346,11 +356,11 @@ impl ClaimsPolicy {
                     "token has no aud claim",
                 ));
             }
-            if !claims
-                .aud
+            matched = audiences
                 .iter()
-                .any(|a| audiences.iter().any(|x| **x == **a))
-            {
+                .find(|x| claims.aud.iter().any(|a| ***x == **a))
+                .map(|x| &**x);
+            if matched.is_none() {
                 let found: Vec<String> = claims.aud.iter().take(5).map(|a| quote(a)).collect();
                 return Err(Error::for_claim(
                     ErrorCode::AudienceMismatch,
@@ -360,7 +370,8 @@ impl ClaimsPolicy {
                         expected_list(audiences),
                         found.join(", ")
                     ),
-                ));
+                )
+                .with_detail(mismatch(audiences, claims.aud.iter().map(|a| &**a))));
             }
         }
         for (i, name) in self.required_claims.iter().enumerate() {
@@ -372,8 +383,23 @@ impl ClaimsPolicy {
                 ));
             }
         }
-        check_scopes(&self.required_scopes, || claims.scopes())?;
-        Ok(())
+        Ok(matched)
+    }
+}
+
+/// Expected and found values for a mismatch, found ones truncated (they come from the token).
+pub(crate) fn mismatch<'a>(
+    expected: &[Box<str>],
+    found: impl IntoIterator<Item = &'a str>,
+) -> ErrorDetail {
+    ErrorDetail {
+        expected: expected.iter().map(|e| e.to_string()).collect(),
+        found: found
+            .into_iter()
+            .take(20)
+            .map(|f| f.chars().take(80).collect())
+            .collect(),
+        ..ErrorDetail::default()
     }
 }
 
@@ -401,7 +427,11 @@ where
         ErrorCode::InsufficientScope,
         "scope",
         format!("missing scope: {} (token has: {have})", missing.join(" ")),
-    ))
+    )
+    .with_detail(ErrorDetail {
+        missing_scopes: missing.iter().map(|m| m.to_string()).collect(),
+        ..ErrorDetail::default()
+    }))
 }
 
 fn expected_list(values: &[Box<str>]) -> String {

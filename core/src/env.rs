@@ -7,13 +7,14 @@
 //! | `OAUTH_JWKS_URI` | the JWKS URL (skips discovery) |
 //! | `OIDC_AUDIENCE` or `OAUTH_AUDIENCE` | accepted audiences, comma-separated |
 //! | `OIDC_REQUIRED_SCOPES` | required scopes, comma-separated |
-//! | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`) |
+//! | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`), granted the required scopes |
 //!
 //! Blank values count as unset. A half-configured OIDC setup is `config_invalid` naming the
 //! missing variable.
 
+use crate::builder::VerifierBuilder;
 use crate::error::Error;
-use crate::verifier::VerifierBuilder;
+use crate::static_tokens::StaticToken;
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
@@ -83,14 +84,15 @@ pub(crate) fn builder_from(
     if let Some(audience) = audience {
         builder = builder.audiences(audience);
     }
-    if let Some(scopes) = scopes {
-        builder = builder.required_scopes(scopes);
-    }
-    if let Some(token) = var("BEARER_TOKEN") {
-        builder = builder.static_token(token, "bearer-token");
-    }
-    if let Some(key) = var("API_KEY") {
-        builder = builder.static_token(key, "api-key");
+    let scopes = scopes.unwrap_or_default();
+    builder = builder.required_scopes(scopes.clone());
+    // Required scopes apply to static tokens too; a token configured next to them in the
+    // environment is the operator's own full-access credential, so it carries them.
+    for (name, client_id) in [("BEARER_TOKEN", "bearer-token"), ("API_KEY", "api-key")] {
+        if let Some(secret) = var(name) {
+            builder = builder
+                .static_tokens([StaticToken::new(secret, client_id).with_scopes(scopes.clone())]);
+        }
     }
     Ok(builder)
 }

@@ -7,111 +7,179 @@
 
 use std::fmt;
 
-/// The stable, machine-readable reason for a rejection.
-///
-/// The string form ([`ErrorCode::as_str`]) is identical in Rust, Python (`err.code`) and Node
-/// (`err.code`). New codes may be added in minor releases; existing ones are never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// Not a compact JWS: wrong segment count, bad base64url, bad JSON, duplicate members, too deep.
-    TokenMalformed,
-    /// The token exceeds the configured size limit.
-    TokenTooLarge,
-    /// The header's `alg` is `none`, unknown, or not in the verifier's allow-list.
-    AlgNotAllowed,
-    /// The header uses a feature this verifier does not implement (`crit`, `b64`, `enc`, `zip`).
-    HeaderUnsupported,
-    /// No key in the key set matches the token's `kid` (or, without `kid`, no single key fits).
-    KeyNotFound,
-    /// A key was found but cannot be used for this token (type, curve, `use`, `key_ops`, `alg`, size).
-    KeyUnusable,
-    /// The signature does not verify.
-    SignatureInvalid,
-    /// `exp` is in the past (beyond the leeway).
-    TokenExpired,
-    /// `nbf` (or `iat`) is in the future (beyond the leeway).
-    TokenNotYetValid,
-    /// A required claim is absent.
-    ClaimMissing,
-    /// A claim is present but has the wrong type or an out-of-range value.
-    ClaimInvalid,
-    /// `iss` is not one of the configured issuers.
-    IssuerMismatch,
-    /// No `aud` value is one of the configured audiences.
-    AudienceMismatch,
-    /// The header's `typ` differs from the expected one.
-    TypMismatch,
-    /// A required scope is missing.
-    InsufficientScope,
-    /// The credential is not a JWT and matches no configured static token.
-    TokenUnknown,
-    /// No usable key set is available (remote keys not fetched yet, or every fetch failed).
-    JwksUnavailable,
-    /// Issuer discovery failed.
-    DiscoveryFailed,
-    /// The verifier's configuration is invalid or contradictory.
-    ConfigInvalid,
+use crate::verified::Verified;
+
+/// Declares [`ErrorCode`] and every fact about each code from one table: the variant and its
+/// docs, the stable string, the HTTP status class, the description safe to send to an
+/// unauthenticated client, and the operator hint. The enum, [`ErrorCode::ALL`], the strings and
+/// the bindings' tables all come from here.
+macro_rules! error_codes {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident = $name:literal, $status:literal,
+            client: $client:literal,
+            hint: $hint:literal;
+    )*) => {
+        /// The stable, machine-readable reason for a rejection.
+        ///
+        /// The string form ([`ErrorCode::as_str`]) is identical in Rust, Python (`err.code`) and Node
+        /// (`err.code`). New codes may be added in minor releases; existing ones are never renamed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl ErrorCode {
+            /// Every code, in a stable order (used by tests and by the bindings to publish the table).
+            pub const ALL: [ErrorCode; [$($name),*].len()] = [$(ErrorCode::$variant),*];
+
+            /// The stable snake_case string of this code.
+            ///
+            /// ```
+            /// assert_eq!(jwtgate::ErrorCode::TokenExpired.as_str(), "token_expired");
+            /// ```
+            pub const fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $name,)* }
+            }
+
+            /// The HTTP status a resource server answers with: 401 for a credential that is
+            /// missing, malformed or invalid (RFC 6750 §3.1 `invalid_token`), 403 for a valid one
+            /// lacking scope (`insufficient_scope`), 503 when the server cannot verify right now
+            /// (keys unavailable), 500 for a configuration error.
+            ///
+            /// ```
+            /// assert_eq!(jwtgate::ErrorCode::InsufficientScope.http_status(), 403);
+            /// ```
+            pub const fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $status,)* }
+            }
+
+            /// A fixed sentence safe to send to an unauthenticated client (a `WWW-Authenticate`
+            /// `error_description`, a 401 body): it names the problem class and nothing of the
+            /// server's configuration — no URL, no expected issuer or audience, no echoed input.
+            /// The detailed [`Error::message`] belongs in the server's log.
+            pub const fn client_description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $client,)* }
+            }
+
+            /// What an operator can do about it, in one line.
+            pub const fn hint(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $hint,)* }
+            }
+
+            /// The code with this string, if there is one.
+            pub fn from_name(name: &str) -> Option<ErrorCode> {
+                match name { $($name => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// Every code, in a stable order (used by tests and by the bindings to publish the table).
-    pub const ALL: [ErrorCode; 19] = [
-        ErrorCode::TokenMalformed,
-        ErrorCode::TokenTooLarge,
-        ErrorCode::AlgNotAllowed,
-        ErrorCode::HeaderUnsupported,
-        ErrorCode::KeyNotFound,
-        ErrorCode::KeyUnusable,
-        ErrorCode::SignatureInvalid,
-        ErrorCode::TokenExpired,
-        ErrorCode::TokenNotYetValid,
-        ErrorCode::ClaimMissing,
-        ErrorCode::ClaimInvalid,
-        ErrorCode::IssuerMismatch,
-        ErrorCode::AudienceMismatch,
-        ErrorCode::TypMismatch,
-        ErrorCode::InsufficientScope,
-        ErrorCode::TokenUnknown,
-        ErrorCode::JwksUnavailable,
-        ErrorCode::DiscoveryFailed,
-        ErrorCode::ConfigInvalid,
-    ];
-
-    /// The stable snake_case string of this code.
-    ///
-    /// ```
-    /// assert_eq!(jwtgate::ErrorCode::TokenExpired.as_str(), "token_expired");
-    /// ```
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::TokenMalformed => "token_malformed",
-            ErrorCode::TokenTooLarge => "token_too_large",
-            ErrorCode::AlgNotAllowed => "alg_not_allowed",
-            ErrorCode::HeaderUnsupported => "header_unsupported",
-            ErrorCode::KeyNotFound => "key_not_found",
-            ErrorCode::KeyUnusable => "key_unusable",
-            ErrorCode::SignatureInvalid => "signature_invalid",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::TokenNotYetValid => "token_not_yet_valid",
-            ErrorCode::ClaimMissing => "claim_missing",
-            ErrorCode::ClaimInvalid => "claim_invalid",
-            ErrorCode::IssuerMismatch => "issuer_mismatch",
-            ErrorCode::AudienceMismatch => "audience_mismatch",
-            ErrorCode::TypMismatch => "typ_mismatch",
-            ErrorCode::InsufficientScope => "insufficient_scope",
-            ErrorCode::TokenUnknown => "token_unknown",
-            ErrorCode::JwksUnavailable => "jwks_unavailable",
-            ErrorCode::DiscoveryFailed => "discovery_failed",
-            ErrorCode::ConfigInvalid => "config_invalid",
-        }
-    }
+error_codes! {
+    /// Not a compact JWS: wrong segment count, bad base64url, bad JSON, duplicate members, too deep.
+    TokenMalformed = "token_malformed", 401,
+        client: "The access token is malformed",
+        hint: "not a compact JWS (three base64url parts): an opaque token can only be checked by its provider; `jwtgate inspect` shows what it is";
+    /// The token exceeds the configured size limit.
+    TokenTooLarge = "token_too_large", 401,
+        client: "The access token is too large",
+        hint: "the token is over the size limit (16 KiB by default): check what the provider puts in it, or raise max_token_bytes";
+    /// The header's `alg` is `none`, unknown, or not in the verifier's allow-list.
+    AlgNotAllowed = "alg_not_allowed", 401,
+        client: "The access token is signed with an algorithm this server does not accept",
+        hint: "the token's alg is none, unknown or not allowed: have the provider sign with RS256, PS256, ES256, ES384 or EdDSA, or allow its algorithm";
+    /// The header uses a feature this verifier does not implement (`crit`, `b64`, `enc`, `zip`).
+    HeaderUnsupported = "header_unsupported", 401,
+        client: "The access token uses an unsupported JOSE header feature",
+        hint: "the header uses crit, b64, enc or zip: configure the provider to issue plain signed (JWS) access tokens";
+    /// No key in the key set matches the token's `kid` (or, without `kid`, no single key fits).
+    KeyNotFound = "key_not_found", 401,
+        client: "The access token is signed with an unknown key",
+        hint: "no published key has the token's kid: the token comes from another issuer or environment, or the provider signs with a key it does not publish";
+    /// A key was found but cannot be used for this token (type, curve, `use`, `key_ops`, `alg`, size).
+    KeyUnusable = "key_unusable", 401,
+        client: "The access token's signing key cannot be used",
+        hint: "the key with this kid cannot verify this token (type, curve, alg, use or size): `jwtgate doctor` lists every key and why";
+    /// The signature does not verify.
+    SignatureInvalid = "signature_invalid", 401,
+        client: "The access token signature is invalid",
+        hint: "the token was altered, or signed by another key under the same kid: get a fresh token";
+    /// `exp` is in the past (beyond the leeway).
+    TokenExpired = "token_expired", 401,
+        client: "The access token expired",
+        hint: "get a fresh token; if it expired only just now, compare clocks (`jwtgate doctor` measures the skew) or allow a small leeway";
+    /// `nbf` (or `iat`) is in the future (beyond the leeway).
+    TokenNotYetValid = "token_not_yet_valid", 401,
+        client: "The access token is not valid yet",
+        hint: "nbf or iat is in the future: this machine's clock is behind the provider's; sync it (NTP) or allow a small leeway";
+    /// A required claim is absent.
+    ClaimMissing = "claim_missing", 401,
+        client: "The access token lacks a required claim",
+        hint: "the provider does not set this claim: configure it to (for aud: request the token for this server's resource or audience)";
+    /// A claim is present but has the wrong type or an out-of-range value.
+    ClaimInvalid = "claim_invalid", 401,
+        client: "The access token has an invalid claim",
+        hint: "a claim has the wrong type or range: `jwtgate inspect` shows the claims";
+    /// `iss` is not one of the configured issuers.
+    IssuerMismatch = "issuer_mismatch", 401,
+        client: "The access token was issued by an untrusted issuer",
+        hint: "configure the issuer exactly as the token's iss spells it, trailing slash included (no normalisation)";
+    /// No `aud` value is one of the configured audiences.
+    AudienceMismatch = "audience_mismatch", 401,
+        client: "The access token was not issued for this resource",
+        hint: "configure the audience the provider puts in aud, or request the token for this server's resource/audience";
+    /// The header's `typ` differs from the expected one.
+    TypMismatch = "typ_mismatch", 401,
+        client: "The token is not an access token of the expected type",
+        hint: "RFC 9068 access tokens carry typ at+jwt: is this an ID token? For providers that do not set at+jwt, drop the typ expectation";
+    /// A required scope is missing.
+    InsufficientScope = "insufficient_scope", 403,
+        client: "The access token lacks a required scope",
+        hint: "request the missing scopes with the token, and register them at the provider (unknown scopes are often dropped silently)";
+    /// The credential is not a JWT and matches no configured static token.
+    TokenUnknown = "token_unknown", 401,
+        client: "The credential is not recognised",
+        hint: "not a JWT and not a configured static token or API key";
+    /// No usable key set is available (remote keys not fetched yet, or every fetch failed).
+    JwksUnavailable = "jwks_unavailable", 503,
+        client: "The server cannot verify access tokens right now",
+        hint: "the keys could not be fetched: `jwtgate doctor --issuer URL` walks discovery and the JWKS step by step";
+    /// Issuer discovery failed.
+    DiscoveryFailed = "discovery_failed", 503,
+        client: "The server cannot verify access tokens right now",
+        hint: "the issuer must serve /.well-known/openid-configuration naming itself exactly: `jwtgate doctor --issuer URL` explains";
+    /// The verifier's configuration is invalid or contradictory.
+    ConfigInvalid = "config_invalid", 500,
+        client: "The server is misconfigured",
+        hint: "fix the option the message names";
 }
 
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Structured facts about a rejection, for programs (the message says the same for people).
+///
+/// Every field is optional: each error fills the ones that apply. Bindings expose it as a
+/// dictionary (Python `err.detail`) or an object (Node `err.detail`), so nothing needs to parse
+/// messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorDetail {
+    /// What the verifier expected: the configured issuers, audiences or `typ`.
+    pub expected: Vec<String>,
+    /// What the token had: its `iss`, its `aud` values, its `typ` (truncated to 80 characters).
+    pub found: Vec<String>,
+    /// Required scopes the credential lacks.
+    pub missing_scopes: Vec<String>,
+    /// For time claims: how many whole seconds `exp` lies in the past, or `nbf`/`iat` in the
+    /// future, beyond the leeway (rounded up).
+    pub skew_seconds: Option<u64>,
+    /// The token's `kid`, for key errors.
+    pub kid: Option<String>,
 }
 
 /// A rejection or configuration failure: a stable [`ErrorCode`] plus an operator-grade message.
@@ -122,13 +190,29 @@ impl fmt::Display for ErrorCode {
 /// let err = verifier.verify("not-a-configured-token").unwrap_err();
 /// assert_eq!(err.code(), ErrorCode::TokenUnknown);
 /// assert_eq!(err.code().as_str(), "token_unknown");
+/// assert_eq!(err.code().http_status(), 401);
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Error {
     code: ErrorCode,
     message: Box<str>,
     claim: Option<Box<str>>,
+    detail: Option<Box<ErrorDetail>>,
+    /// The otherwise valid credential of an `insufficient_scope` rejection.
+    credential: Option<Verified>,
 }
+
+impl PartialEq for Error {
+    /// Equal code, message, claim and detail (the attached credential is not compared).
+    fn eq(&self, other: &Error) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.claim == other.claim
+            && self.detail == other.detail
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
@@ -136,14 +220,15 @@ impl Error {
             code,
             message: message.into().into_boxed_str(),
             claim: None,
+            detail: None,
+            credential: None,
         }
     }
 
     pub(crate) fn for_claim(code: ErrorCode, claim: &str, message: impl Into<String>) -> Self {
         Error {
-            code,
-            message: message.into().into_boxed_str(),
             claim: Some(claim.into()),
+            ..Error::new(code, message)
         }
     }
 
@@ -155,12 +240,26 @@ impl Error {
         Error::new(ErrorCode::ConfigInvalid, message)
     }
 
+    /// Adds structured detail.
+    pub(crate) fn with_detail(mut self, detail: ErrorDetail) -> Self {
+        self.detail = Some(Box::new(detail));
+        self
+    }
+
+    /// Attaches the credential that was valid but for its scopes.
+    pub(crate) fn with_credential(mut self, credential: Verified) -> Self {
+        self.credential = Some(credential);
+        self
+    }
+
     /// The stable code; match on this, not on the message.
     pub fn code(&self) -> ErrorCode {
         self.code
     }
 
-    /// The human-readable explanation (the same text as `Display`).
+    /// The human-readable explanation for an operator (the same text as `Display`). It may name
+    /// configuration (URLs, expected issuers): log it, and send clients
+    /// [`ErrorCode::client_description`] instead.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -168,6 +267,30 @@ impl Error {
     /// The claim concerned, for claim errors (`exp`, `aud`, a required custom claim, …).
     pub fn claim(&self) -> Option<&str> {
         self.claim.as_deref()
+    }
+
+    /// Structured facts (expected and found values, missing scopes, clock skew, key id), where
+    /// the error has them.
+    pub fn detail(&self) -> Option<&ErrorDetail> {
+        self.detail.as_deref()
+    }
+
+    /// For `insufficient_scope`: the credential, which verified in every other respect. A
+    /// framework that answers 403 with a challenge can still read who asked.
+    ///
+    /// ```
+    /// # use jwtgate::{ErrorCode, StaticToken, Verifier};
+    /// let v = Verifier::builder()
+    ///     .static_tokens([StaticToken::new("k", "bot").with_scopes(["read"])])
+    ///     .required_scopes(["write"])
+    ///     .build()
+    ///     .unwrap();
+    /// let err = v.verify("k").unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::InsufficientScope);
+    /// assert_eq!(err.credential().unwrap().client_id(), Some("bot"));
+    /// ```
+    pub fn credential(&self) -> Option<&Verified> {
+        self.credential.as_ref()
     }
 }
 
@@ -215,6 +338,12 @@ mod tests {
             let s = code.as_str();
             assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s}");
             assert!(seen.insert(s), "duplicate code {s}");
+            assert_eq!(ErrorCode::from_name(s), Some(code));
+            assert!(matches!(code.http_status(), 401 | 403 | 500 | 503), "{s}");
+            assert!(
+                !code.client_description().is_empty() && !code.hint().is_empty(),
+                "{s}"
+            );
         }
         assert_eq!(seen.len(), ErrorCode::ALL.len());
     }

@@ -27,11 +27,10 @@ pub fn parse_and_check_claims(payload: &[u8], now: f64) -> bool {
         audiences: Some(vec!["fuzz".into()]),
         leeway: 30.0,
         require_exp: true,
-        required_scopes: vec!["read".into()],
         required_claims: required,
     };
-    let _ = claims.scopes().count();
-    policy.check(&claims, now).is_ok()
+    let scopes_ok = crate::claims::check_scopes(&["read"], || claims.scopes()).is_ok();
+    policy.check(&claims, now).is_ok() && scopes_ok
 }
 
 /// Checks a discovery document against an issuer.

@@ -4,7 +4,7 @@
 //! `compactVerify`): every header and key rule applies, and the payload comes back as bytes.
 
 use crate::alg::{self, Algorithm};
-use crate::error::{Error, ErrorCode};
+use crate::error::{Error, ErrorCode, ErrorDetail};
 use crate::header::Header;
 use crate::keyset::{Candidates, KeySet};
 use crate::token::{self, Compact};
@@ -167,7 +167,13 @@ pub(crate) fn verify_with<'t, T>(
             None => Err(key.unusable_for(alg)),
         }
     };
-    let verified_by = match keys.candidates(alg, header.kid.as_deref())? {
+    let candidates = keys.candidates(alg, header.kid.as_deref()).map_err(|e| {
+        e.with_detail(ErrorDetail {
+            kid: header.kid.as_deref().map(|k| k.chars().take(80).collect()),
+            ..ErrorDetail::default()
+        })
+    })?;
+    let verified_by = match candidates {
         Candidates::One(index) => verify_one(index)?.then_some(index),
         Candidates::Several(indices) => {
             let mut found = None;

@@ -47,6 +47,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 mod alg;
+mod builder;
 mod cache;
 mod claims;
 mod crypto;
@@ -63,9 +64,11 @@ mod json;
 mod jwk;
 pub mod jws;
 mod keyset;
+mod policy;
 mod remote;
 pub mod sign;
 mod static_tokens;
+mod stats;
 mod token;
 mod verified;
 mod verifier;
@@ -73,7 +76,11 @@ mod weak_keys;
 
 // The public interface:
 pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
-pub use error::{Error, ErrorCode};
+pub use builder::{
+    MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
+    MAX_TOKEN_BYTES_LIMIT, VerifierBuilder,
+};
+pub use error::{Error, ErrorCode, ErrorDetail};
 pub use jwk::Key;
 pub use keyset::{KeySet, SkippedKey};
 pub use remote::KeysStatus;
@@ -81,11 +88,9 @@ pub use remote::KeysStatus;
 pub use remote::fetch::HttpFetcher;
 pub use remote::fetch::{FetchLimits, FetchResponse, Fetcher};
 pub use static_tokens::StaticToken;
+pub use stats::Stats;
 pub use verified::{CredentialKind, Verified};
-pub use verifier::{
-    MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
-    MAX_TOKEN_BYTES_LIMIT, Verifier, VerifierBuilder, now_unix,
-};
+pub use verifier::{Verifier, now_unix};
 
 /// The crypto backend compiled in (`"aws-lc-rs"` or `"ring"`).
 pub const CRYPTO_BACKEND: &str = crypto::BACKEND_NAME;

@@ -5,6 +5,7 @@
 //! the position of a match nor the number of matching leading bytes shows in the timing.
 
 use crate::crypto::{constant_time_eq, sha256};
+use crate::verified::Verified;
 
 /// A configured static bearer token or API key and the identity it grants.
 ///
@@ -19,6 +20,7 @@ pub struct StaticToken {
     digest: [u8; 32],
     client_id: String,
     scopes: Vec<String>,
+    audience: Option<String>,
     blank: bool,
 }
 
@@ -30,6 +32,7 @@ impl StaticToken {
             digest: sha256(secret.as_bytes()),
             client_id: client_id.into(),
             scopes: Vec::new(),
+            audience: None,
             blank: secret.trim().is_empty(),
         }
     }
@@ -42,6 +45,19 @@ impl StaticToken {
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Sets the resource (audience) the token is for: results carry it as `aud` and
+    /// [`audience_matched`](crate::Verified::audience_matched), so frameworks that check a token's
+    /// resource (RFC 8707; the MCP SDKs) accept static tokens as they accept JWTs.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> StaticToken {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The resource (audience) the token is for, if configured.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
     }
 
     /// The identity the token grants.
@@ -88,6 +104,12 @@ impl StaticTokens {
     }
 
     /// The token whose secret equals `credential`, comparing against every entry.
+    /// The result for a configured credential (`None` if it is not one).
+    pub(crate) fn verify(&self, credential: &str) -> Option<Verified> {
+        self.find(credential)
+            .map(|token| Verified::from_static(credential, token))
+    }
+
     pub(crate) fn find(&self, credential: &str) -> Option<&StaticToken> {
         if self.tokens.is_empty() {
             return None;

@@ -40,6 +40,18 @@ struct Inner {
     client_id: Option<String>,
     scopes: Vec<String>,
     claims_json: String,
+    /// The configured audience that one of `aud` matched (`None` when none is configured).
+    audience_matched: Option<String>,
+    /// Identifies the credential's text (see [`Verified::token_id`]).
+    token_id: u64,
+}
+
+/// A per-process keyed hash of a credential: equal for the same text, unrelated otherwise, and
+/// not computable from outside the process.
+fn token_id(token: &str) -> u64 {
+    use std::hash::BuildHasher;
+    static KEY: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    KEY.get_or_init(Default::default).hash_one(token.as_bytes())
 }
 
 fn owned(s: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
@@ -48,12 +60,12 @@ fn owned(s: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
 
 impl Verified {
     pub(crate) fn from_jwt(
-        alg: Algorithm,
-        kid: Option<&str>,
-        typ: Option<&str>,
+        token: &str,
+        header: (Algorithm, Option<&str>, Option<&str>),
         claims: &Claims<'_>,
-        claims_json: String,
+        audience_matched: Option<&str>,
     ) -> Verified {
+        let (alg, kid, typ) = header;
         let client_id = claims
             .client_id
             .as_deref()
@@ -74,11 +86,13 @@ impl Verified {
             jti: owned(&claims.jti),
             client_id,
             scopes: claims.scopes().map(str::to_owned).collect(),
-            claims_json,
+            claims_json: String::new(),
+            audience_matched: audience_matched.map(str::to_owned),
+            token_id: token_id(token),
         }))
     }
 
-    pub(crate) fn from_static(token: &StaticToken) -> Verified {
+    pub(crate) fn from_static(secret: &str, token: &StaticToken) -> Verified {
         Verified(Arc::new(Inner {
             kind: CredentialKind::StaticToken,
             alg: None,
@@ -86,7 +100,7 @@ impl Verified {
             typ: None,
             iss: None,
             sub: Some(token.client_id().to_owned()),
-            aud: Vec::new(),
+            aud: token.audience().map(str::to_owned).into_iter().collect(),
             exp: None,
             nbf: None,
             iat: None,
@@ -94,6 +108,8 @@ impl Verified {
             client_id: Some(token.client_id().to_owned()),
             scopes: token.scopes().to_vec(),
             claims_json: "{}".to_owned(),
+            audience_matched: token.audience().map(str::to_owned),
+            token_id: token_id(secret),
         }))
     }
 
@@ -167,9 +183,35 @@ impl Verified {
     pub fn jti(&self) -> Option<&str> {
         self.0.jti.as_deref()
     }
-    /// The client: `client_id` (RFC 9068), else `azp`, else `sub`.
+    /// The client, by one rule for every adapter: `client_id` (RFC 9068 §2.2), else `azp` (the
+    /// OIDC authorized party, which providers such as Keycloak and Entra set instead), else `sub`
+    /// (for the client-credentials tokens of RFC 9068 §2.2 that name no resource owner, `sub` is
+    /// the client). For a static token, its configured client id. `None` only for a JWT with none
+    /// of the three.
     pub fn client_id(&self) -> Option<&str> {
         self.0.client_id.as_deref()
+    }
+
+    /// The configured audience that the credential's `aud` matched — the resource the token was
+    /// issued for, as this server names it. For a static token, the resource it was configured
+    /// with. `None` when the verifier checks no audience.
+    pub fn audience_matched(&self) -> Option<&str> {
+        self.0.audience_matched.as_deref()
+    }
+
+    /// Who the credential speaks for, as `(issuer, subject)`: the pair that identifies a user
+    /// across tokens, for binding sessions to users (MCP security best practices). A static token
+    /// has no issuer, and its client id as subject.
+    pub fn principal(&self) -> (Option<&str>, Option<&str>) {
+        (self.0.iss.as_deref(), self.0.sub.as_deref())
+    }
+
+    /// Identifies the credential text: two results for the same token (a fresh verification and
+    /// a cache hit) have the same id, results for different tokens differ (a keyed 64-bit hash,
+    /// random per process). Lets a binding reuse its converted object for a token without
+    /// comparing addresses.
+    pub fn token_id(&self) -> u64 {
+        self.0.token_id
     }
     /// Scopes from `scope` (space-separated) and `scp`.
     pub fn scopes(&self) -> &[String] {

@@ -1,48 +1,24 @@
-//! [`Verifier`], the one entry point, and its builder.
+//! [`Verifier`], the one entry point: it runs the pipeline of ARCHITECTURE.md — static tokens,
+//! then the verified-token cache, then the JWS checks, claims and scopes — and asks the remote key
+//! source for a fetch when a token needs keys that are not there yet. The builder is in
+//! [`builder`](crate::builder), the rules in [`policy`](crate::policy).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::alg::{self, Algorithm};
-use crate::cache::{self, TokenCache};
-use crate::claims::{Claims, ClaimsPolicy};
-use crate::error::{Error, ErrorCode, quote};
-use crate::header::{typ_matches, typ_mismatch};
-use crate::jwk::Key;
-use crate::jws::{self, AlgSet, JwsPolicy};
+use crate::alg::Algorithm;
+use crate::builder::VerifierBuilder;
+use crate::cache::TokenCache;
+use crate::claims::Claims;
+use crate::error::{Error, ErrorCode};
+use crate::jws;
 use crate::keyset::{KeyHolder, KeySet};
-use crate::remote::fetch::Fetcher;
-use crate::remote::{KeysStatus, Need, Remote, RemoteOptions, Source, Wait};
-use crate::static_tokens::{StaticToken, StaticTokens};
+use crate::policy::Policy;
+use crate::remote::{KeysStatus, Need, Remote, Wait};
+use crate::static_tokens::StaticTokens;
+use crate::stats::{Counters, Event, Stats};
 use crate::token;
 use crate::verified::Verified;
-
-/// Largest accepted leeway: 10 minutes.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
-
-/// Largest verified-token cache, in entries (slots are allocated when the verifier is built).
-pub const MAX_CACHE_SIZE: usize = 1 << 20;
-
-/// Largest accepted `max_token_bytes`: 1 MiB.
-pub const MAX_TOKEN_BYTES_LIMIT: usize = 1 << 20;
-
-/// Longest accepted fetch timeout.
-pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Longest accepted refresh cooldown.
-pub const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
-
-/// Longest accepted `max_stale`: 30 days.
-pub const MAX_MAX_STALE: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// Most entries in each configured list (issuers, audiences, scopes, required claims, algorithms).
-const MAX_LIST_ENTRIES: usize = 256;
-
-/// Most static tokens.
-const MAX_STATIC_TOKENS: usize = 10_000;
-
-/// Longest configured string (an issuer, audience, scope, claim name or typ), in bytes.
-const MAX_CONFIG_STRING_BYTES: usize = 4096;
 
 /// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
 ///
@@ -82,17 +58,17 @@ pub struct Verifier {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+/// A verifier's state, assembled by the builder.
+pub(crate) struct Inner {
     /// `None` for a verifier that accepts static tokens only.
-    keys: Option<Arc<KeyHolder>>,
+    pub(crate) keys: Option<Arc<KeyHolder>>,
     /// The remote source filling `keys`, if they are fetched.
-    remote: Option<Remote>,
+    pub(crate) remote: Option<Remote>,
     /// Verified-token cache (`None` when disabled).
-    cache: Option<TokenCache>,
-    jws: JwsPolicy,
-    claims: ClaimsPolicy,
-    typ: Option<Box<str>>,
-    static_tokens: StaticTokens,
+    pub(crate) cache: Option<TokenCache>,
+    pub(crate) policy: Policy,
+    pub(crate) static_tokens: StaticTokens,
+    pub(crate) counters: Counters,
 }
 
 /// Seconds since the Unix epoch, now (with fractions).
@@ -106,7 +82,22 @@ pub fn now_unix() -> u64 {
     unix_seconds(SystemTime::now()) as u64
 }
 
+/// The outcome of one pass through the pipeline.
+enum Pass {
+    /// The answer.
+    Done(Result<Verified, Error>),
+    /// The answer depends on a key fetch that has been requested: wait until more than this many
+    /// fetch attempts have completed, then run the pipeline once more.
+    AfterFetch(u64),
+}
+
 impl Verifier {
+    pub(crate) fn from_inner(inner: Inner) -> Verifier {
+        Verifier {
+            inner: Arc::new(inner),
+        }
+    }
+
     /// Starts building a verifier.
     pub fn builder() -> VerifierBuilder {
         VerifierBuilder::default()
@@ -120,25 +111,22 @@ impl Verifier {
         self.verify_at(token, SystemTime::now())
     }
 
-    /// Verifies as if the current time were `now` (for tests, replays and diagnostics).
+    /// Verifies as if the current time were `now` (for tests, replays and diagnostics). When the
+    /// token needs a key fetch, waits for it (at most the fetch timeout).
     ///
     /// # Errors
     /// As [`verify`](Verifier::verify).
     pub fn verify_at(&self, token: &str, now: SystemTime) -> Result<Verified, Error> {
-        match self.attempt(token, now) {
-            Ok(verified) => Ok(verified),
-            Err((error, None)) => Err(error),
-            Err((error, Some(need))) => {
-                match self.inner.remote.as_ref().map(|r| (r, r.begin(need))) {
-                    None | Some((_, Wait::GiveUp)) => Err(error),
-                    Some((_, Wait::Retry)) => self.attempt(token, now).map_err(|(e, _)| e),
-                    Some((remote, Wait::Until(attempts))) => {
-                        remote.wait(attempts);
-                        self.attempt(token, now).map_err(|(e, _)| e)
-                    }
+        let result = match self.first_pass(token, now) {
+            Pass::Done(result) => result,
+            Pass::AfterFetch(attempts) => {
+                if let Some(remote) = &self.inner.remote {
+                    remote.wait(attempts);
                 }
+                self.attempt(token, now).map_err(|(e, _)| e)
             }
-        }
+        };
+        self.count_rejection(result)
     }
 
     /// Verifies without blocking the calling task: when the token needs a key fetch (unknown
@@ -149,21 +137,16 @@ impl Verifier {
     /// # Errors
     /// As [`verify`](Verifier::verify).
     pub async fn verify_async(&self, token: &str) -> Result<Verified, Error> {
-        match self.attempt(token, SystemTime::now()) {
-            Ok(verified) => Ok(verified),
-            Err((error, None)) => Err(error),
-            Err((error, Some(need))) => {
-                let Some(remote) = self.inner.remote.as_ref() else {
-                    return Err(error);
-                };
-                match remote.begin(need) {
-                    Wait::GiveUp => return Err(error),
-                    Wait::Retry => {}
-                    Wait::Until(attempts) => remote.attempt_done(attempts).await,
+        let result = match self.first_pass(token, SystemTime::now()) {
+            Pass::Done(result) => result,
+            Pass::AfterFetch(attempts) => {
+                if let Some(remote) = &self.inner.remote {
+                    remote.attempt_done(attempts).await;
                 }
                 self.attempt(token, SystemTime::now()).map_err(|(e, _)| e)
             }
-        }
+        };
+        self.count_rejection(result)
     }
 
     /// Verifies without ever waiting: `None` means the answer depends on a key fetch that has
@@ -171,14 +154,76 @@ impl Verifier {
     /// [`verify`](Verifier::verify) on a worker thread or [`verify_async`](Verifier::verify_async).
     /// Bindings use it to keep event loops free on the fast path.
     pub fn verify_nonblocking(&self, token: &str) -> Option<Result<Verified, Error>> {
-        let now = SystemTime::now();
+        match self.first_pass(token, SystemTime::now()) {
+            Pass::Done(result) => Some(self.count_rejection(result)),
+            Pass::AfterFetch(_) => None,
+        }
+    }
+
+    /// Counts a final rejection (acceptances are counted where they happen, in `attempt`).
+    #[inline]
+    fn count_rejection(&self, result: Result<Verified, Error>) -> Result<Verified, Error> {
+        if let Err(e) = &result {
+            self.inner.counters.reject(e.code());
+        }
+        result
+    }
+
+    /// What this verifier has done — outcomes by error code, cache hits, misses, inserts and
+    /// evictions, key fetches and failures by step — and the state of its cache and keys.
+    ///
+    /// ```
+    /// # use jwtgate::Verifier;
+    /// let v = Verifier::builder().static_token("k", "bot").build().unwrap();
+    /// v.verify("k").unwrap();
+    /// let _ = v.verify("nope");
+    /// let stats = v.stats();
+    /// assert_eq!((stats.accepted, stats.static_tokens, stats.rejected), (1, 1, 1));
+    /// assert_eq!(stats.rejected_by_code, [(jwtgate::ErrorCode::TokenUnknown, 1)]);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let inner = &*self.inner;
+        let mut stats = inner.counters.snapshot();
+        if let Some(cache) = &inner.cache {
+            stats.cache_entries = cache.entries();
+            stats.cache_capacity = cache.capacity();
+        }
+        stats.key_generation = inner.keys.as_ref().map_or(0, |k| k.load().generation());
+        if let Some(remote) = &inner.remote {
+            remote.fill_stats(&mut stats);
+        }
+        stats
+    }
+
+    /// The answer from the verified-token cache alone: no signature check, no key fetch, no
+    /// waiting. `Some(Ok(_))` for a cached credential that is still valid (its window and its
+    /// key re-checked as on every hit), `Some(Err(_))` when the remote keys cannot be used at all
+    /// (`jwks_unavailable`), `None` otherwise — then call [`verify`](Verifier::verify).
+    pub fn verify_cached(&self, token: &str) -> Option<Result<Verified, Error>> {
+        let inner = &*self.inner;
+        if let Some(remote) = &inner.remote {
+            if !remote.loaded() {
+                return Some(Err(remote.unavailable()));
+            }
+        }
+        let (cache, holder) = (inner.cache.as_ref()?, inner.keys.as_ref()?);
+        let now = unix_seconds(SystemTime::now());
+        let verified = cache.get(token, now, &holder.load()).ok()?;
+        inner.counters.add(Event::CacheHit);
+        Some(Ok(verified))
+    }
+
+    /// Runs the pipeline once; when it needs a key fetch, asks for one (at most once per
+    /// cooldown) and says what to wait for. The one retry rule of `verify_at`, `verify_async`
+    /// and `verify_nonblocking`.
+    fn first_pass(&self, token: &str, now: SystemTime) -> Pass {
         match self.attempt(token, now) {
-            Ok(verified) => Some(Ok(verified)),
-            Err((error, None)) => Some(Err(error)),
+            Ok(verified) => Pass::Done(Ok(verified)),
+            Err((error, None)) => Pass::Done(Err(error)),
             Err((error, Some(need))) => match self.inner.remote.as_ref().map(|r| r.begin(need)) {
-                None | Some(Wait::GiveUp) => Some(Err(error)),
-                Some(Wait::Retry) => Some(self.attempt(token, now).map_err(|(e, _)| e)),
-                Some(Wait::Until(_)) => None,
+                None | Some(Wait::GiveUp) => Pass::Done(Err(error)),
+                Some(Wait::Retry) => Pass::Done(self.attempt(token, now).map_err(|(e, _)| e)),
+                Some(Wait::Until(attempts)) => Pass::AfterFetch(attempts),
             },
         }
     }
@@ -186,8 +231,10 @@ impl Verifier {
     /// One verification pass. On failure, also says what a key fetch could fix.
     fn attempt(&self, token: &str, now: SystemTime) -> Result<Verified, (Error, Option<Need>)> {
         let inner = &*self.inner;
-        if let Some(found) = inner.static_tokens.find(token) {
-            return Ok(Verified::from_static(found));
+        if let Some(verified) = inner.static_tokens.verify(token) {
+            let verified = inner.policy.check_scopes(verified).map_err(|e| (e, None))?;
+            inner.counters.add(Event::StaticToken);
+            return Ok(verified);
         }
         let Some(holder) = &inner.keys else {
             return Err((
@@ -216,14 +263,18 @@ impl Verifier {
         let now_seconds = unix_seconds(now);
         if let Some(cache) = &inner.cache {
             if let Ok(verified) = cache.get(token, now_seconds, &keys) {
+                inner.counters.add(Event::CacheHit);
                 return Ok(verified);
             }
+            inner.counters.add(Event::CacheMiss);
         }
         match self.verify_jwt(&keys, token, now_seconds) {
             Ok((verified, key)) => {
+                inner.counters.add(Event::Verified);
                 if let (Some(cache), Some(alg)) = (&inner.cache, verified.alg()) {
-                    let (from, until) = verified.validity(inner.claims.leeway);
-                    cache.insert(
+                    let (from, until) = verified.validity(inner.policy.claims.leeway);
+                    inner.counters.add(Event::CacheInsert);
+                    let evicted = cache.insert(
                         token,
                         &verified,
                         *keys.key(key).fingerprint(),
@@ -233,6 +284,9 @@ impl Verifier {
                         until,
                         now_seconds,
                     );
+                    if evicted {
+                        inner.counters.add(Event::CacheEviction);
+                    }
                 }
                 Ok(verified)
             }
@@ -245,30 +299,26 @@ impl Verifier {
 
     /// Full verification; returns the result and the index of the key that verified it.
     fn verify_jwt(&self, keys: &KeySet, token: &str, now: f64) -> Result<(Verified, usize), Error> {
-        let inner = &*self.inner;
-        jws::verify_with(token, keys, &inner.jws, |header, compact, key| {
-            if let Some(expected) = &inner.typ {
-                match header.typ.as_deref() {
-                    Some(found) if typ_matches(found, expected) => {}
-                    found => return Err(typ_mismatch(found, expected)),
-                }
-            }
+        let policy = &self.inner.policy;
+        jws::verify_with(token, keys, &policy.jws, |header, compact, key| {
+            policy.check_typ(header.typ.as_deref())?;
+            // Claims are decoded and parsed only now, after the signature held.
             let payload = token::decode_segment(compact.payload_b64, "token payload")?;
-            let claims = Claims::parse(&payload, &inner.claims.required_claims)?;
-            inner.claims.check(&claims, now)?;
+            let claims = Claims::parse(&payload, &policy.claims.required_claims)?;
+            let audience = policy.claims.check(&claims, now)?;
             let verified = Verified::from_jwt(
-                header.alg,
-                header.kid.as_deref(),
-                header.typ.as_deref(),
+                token,
+                (header.alg, header.kid.as_deref(), header.typ.as_deref()),
                 &claims,
-                String::new(),
+                audience,
             );
             drop(claims);
             // The JSON parsed, so the payload is UTF-8 (serde_json validates strings, and
             // everything outside strings is ASCII); keep the raw text for custom claims.
             let json = String::from_utf8(payload)
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
-            Ok((verified.with_claims_json(json), key))
+            let verified = policy.check_scopes(verified.with_claims_json(json))?;
+            Ok((verified, key))
         })
     }
 
@@ -352,22 +402,22 @@ impl Verifier {
 
     /// The algorithms this verifier accepts.
     pub fn algorithms(&self) -> Vec<Algorithm> {
-        self.inner.jws.algorithms.to_vec()
+        self.inner.policy.jws.algorithms.to_vec()
     }
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuers", &self.inner.claims.issuers)
-            .field("audiences", &self.inner.claims.audiences)
+            .field("issuers", &self.inner.policy.claims.issuers)
+            .field("audiences", &self.inner.policy.claims.audiences)
             .field("algorithms", &self.algorithms())
             .field("static_tokens", &self.inner.static_tokens.len())
             .finish_non_exhaustive()
     }
 }
 
-fn check_no_mixing(keys: &KeySet) -> Result<(), Error> {
+pub(crate) fn check_no_mixing(keys: &KeySet) -> Result<(), Error> {
     if keys.has_secrets()
         && keys
             .keys()
@@ -379,533 +429,6 @@ fn check_no_mixing(keys: &KeySet) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// Builds a [`Verifier`]; [`build`](VerifierBuilder::build) rejects contradictory configuration
-/// with `config_invalid`.
-#[derive(Default)]
-#[must_use]
-pub struct VerifierBuilder {
-    issuers: Vec<String>,
-    audiences: Vec<String>,
-    audiences_set_empty: bool,
-    skip_audience: bool,
-    keys: Vec<Key>,
-    key_errors: Vec<Error>,
-    algorithms: Option<Vec<Algorithm>>,
-    required_scopes: Vec<String>,
-    leeway: Duration,
-    typ: Option<String>,
-    required_claims: Vec<String>,
-    static_tokens: Vec<StaticToken>,
-    allow_missing_exp: bool,
-    max_token_bytes: Option<usize>,
-    jwks_uri: Option<String>,
-    fetcher: Option<Arc<dyn Fetcher>>,
-    remote: RemoteOptions,
-    cache_size: Option<usize>,
-}
-
-impl VerifierBuilder {
-    /// A builder configured from `{prefix}…` environment variables, for further options:
-    ///
-    /// | variable (after the prefix) | meaning |
-    /// |---|---|
-    /// | `OAUTH_ISSUER` or `OAUTH_ISSUER_URL` | the issuer (keys are discovered from it) |
-    /// | `OIDC_CONFIG_URL` | the discovery URL; the issuer is what precedes `/.well-known/openid-configuration` |
-    /// | `OAUTH_JWKS_URI` | the JWKS URL (skips discovery) |
-    /// | `OIDC_AUDIENCE` or `OAUTH_AUDIENCE` | accepted audiences, comma-separated |
-    /// | `OIDC_REQUIRED_SCOPES` | required scopes, comma-separated |
-    /// | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`) |
-    ///
-    /// Blank values count as unset.
-    ///
-    /// # Errors
-    /// `config_invalid` for a half-configured OIDC setup, naming the missing variable.
-    pub fn from_env(prefix: &str) -> Result<VerifierBuilder, Error> {
-        crate::env::builder_from(prefix, |name| std::env::var(name).ok())
-    }
-
-    /// Adds an accepted issuer (`iss` must equal one of them exactly; no normalisation).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuers.push(issuer.into());
-        self
-    }
-
-    /// Adds several accepted issuers.
-    pub fn issuers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, issuers: I) -> Self {
-        self.issuers.extend(issuers.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds an accepted audience (any one `aud` value must equal one of them).
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-
-    /// Adds several accepted audiences; an empty list is a configuration error.
-    pub fn audiences<I: IntoIterator<Item = S>, S: Into<String>>(mut self, audiences: I) -> Self {
-        let before = self.audiences.len();
-        self.audiences.extend(audiences.into_iter().map(Into::into));
-        self.audiences_set_empty |= self.audiences.len() == before;
-        self
-    }
-
-    /// Disables the audience check, for providers that set no audience. Logs a warning when the
-    /// verifier is built: tokens minted for any other service of the same issuer will be accepted.
-    pub fn insecure_skip_audience_check(mut self) -> Self {
-        self.skip_audience = true;
-        self
-    }
-
-    /// Accepts tokens without `exp` (they never expire). Off by default.
-    pub fn insecure_allow_missing_exp(mut self) -> Self {
-        self.allow_missing_exp = true;
-        self
-    }
-
-    /// Adds keys from a JWKS document (unusable keys are skipped and logged).
-    pub fn jwks_json(mut self, jwks: &str) -> Self {
-        match KeySet::from_jwks_json(jwks) {
-            Ok(set) if set.is_empty() => self.key_errors.push(Error::config(format!(
-                "the JWKS has no usable key ({} skipped: {})",
-                set.skipped().len(),
-                set.skipped()
-                    .iter()
-                    .map(|s| s.reason.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))),
-            Ok(set) => self.keys.extend(KeySet::into_keys(set)),
-            Err(e) => self.key_errors.push(Error::config(e.message())),
-        }
-        self
-    }
-
-    /// Adds one or more PEM public keys.
-    pub fn public_key_pem(mut self, pem: &str) -> Self {
-        match KeySet::from_pem(pem) {
-            Ok(set) => self.keys.extend(KeySet::into_keys(set)),
-            Err(e) => self.key_errors.push(Error::config(e.message())),
-        }
-        self
-    }
-
-    /// Fetches keys from this JWKS URL (and keeps them fresh) instead of discovering it from
-    /// the issuer.
-    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
-        self.jwks_uri = Some(url.into());
-        self
-    }
-
-    /// Uses your HTTP client for discovery and JWKS fetches (default: the built-in client of the
-    /// `http` feature).
-    pub fn fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
-        self.fetcher = Some(fetcher);
-        self
-    }
-
-    /// Allows plain-http discovery and JWKS URLs on non-loopback hosts. Off by default: keys
-    /// fetched without TLS can be replaced by anyone on the network path.
-    pub fn allow_insecure_http(mut self) -> Self {
-        self.remote.allow_http = true;
-        self
-    }
-
-    /// Deadline of each HTTP request for keys (default 5 s; more than 0, at most 60 s).
-    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
-        self.remote.fetch_timeout = timeout;
-        self
-    }
-
-    /// Least time between two fetches caused by unknown `kid`s (default 30 s, at most 24 h).
-    pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
-        self.remote.cooldown = cooldown;
-        self
-    }
-
-    /// How long the last good remote keys keep verifying after refreshes start failing, counted
-    /// from their fetch (default 24 h, at most 30 days). Only failed fetches — transport errors,
-    /// statuses other than 200, bodies that are not a JWKS, over-limit bodies — fall back on the
-    /// last good keys; a JWKS that parses always replaces them, even when it holds no usable key.
-    /// Past `max_stale`, verifications answer `jwks_unavailable` with the URL, the keys' age and
-    /// the last error until a fetch succeeds.
-    pub fn max_stale(mut self, max_stale: Duration) -> Self {
-        self.remote.max_stale = max_stale;
-        self
-    }
-
-    /// Adds a parsed key.
-    pub fn key(mut self, key: Key) -> Self {
-        self.keys.push(key);
-        self
-    }
-
-    /// Adds every key of a set.
-    pub fn keys(mut self, keys: KeySet) -> Self {
-        self.keys.extend(KeySet::into_keys(keys));
-        self
-    }
-
-    /// Adds an HMAC secret for one HS* algorithm (at least the hash length). HMAC secrets cannot
-    /// be combined with public keys.
-    pub fn hmac_secret(mut self, alg: Algorithm, secret: impl AsRef<[u8]>) -> Self {
-        match Key::hmac_secret(alg, secret) {
-            Ok(key) => self.keys.push(key),
-            Err(e) => self.key_errors.push(e),
-        }
-        self
-    }
-
-    /// Sets the accepted algorithms. Default: every algorithm the configured keys can verify
-    /// (each key is bound to its own family, so this cannot enable algorithm confusion).
-    pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
-        self.algorithms = Some(algorithms.into_iter().collect());
-        self
-    }
-
-    /// Scopes that must all be present (`scope` or `scp`).
-    pub fn required_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
-        mut self,
-        scopes: I,
-    ) -> Self {
-        self.required_scopes
-            .extend(scopes.into_iter().map(Into::into));
-        self
-    }
-
-    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 0, at most 10 minutes).
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// Expected header `typ` (`"at+jwt"` for RFC 9068 access tokens); compared case-insensitively
-    /// with the `application/` prefix optional. A token without `typ` then fails.
-    pub fn typ(mut self, typ: impl Into<String>) -> Self {
-        self.typ = Some(typ.into());
-        self
-    }
-
-    /// Claims that must be present (any value).
-    pub fn require_claims<I: IntoIterator<Item = S>, S: Into<String>>(mut self, claims: I) -> Self {
-        self.required_claims
-            .extend(claims.into_iter().map(Into::into));
-        self
-    }
-
-    /// Adds a static bearer token / API key granting `client_id` no scopes.
-    pub fn static_token(mut self, secret: impl AsRef<str>, client_id: impl Into<String>) -> Self {
-        self.static_tokens.push(StaticToken::new(secret, client_id));
-        self
-    }
-
-    /// Adds static tokens.
-    pub fn static_tokens<I: IntoIterator<Item = StaticToken>>(mut self, tokens: I) -> Self {
-        self.static_tokens.extend(tokens);
-        self
-    }
-
-    /// Capacity of the verified-token cache (default 1024 tokens; 0 disables it; at most
-    /// [`MAX_CACHE_SIZE`]). A hit returns the earlier result without crypto after re-checking
-    /// `exp`/`nbf` and that the token would still select the key that verified it. Only tokens up
-    /// to 4 KiB are cached.
-    pub fn cache_size(mut self, entries: usize) -> Self {
-        self.cache_size = Some(entries);
-        self
-    }
-
-    /// Largest accepted token in bytes (default 16 KiB; 1 to [`MAX_TOKEN_BYTES_LIMIT`]).
-    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
-        self.max_token_bytes = Some(bytes);
-        self
-    }
-
-    /// Builds the verifier.
-    ///
-    /// # Errors
-    /// `config_invalid` naming the problem: no keys and no static tokens, keys without an issuer
-    /// or audience, an empty audience list, HMAC secrets mixed with public keys or HS* allowed with
-    /// public keys, an empty algorithm list, leeway over 10 minutes, unusable key material.
-    pub fn build(self) -> Result<Verifier, Error> {
-        if let Some(e) = self.key_errors.first() {
-            return Err(e.clone());
-        }
-        self.check_limits()?;
-        let static_tokens = StaticTokens::new(self.static_tokens);
-        let blank = |s: &String| s.trim().is_empty();
-        if self.issuers.iter().any(blank) {
-            return Err(Error::config("an issuer is empty"));
-        }
-        if self.audiences.iter().any(blank) {
-            return Err(Error::config("an audience is empty"));
-        }
-        if self.leeway > MAX_LEEWAY {
-            return Err(Error::config(format!(
-                "leeway is {}s; at most {}s is allowed",
-                self.leeway.as_secs(),
-                MAX_LEEWAY.as_secs()
-            )));
-        }
-        if self.required_claims.len() > 64 {
-            return Err(Error::config("at most 64 required claims are supported"));
-        }
-        let remote_source = if !self.keys.is_empty() {
-            if self.jwks_uri.is_some() {
-                return Err(Error::config(
-                    "both static keys and a jwks_uri are configured: use one key source",
-                ));
-            }
-            None
-        } else if let Some(uri) = &self.jwks_uri {
-            Some(Source::JwksUri(uri.clone()))
-        } else if !self.issuers.is_empty() {
-            if self.issuers.len() > 1 {
-                return Err(Error::config(
-                    "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
-                ));
-            }
-            Some(Source::Discovery {
-                issuer: self.issuers[0].clone(),
-            })
-        } else {
-            None
-        };
-        let jwt = !self.keys.is_empty() || remote_source.is_some();
-        if !jwt && static_tokens.is_empty() {
-            return Err(Error::config(
-                "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
-            ));
-        }
-        if !jwt && !self.audiences.is_empty() {
-            return Err(Error::config(
-                "an audience is configured but no issuer or keys",
-            ));
-        }
-        let keys = KeySet::new(self.keys);
-        let algorithms = if jwt {
-            check_no_mixing(&keys)?;
-            if self.issuers.is_empty() {
-                return Err(Error::config(
-                    "no issuer configured: set the issuer your tokens carry in iss",
-                ));
-            }
-            if self.audiences_set_empty {
-                return Err(Error::config("the audience list is empty"));
-            }
-            if self.audiences.is_empty() && !self.skip_audience {
-                return Err(Error::config(
-                    "no audience configured: set the audience (resource) your tokens carry in aud, or call insecure_skip_audience_check() for providers that set none",
-                ));
-            }
-            if self.skip_audience {
-                log::warn!(
-                    "jwtgate: audience check disabled for issuer {}: tokens issued for any other service of this issuer will be accepted",
-                    quote(&self.issuers[0])
-                );
-            }
-            let usable = keys.usable_algorithms();
-            let algorithms = match self.algorithms {
-                Some(list) if list.is_empty() => {
-                    return Err(Error::config("the algorithm list is empty"));
-                }
-                Some(list) => list,
-                None if keys.has_secrets() => usable.clone(),
-                None => Algorithm::ASYMMETRIC.to_vec(),
-            };
-            let set = AlgSet::from_slice(&algorithms);
-            if !keys.has_secrets() && set.any(Algorithm::is_symmetric) {
-                return Err(Error::config(format!(
-                    "{} cannot be allowed together with public keys (algorithm confusion); HMAC needs its own verifier with hmac_secret",
-                    alg::list(
-                        &algorithms
-                            .iter()
-                            .copied()
-                            .filter(|a| a.is_symmetric())
-                            .collect::<Vec<_>>()
-                    )
-                )));
-            }
-            if remote_source.is_none() && !set.any(|a| usable.contains(&a)) {
-                return Err(Error::config(format!(
-                    "no configured key can verify any allowed algorithm (allowed: {}; keys support: {})",
-                    alg::list(&set.to_vec()),
-                    alg::list(&usable)
-                )));
-            }
-            set
-        } else {
-            AlgSet::default()
-        };
-        let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
-        let remote = match (remote_source, &holder) {
-            (Some(source), Some(holder)) => {
-                let url = match &source {
-                    Source::JwksUri(uri) => uri,
-                    Source::Discovery { issuer } => issuer,
-                };
-                crate::remote::url::HttpUrl::parse(url)
-                    .and_then(|u| u.check_transport(url, self.remote.allow_http))
-                    .map_err(Error::config)?;
-                let fetcher = match self.fetcher {
-                    Some(fetcher) => fetcher,
-                    None => default_fetcher(self.remote.fetch_timeout)?,
-                };
-                Some(Remote::start(
-                    source,
-                    self.remote,
-                    fetcher,
-                    Arc::clone(holder),
-                )?)
-            }
-            _ => None,
-        };
-        let boxed = |v: Vec<String>| {
-            v.into_iter()
-                .map(String::into_boxed_str)
-                .collect::<Vec<_>>()
-        };
-        Ok(Verifier {
-            inner: Arc::new(Inner {
-                keys: holder,
-                remote,
-                cache: if jwt {
-                    TokenCache::new(self.cache_size.unwrap_or(cache::DEFAULT_CAPACITY))
-                } else {
-                    None
-                },
-                jws: JwsPolicy {
-                    algorithms,
-                    max_token_bytes: self
-                        .max_token_bytes
-                        .unwrap_or(token::DEFAULT_MAX_TOKEN_BYTES),
-                },
-                claims: ClaimsPolicy {
-                    issuers: boxed(self.issuers),
-                    audiences: (!self.skip_audience).then(|| boxed(self.audiences)),
-                    leeway: self.leeway.as_secs_f64(),
-                    require_exp: !self.allow_missing_exp,
-                    required_scopes: boxed(self.required_scopes),
-                    required_claims: boxed(self.required_claims),
-                },
-                typ: self.typ.map(String::into_boxed_str),
-                static_tokens,
-            }),
-        })
-    }
-}
-
-impl VerifierBuilder {
-    /// Bounds on every size, duration and list, so that no option can exhaust memory, overflow a
-    /// clock or make a verifier that cannot work.
-    fn check_limits(&self) -> Result<(), Error> {
-        let limit = |ok: bool, message: String| {
-            if ok {
-                Ok(())
-            } else {
-                Err(Error::config(message))
-            }
-        };
-        if let Some(size) = self.cache_size {
-            limit(
-                size <= MAX_CACHE_SIZE,
-                format!(
-                    "cache_size is {size}; at most {MAX_CACHE_SIZE} entries are allowed (0 disables the cache)"
-                ),
-            )?;
-        }
-        if let Some(bytes) = self.max_token_bytes {
-            limit(
-                (1..=MAX_TOKEN_BYTES_LIMIT).contains(&bytes),
-                format!(
-                    "max_token_bytes is {bytes}; it must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"
-                ),
-            )?;
-        }
-        let timeout = self.remote.fetch_timeout;
-        limit(
-            !timeout.is_zero() && timeout <= MAX_FETCH_TIMEOUT,
-            format!(
-                "fetch_timeout is {timeout:?}; it must be more than 0 and at most {}s",
-                MAX_FETCH_TIMEOUT.as_secs()
-            ),
-        )?;
-        limit(
-            self.remote.cooldown <= MAX_REFRESH_COOLDOWN,
-            format!(
-                "refresh_cooldown is {:?}; at most {}s is allowed",
-                self.remote.cooldown,
-                MAX_REFRESH_COOLDOWN.as_secs()
-            ),
-        )?;
-        limit(
-            self.remote.max_stale <= MAX_MAX_STALE,
-            format!(
-                "max_stale is {:?}; at most {}s (30 days) is allowed",
-                self.remote.max_stale,
-                MAX_MAX_STALE.as_secs()
-            ),
-        )?;
-        for (name, list) in [
-            ("issuers", &self.issuers),
-            ("audiences", &self.audiences),
-            ("required_scopes", &self.required_scopes),
-            ("require_claims", &self.required_claims),
-        ] {
-            limit(
-                list.len() <= MAX_LIST_ENTRIES,
-                format!(
-                    "{} {name} are configured; at most {MAX_LIST_ENTRIES} are allowed",
-                    list.len()
-                ),
-            )?;
-            if let Some(long) = list.iter().find(|s| s.len() > MAX_CONFIG_STRING_BYTES) {
-                return Err(Error::config(format!(
-                    "an entry of {name} is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
-                    long.len()
-                )));
-            }
-        }
-        if let Some(typ) = &self.typ {
-            limit(
-                typ.len() <= MAX_CONFIG_STRING_BYTES,
-                format!(
-                    "typ is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
-                    typ.len()
-                ),
-            )?;
-        }
-        if let Some(algorithms) = &self.algorithms {
-            limit(
-                algorithms.len() <= MAX_LIST_ENTRIES,
-                format!(
-                    "{} algorithms are listed; at most {MAX_LIST_ENTRIES} are allowed",
-                    algorithms.len()
-                ),
-            )?;
-        }
-        limit(
-            self.static_tokens.len() <= MAX_STATIC_TOKENS,
-            format!(
-                "{} static tokens are configured; at most {MAX_STATIC_TOKENS} are allowed",
-                self.static_tokens.len()
-            ),
-        )?;
-        Ok(())
-    }
-}
-
-#[cfg(feature = "http")]
-fn default_fetcher(timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
-    Ok(Arc::new(crate::remote::fetch::HttpFetcher::new(timeout)))
-}
-
-#[cfg(not(feature = "http"))]
-fn default_fetcher(_timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
-    Err(Error::config(
-        "remote keys need an HTTP client: enable the `http` feature or pass one with fetcher()",
-    ))
 }
 
 #[cfg(test)]

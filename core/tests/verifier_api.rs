@@ -289,3 +289,136 @@ fn error_messages_never_echo_the_token() {
     let err = v.verify(&long).unwrap_err();
     assert!(err.message().len() < 200, "{}", err.message().len());
 }
+
+#[test]
+fn required_scopes_apply_to_static_tokens_and_the_error_carries_the_credential() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .required_scopes(["tools:call"])
+        .static_tokens([
+            StaticToken::new("full", "ci").with_scopes(["tools:call"]),
+            StaticToken::new("narrow", "viewer")
+                .with_scopes(["read"])
+                .with_audience(AUD),
+        ])
+        .build()
+        .unwrap();
+    assert_eq!(v.verify("full").unwrap().client_id(), Some("ci"));
+    let err = v.verify("narrow").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InsufficientScope);
+    assert_eq!(err.detail().unwrap().missing_scopes, ["tools:call"]);
+    let who = err.credential().expect("the credential rides on the error");
+    assert_eq!(who.client_id(), Some("viewer"));
+    assert_eq!(who.aud(), [AUD]);
+    assert_eq!(who.audience_matched(), Some(AUD));
+    // Same for a JWT lacking the scope.
+    let jwt = k.mint(&claims_with(json!({"scope": "read"}))).unwrap();
+    let err = v.verify(&jwt).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InsufficientScope);
+    assert_eq!(err.credential().unwrap().sub(), Some("alice"));
+    assert_eq!(err.code().http_status(), 403);
+}
+
+#[test]
+fn audience_matched_principal_and_token_id() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audiences(["https://other.example", AUD])
+        .jwks_json(&k.public_jwks())
+        .build()
+        .unwrap();
+    let token = k.mint(&claims_with(json!({"aud": ["x", AUD]}))).unwrap();
+    let first = v.verify(&token).unwrap();
+    assert_eq!(first.audience_matched(), Some(AUD));
+    assert_eq!(first.principal(), (Some(ISS), Some("alice")));
+    // A cache hit and a fresh result of the same token share an id; another token's differs.
+    let again = v.verify(&token).unwrap();
+    assert_eq!(first.token_id(), again.token_id());
+    let other = v.verify(&k.mint(&claims()).unwrap()).unwrap();
+    assert_ne!(first.token_id(), other.token_id());
+    assert_eq!(
+        v.verify_cached(&token).unwrap().unwrap().token_id(),
+        first.token_id()
+    );
+    assert!(v.verify_cached("not.cached.token").is_none());
+}
+
+#[test]
+fn errors_carry_structured_detail() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k]).typ("at+jwt").build().unwrap();
+    let header = json!({"typ": "at+jwt"});
+    let mint = |c: serde_json::Value| k.mint_with_header(&header, &c).unwrap();
+    let e = v
+        .verify(&mint(claims_with(json!({"iss": "https://evil.example"}))))
+        .unwrap_err();
+    let d = e.detail().unwrap();
+    assert_eq!(
+        (d.expected.as_slice(), d.found.as_slice()),
+        (
+            [ISS.to_string()].as_slice(),
+            ["https://evil.example".to_string()].as_slice()
+        )
+    );
+    let e = v
+        .verify(&mint(claims_with(json!({"aud": ["a", "b"]}))))
+        .unwrap_err();
+    assert_eq!(e.detail().unwrap().found, ["a", "b"]);
+    let e = v
+        .verify(&mint(claims_with(json!({"exp": jwtgate::now_unix() - 30}))))
+        .unwrap_err();
+    let skew = e.detail().unwrap().skew_seconds.unwrap();
+    assert!((30..=32).contains(&skew), "{skew}");
+    let e = v.verify(&k.mint(&claims()).unwrap()).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::TypMismatch);
+    assert_eq!(e.detail().unwrap().expected, ["at+jwt"]);
+    let unknown = k
+        .mint_with_header(&json!({"kid": "gone", "typ": "at+jwt"}), &claims())
+        .unwrap();
+    let e = v.verify(&unknown).unwrap_err();
+    assert_eq!(e.detail().unwrap().kid.as_deref(), Some("gone"));
+}
+
+#[test]
+fn stats_count_outcomes_cache_use_and_rejections_by_code() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .cache_size(4)
+        .static_token("api", "bot")
+        .build()
+        .unwrap();
+    let token = k.mint(&claims()).unwrap();
+    for _ in 0..3 {
+        v.verify(&token).unwrap();
+    }
+    v.verify("api").unwrap();
+    let _ = v.verify("a.b.c");
+    let _ = v.verify(&k.mint(&claims_with(json!({"exp": 1}))).unwrap());
+    let s = v.stats();
+    assert_eq!(
+        (s.accepted, s.verified, s.cache_hits, s.static_tokens),
+        (4, 1, 2, 1)
+    );
+    assert_eq!(s.rejected, 2);
+    assert_eq!(
+        s.rejected_by_code,
+        [(ErrorCode::TokenMalformed, 1), (ErrorCode::TokenExpired, 1)]
+    );
+    assert_eq!(
+        (s.cache_inserts, s.cache_entries, s.cache_capacity),
+        (1, 1, 4)
+    );
+    assert_eq!(s.cache_misses, 3); // the first token, the malformed one, the expired one
+    // Filling a 4-entry cache with more live tokens than it holds evicts.
+    for i in 0..20 {
+        v.verify(
+            &k.mint(&claims_with(json!({"jti": format!("t{i}")})))
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    let s = v.stats();
+    assert!(s.cache_evictions > 0 && s.cache_entries <= 4, "{s:?}");
+    assert_eq!(s.key_generation, 1);
+}

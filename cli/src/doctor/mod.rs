@@ -504,7 +504,7 @@ impl Doctor<'_> {
             Err(e) => {
                 self.push(
                     Check::fail("verifier", "config_invalid", e.message().to_string())
-                        .fix(ui::hint(e.code())),
+                        .fix(e.code().hint()),
                 );
                 return;
             }
@@ -547,7 +547,7 @@ impl Doctor<'_> {
                     format!("the verifier built from these options rejects the token: {e}"),
                 )
                 .detail("code", e.code().as_str())
-                .fix(ui::hint(e.code())),
+                .fix(e.code().hint()),
             ),
         };
         self.push(check);

@@ -318,9 +318,9 @@ fn explain_signature(e: &Error, facts: &Facts, context: &Context) -> Check {
         ErrorCode::SignatureInvalid => Check::fail("token.signature", "signature_invalid", e.message().to_string()).fix(
             "the token was altered, or signed by a different key under the same kid (two environments sharing kids?): get a fresh token from this provider",
         ),
-        ErrorCode::AlgNotAllowed => Check::fail("token.signature", "alg_not_allowed", e.message().to_string()).fix(ui::hint(e.code())),
-        ErrorCode::HeaderUnsupported => Check::fail("token.signature", "header_unsupported", e.message().to_string()).fix(ui::hint(e.code())),
-        _ => Check::fail("token.signature", "malformed", e.message().to_string()).fix(ui::hint(e.code())),
+        ErrorCode::AlgNotAllowed => Check::fail("token.signature", "alg_not_allowed", e.message().to_string()).fix(e.code().hint()),
+        ErrorCode::HeaderUnsupported => Check::fail("token.signature", "header_unsupported", e.message().to_string()).fix(e.code().hint()),
+        _ => Check::fail("token.signature", "malformed", e.message().to_string()).fix(e.code().hint()),
     }
 }
 

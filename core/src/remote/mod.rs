@@ -144,7 +144,14 @@ struct Shared {
     holder: Arc<KeyHolder>,
     /// [`USABLE`] while the current set may be used; read lock-free on the hot path.
     health: AtomicU8,
-    fetches: AtomicU64,
+    /// Requests made for discovery documents and JWKS documents.
+    discovery_fetches: AtomicU64,
+    jwks_fetches: AtomicU64,
+    /// Failed attempts, by the step that failed.
+    discovery_failures: AtomicU64,
+    jwks_failures: AtomicU64,
+    /// Fetches asked for by tokens with an unknown kid.
+    kid_refreshes: AtomicU64,
     state: Mutex<State>,
     changed: Condvar,
     wakers: Mutex<Vec<Waker>>,
@@ -199,7 +206,11 @@ impl Remote {
             fetcher,
             holder,
             health: AtomicU8::new(NO_KEYS),
-            fetches: AtomicU64::new(0),
+            discovery_fetches: AtomicU64::new(0),
+            jwks_fetches: AtomicU64::new(0),
+            discovery_failures: AtomicU64::new(0),
+            jwks_failures: AtomicU64::new(0),
+            kid_refreshes: AtomicU64::new(0),
             state: Mutex::new(State {
                 jwks_uri,
                 in_flight: false,
@@ -281,6 +292,9 @@ impl Remote {
             return Wait::GiveUp;
         }
         *last = Some(now);
+        if let Need::Kid(_) = need {
+            shared.kid_refreshes.fetch_add(1, Ordering::Relaxed);
+        }
         state.requested = true;
         shared.changed.notify_all();
         Wait::Until(state.attempts)
@@ -376,6 +390,20 @@ impl Remote {
         }))
     }
 
+    /// Adds the key source's counters and state to `stats`.
+    pub(crate) fn fill_stats(&self, stats: &mut crate::stats::Stats) {
+        let shared = &*self.shared;
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        stats.discovery_fetches = load(&shared.discovery_fetches);
+        stats.discovery_failures = load(&shared.discovery_failures);
+        stats.jwks_fetches = load(&shared.jwks_fetches);
+        stats.jwks_failures = load(&shared.jwks_failures);
+        stats.kid_refreshes = load(&shared.kid_refreshes);
+        let state = shared.lock();
+        stats.key_age = state.fetched_at.map(|t| t.elapsed());
+        stats.keys_stale = state.fetched_at.is_some() && state.last_error.is_some();
+    }
+
     pub(crate) fn status(&self) -> KeysStatus {
         let shared = &*self.shared;
         let keys = shared.holder.load();
@@ -399,7 +427,8 @@ impl Remote {
             max_age: state.max_age,
             max_stale: Some(shared.options.max_stale),
             last_error: state.last_error.clone(),
-            fetches: shared.fetches.load(Ordering::Relaxed),
+            fetches: shared.discovery_fetches.load(Ordering::Relaxed)
+                + shared.jwks_fetches.load(Ordering::Relaxed),
             failures: state.failures,
         }
     }
@@ -569,6 +598,12 @@ impl Shared {
                     state.next_refresh = now + max_age;
                 }
                 Err(Failure { uri, error, moved }) => {
+                    let step = if error.code() == ErrorCode::DiscoveryFailed {
+                        &self.discovery_failures
+                    } else {
+                        &self.jwks_failures
+                    };
+                    step.fetch_add(1, Ordering::Relaxed);
                     if uri.is_some() {
                         state.jwks_uri = uri;
                     }
@@ -618,7 +653,7 @@ impl Shared {
                     &*self.fetcher,
                     &self.limits(),
                     self.options.allow_http,
-                    &self.fetches,
+                    &self.discovery_fetches,
                 )
                 .map(|metadata| metadata.jwks_uri)
                 .map_err(|error| Failure {
@@ -633,7 +668,7 @@ impl Shared {
             &*self.fetcher,
             &self.limits(),
             self.options.max_keys,
-            &self.fetches,
+            &self.jwks_fetches,
         ) {
             Ok(fetched) => Ok((uri, fetched.keys, fetched.max_age)),
             Err((error, moved)) => Err(Failure {

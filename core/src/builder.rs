@@ -1,0 +1,583 @@
+//! [`VerifierBuilder`]: turns options into a [`Verifier`], refusing contradictory or absurd
+//! configuration with `config_invalid` before anything runs. Every size, duration and list has a
+//! bound ([`MAX_CACHE_SIZE`], [`MAX_TOKEN_BYTES_LIMIT`], …), so no option can exhaust memory or
+//! overflow a clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::alg::{self, Algorithm};
+use crate::cache::{self, TokenCache};
+use crate::claims::ClaimsPolicy;
+use crate::error::{Error, quote};
+use crate::jwk::Key;
+use crate::jws::{AlgSet, JwsPolicy};
+use crate::keyset::{KeyHolder, KeySet};
+use crate::policy::Policy;
+use crate::remote::fetch::Fetcher;
+use crate::remote::{Remote, RemoteOptions, Source};
+use crate::static_tokens::{StaticToken, StaticTokens};
+use crate::stats::Counters;
+use crate::token;
+use crate::verifier::{Inner, Verifier, check_no_mixing};
+
+/// Largest accepted leeway: 10 minutes.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+
+/// Largest verified-token cache, in entries (slots are allocated when the verifier is built).
+pub const MAX_CACHE_SIZE: usize = 1 << 20;
+
+/// Largest accepted `max_token_bytes`: 1 MiB.
+pub const MAX_TOKEN_BYTES_LIMIT: usize = 1 << 20;
+
+/// Longest accepted fetch timeout.
+pub const MAX_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Longest accepted refresh cooldown.
+pub const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
+
+/// Longest accepted `max_stale`: 30 days.
+pub const MAX_MAX_STALE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Most entries in each configured list (issuers, audiences, scopes, required claims, algorithms).
+const MAX_LIST_ENTRIES: usize = 256;
+
+/// Most static tokens.
+const MAX_STATIC_TOKENS: usize = 10_000;
+
+/// Longest configured string (an issuer, audience, scope, claim name or typ), in bytes.
+const MAX_CONFIG_STRING_BYTES: usize = 4096;
+
+/// Builds a [`Verifier`]; [`build`](VerifierBuilder::build) rejects contradictory configuration
+/// with `config_invalid`.
+#[derive(Default)]
+#[must_use]
+pub struct VerifierBuilder {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    audiences_set_empty: bool,
+    skip_audience: bool,
+    keys: Vec<Key>,
+    key_errors: Vec<Error>,
+    algorithms: Option<Vec<Algorithm>>,
+    required_scopes: Vec<String>,
+    leeway: Duration,
+    typ: Option<String>,
+    required_claims: Vec<String>,
+    static_tokens: Vec<StaticToken>,
+    allow_missing_exp: bool,
+    max_token_bytes: Option<usize>,
+    jwks_uri: Option<String>,
+    fetcher: Option<Arc<dyn Fetcher>>,
+    remote: RemoteOptions,
+    cache_size: Option<usize>,
+}
+
+impl VerifierBuilder {
+    /// A builder configured from `{prefix}…` environment variables, for further options:
+    ///
+    /// | variable (after the prefix) | meaning |
+    /// |---|---|
+    /// | `OAUTH_ISSUER` or `OAUTH_ISSUER_URL` | the issuer (keys are discovered from it) |
+    /// | `OIDC_CONFIG_URL` | the discovery URL; the issuer is what precedes `/.well-known/openid-configuration` |
+    /// | `OAUTH_JWKS_URI` | the JWKS URL (skips discovery) |
+    /// | `OIDC_AUDIENCE` or `OAUTH_AUDIENCE` | accepted audiences, comma-separated |
+    /// | `OIDC_REQUIRED_SCOPES` | required scopes, comma-separated |
+    /// | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`), granted the required scopes |
+    ///
+    /// Blank values count as unset.
+    ///
+    /// # Errors
+    /// `config_invalid` for a half-configured OIDC setup, naming the missing variable.
+    pub fn from_env(prefix: &str) -> Result<VerifierBuilder, Error> {
+        crate::env::builder_from(prefix, |name| std::env::var(name).ok())
+    }
+
+    /// Adds an accepted issuer (`iss` must equal one of them exactly; no normalisation).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Adds several accepted issuers.
+    pub fn issuers<I: IntoIterator<Item = S>, S: Into<String>>(mut self, issuers: I) -> Self {
+        self.issuers.extend(issuers.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds an accepted audience (any one `aud` value must equal one of them).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds several accepted audiences; an empty list is a configuration error.
+    pub fn audiences<I: IntoIterator<Item = S>, S: Into<String>>(mut self, audiences: I) -> Self {
+        let before = self.audiences.len();
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self.audiences_set_empty |= self.audiences.len() == before;
+        self
+    }
+
+    /// Disables the audience check, for providers that set no audience. Logs a warning when the
+    /// verifier is built: tokens minted for any other service of the same issuer will be accepted.
+    pub fn insecure_skip_audience_check(mut self) -> Self {
+        self.skip_audience = true;
+        self
+    }
+
+    /// Accepts tokens without `exp` (they never expire). Off by default.
+    pub fn insecure_allow_missing_exp(mut self) -> Self {
+        self.allow_missing_exp = true;
+        self
+    }
+
+    /// Adds keys from a JWKS document (unusable keys are skipped and logged).
+    pub fn jwks_json(mut self, jwks: &str) -> Self {
+        match KeySet::from_jwks_json(jwks) {
+            Ok(set) if set.is_empty() => self.key_errors.push(Error::config(format!(
+                "the JWKS has no usable key ({} skipped: {})",
+                set.skipped().len(),
+                set.skipped()
+                    .iter()
+                    .map(|s| s.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))),
+            Ok(set) => self.keys.extend(KeySet::into_keys(set)),
+            Err(e) => self.key_errors.push(Error::config(e.message())),
+        }
+        self
+    }
+
+    /// Adds one or more PEM public keys.
+    pub fn public_key_pem(mut self, pem: &str) -> Self {
+        match KeySet::from_pem(pem) {
+            Ok(set) => self.keys.extend(KeySet::into_keys(set)),
+            Err(e) => self.key_errors.push(Error::config(e.message())),
+        }
+        self
+    }
+
+    /// Fetches keys from this JWKS URL (and keeps them fresh) instead of discovering it from
+    /// the issuer.
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// Uses your HTTP client for discovery and JWKS fetches (default: the built-in client of the
+    /// `http` feature).
+    pub fn fetcher(mut self, fetcher: Arc<dyn Fetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Allows plain-http discovery and JWKS URLs on non-loopback hosts. Off by default: keys
+    /// fetched without TLS can be replaced by anyone on the network path.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.remote.allow_http = true;
+        self
+    }
+
+    /// Deadline of each HTTP request for keys (default 5 s; more than 0, at most 60 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.remote.fetch_timeout = timeout;
+        self
+    }
+
+    /// Least time between two fetches caused by unknown `kid`s (default 30 s, at most 24 h).
+    pub fn refresh_cooldown(mut self, cooldown: Duration) -> Self {
+        self.remote.cooldown = cooldown;
+        self
+    }
+
+    /// How long the last good remote keys keep verifying after refreshes start failing, counted
+    /// from their fetch (default 24 h, at most 30 days). Only failed fetches — transport errors,
+    /// statuses other than 200, bodies that are not a JWKS, over-limit bodies — fall back on the
+    /// last good keys; a JWKS that parses always replaces them, even when it holds no usable key.
+    /// Past `max_stale`, verifications answer `jwks_unavailable` with the URL, the keys' age and
+    /// the last error until a fetch succeeds.
+    pub fn max_stale(mut self, max_stale: Duration) -> Self {
+        self.remote.max_stale = max_stale;
+        self
+    }
+
+    /// Adds a parsed key.
+    pub fn key(mut self, key: Key) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds every key of a set.
+    pub fn keys(mut self, keys: KeySet) -> Self {
+        self.keys.extend(KeySet::into_keys(keys));
+        self
+    }
+
+    /// Adds an HMAC secret for one HS* algorithm (at least the hash length). HMAC secrets cannot
+    /// be combined with public keys.
+    pub fn hmac_secret(mut self, alg: Algorithm, secret: impl AsRef<[u8]>) -> Self {
+        match Key::hmac_secret(alg, secret) {
+            Ok(key) => self.keys.push(key),
+            Err(e) => self.key_errors.push(e),
+        }
+        self
+    }
+
+    /// Sets the accepted algorithms. Default: every algorithm the configured keys can verify
+    /// (each key is bound to its own family, so this cannot enable algorithm confusion).
+    pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Scopes every credential must carry (`scope` or `scp` of a JWT; the configured scopes of a
+    /// static token — see [`StaticToken::with_scopes`]). A credential without one of them is
+    /// rejected with `insufficient_scope`, and the error carries the credential
+    /// ([`Error::credential`](crate::Error::credential)).
+    pub fn required_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        scopes: I,
+    ) -> Self {
+        self.required_scopes
+            .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Clock-skew tolerance for `exp`, `nbf` and `iat` (default 0, at most 10 minutes).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Expected header `typ` (`"at+jwt"` for RFC 9068 access tokens); compared case-insensitively
+    /// with the `application/` prefix optional. A token without `typ` then fails.
+    pub fn typ(mut self, typ: impl Into<String>) -> Self {
+        self.typ = Some(typ.into());
+        self
+    }
+
+    /// Claims that must be present (any value).
+    pub fn require_claims<I: IntoIterator<Item = S>, S: Into<String>>(mut self, claims: I) -> Self {
+        self.required_claims
+            .extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a static bearer token / API key granting `client_id` no scopes (so with
+    /// [`required_scopes`](VerifierBuilder::required_scopes) configured it is refused with
+    /// `insufficient_scope`: give it scopes with [`static_tokens`](VerifierBuilder::static_tokens)
+    /// and [`StaticToken::with_scopes`]).
+    pub fn static_token(mut self, secret: impl AsRef<str>, client_id: impl Into<String>) -> Self {
+        self.static_tokens.push(StaticToken::new(secret, client_id));
+        self
+    }
+
+    /// Adds static tokens.
+    pub fn static_tokens<I: IntoIterator<Item = StaticToken>>(mut self, tokens: I) -> Self {
+        self.static_tokens.extend(tokens);
+        self
+    }
+
+    /// Capacity of the verified-token cache (default 1024 tokens; 0 disables it; at most
+    /// [`MAX_CACHE_SIZE`]). A hit returns the earlier result without crypto after re-checking
+    /// `exp`/`nbf` and that the token would still select the key that verified it. Only tokens up
+    /// to 4 KiB are cached.
+    pub fn cache_size(mut self, entries: usize) -> Self {
+        self.cache_size = Some(entries);
+        self
+    }
+
+    /// Largest accepted token in bytes (default 16 KiB; 1 to [`MAX_TOKEN_BYTES_LIMIT`]).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = Some(bytes);
+        self
+    }
+
+    /// Builds the verifier.
+    ///
+    /// # Errors
+    /// `config_invalid` naming the problem: no keys and no static tokens, keys without an issuer
+    /// or audience, an empty audience list, HMAC secrets mixed with public keys or HS* allowed with
+    /// public keys, an empty algorithm list, leeway over 10 minutes, unusable key material.
+    pub fn build(self) -> Result<Verifier, Error> {
+        if let Some(e) = self.key_errors.first() {
+            return Err(e.clone());
+        }
+        self.check_limits()?;
+        let static_tokens = StaticTokens::new(self.static_tokens);
+        let blank = |s: &String| s.trim().is_empty();
+        if self.issuers.iter().any(blank) {
+            return Err(Error::config("an issuer is empty"));
+        }
+        if self.audiences.iter().any(blank) {
+            return Err(Error::config("an audience is empty"));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(Error::config(format!(
+                "leeway is {}s; at most {}s is allowed",
+                self.leeway.as_secs(),
+                MAX_LEEWAY.as_secs()
+            )));
+        }
+        if self.required_claims.len() > 64 {
+            return Err(Error::config("at most 64 required claims are supported"));
+        }
+        let remote_source = if !self.keys.is_empty() {
+            if self.jwks_uri.is_some() {
+                return Err(Error::config(
+                    "both static keys and a jwks_uri are configured: use one key source",
+                ));
+            }
+            None
+        } else if let Some(uri) = &self.jwks_uri {
+            Some(Source::JwksUri(uri.clone()))
+        } else if !self.issuers.is_empty() {
+            if self.issuers.len() > 1 {
+                return Err(Error::config(
+                    "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
+                ));
+            }
+            Some(Source::Discovery {
+                issuer: self.issuers[0].clone(),
+            })
+        } else {
+            None
+        };
+        let jwt = !self.keys.is_empty() || remote_source.is_some();
+        if !jwt && static_tokens.is_empty() {
+            return Err(Error::config(
+                "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
+            ));
+        }
+        if !jwt && !self.audiences.is_empty() {
+            return Err(Error::config(
+                "an audience is configured but no issuer or keys",
+            ));
+        }
+        let keys = KeySet::new(self.keys);
+        let algorithms = if jwt {
+            check_no_mixing(&keys)?;
+            if self.issuers.is_empty() {
+                return Err(Error::config(
+                    "no issuer configured: set the issuer your tokens carry in iss",
+                ));
+            }
+            if self.audiences_set_empty {
+                return Err(Error::config("the audience list is empty"));
+            }
+            if self.audiences.is_empty() && !self.skip_audience {
+                return Err(Error::config(
+                    "no audience configured: set the audience (resource) your tokens carry in aud, or call insecure_skip_audience_check() for providers that set none",
+                ));
+            }
+            if self.skip_audience {
+                log::warn!(
+                    "jwtgate: audience check disabled for issuer {}: tokens issued for any other service of this issuer will be accepted",
+                    quote(&self.issuers[0])
+                );
+            }
+            let usable = keys.usable_algorithms();
+            let algorithms = match self.algorithms {
+                Some(list) if list.is_empty() => {
+                    return Err(Error::config("the algorithm list is empty"));
+                }
+                Some(list) => list,
+                None if keys.has_secrets() => usable.clone(),
+                None => Algorithm::ASYMMETRIC.to_vec(),
+            };
+            let set = AlgSet::from_slice(&algorithms);
+            if !keys.has_secrets() && set.any(Algorithm::is_symmetric) {
+                return Err(Error::config(format!(
+                    "{} cannot be allowed together with public keys (algorithm confusion); HMAC needs its own verifier with hmac_secret",
+                    alg::list(
+                        &algorithms
+                            .iter()
+                            .copied()
+                            .filter(|a| a.is_symmetric())
+                            .collect::<Vec<_>>()
+                    )
+                )));
+            }
+            if remote_source.is_none() && !set.any(|a| usable.contains(&a)) {
+                return Err(Error::config(format!(
+                    "no configured key can verify any allowed algorithm (allowed: {}; keys support: {})",
+                    alg::list(&set.to_vec()),
+                    alg::list(&usable)
+                )));
+            }
+            set
+        } else {
+            AlgSet::default()
+        };
+        let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
+        let remote = match (remote_source, &holder) {
+            (Some(source), Some(holder)) => {
+                let url = match &source {
+                    Source::JwksUri(uri) => uri,
+                    Source::Discovery { issuer } => issuer,
+                };
+                crate::remote::url::HttpUrl::parse(url)
+                    .and_then(|u| u.check_transport(url, self.remote.allow_http))
+                    .map_err(Error::config)?;
+                let fetcher = match self.fetcher {
+                    Some(fetcher) => fetcher,
+                    None => default_fetcher(self.remote.fetch_timeout)?,
+                };
+                Some(Remote::start(
+                    source,
+                    self.remote,
+                    fetcher,
+                    Arc::clone(holder),
+                )?)
+            }
+            _ => None,
+        };
+        let boxed = |v: Vec<String>| {
+            v.into_iter()
+                .map(String::into_boxed_str)
+                .collect::<Vec<_>>()
+        };
+        Ok(Verifier::from_inner(Inner {
+            keys: holder,
+            remote,
+            cache: if jwt {
+                TokenCache::new(self.cache_size.unwrap_or(cache::DEFAULT_CAPACITY))
+            } else {
+                None
+            },
+            policy: Policy {
+                jws: JwsPolicy {
+                    algorithms,
+                    max_token_bytes: self
+                        .max_token_bytes
+                        .unwrap_or(token::DEFAULT_MAX_TOKEN_BYTES),
+                },
+                typ: self.typ.map(String::into_boxed_str),
+                claims: ClaimsPolicy {
+                    issuers: boxed(self.issuers),
+                    audiences: (!self.skip_audience).then(|| boxed(self.audiences)),
+                    leeway: self.leeway.as_secs_f64(),
+                    require_exp: !self.allow_missing_exp,
+                    required_claims: boxed(self.required_claims),
+                },
+                required_scopes: boxed(self.required_scopes),
+            },
+            static_tokens,
+            counters: Counters::new(),
+        }))
+    }
+}
+
+impl VerifierBuilder {
+    /// Bounds on every size, duration and list, so that no option can exhaust memory, overflow a
+    /// clock or make a verifier that cannot work.
+    fn check_limits(&self) -> Result<(), Error> {
+        let limit = |ok: bool, message: String| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::config(message))
+            }
+        };
+        if let Some(size) = self.cache_size {
+            limit(
+                size <= MAX_CACHE_SIZE,
+                format!(
+                    "cache_size is {size}; at most {MAX_CACHE_SIZE} entries are allowed (0 disables the cache)"
+                ),
+            )?;
+        }
+        if let Some(bytes) = self.max_token_bytes {
+            limit(
+                (1..=MAX_TOKEN_BYTES_LIMIT).contains(&bytes),
+                format!(
+                    "max_token_bytes is {bytes}; it must be between 1 and {MAX_TOKEN_BYTES_LIMIT}"
+                ),
+            )?;
+        }
+        let timeout = self.remote.fetch_timeout;
+        limit(
+            !timeout.is_zero() && timeout <= MAX_FETCH_TIMEOUT,
+            format!(
+                "fetch_timeout is {timeout:?}; it must be more than 0 and at most {}s",
+                MAX_FETCH_TIMEOUT.as_secs()
+            ),
+        )?;
+        limit(
+            self.remote.cooldown <= MAX_REFRESH_COOLDOWN,
+            format!(
+                "refresh_cooldown is {:?}; at most {}s is allowed",
+                self.remote.cooldown,
+                MAX_REFRESH_COOLDOWN.as_secs()
+            ),
+        )?;
+        limit(
+            self.remote.max_stale <= MAX_MAX_STALE,
+            format!(
+                "max_stale is {:?}; at most {}s (30 days) is allowed",
+                self.remote.max_stale,
+                MAX_MAX_STALE.as_secs()
+            ),
+        )?;
+        for (name, list) in [
+            ("issuers", &self.issuers),
+            ("audiences", &self.audiences),
+            ("required_scopes", &self.required_scopes),
+            ("require_claims", &self.required_claims),
+        ] {
+            limit(
+                list.len() <= MAX_LIST_ENTRIES,
+                format!(
+                    "{} {name} are configured; at most {MAX_LIST_ENTRIES} are allowed",
+                    list.len()
+                ),
+            )?;
+            if let Some(long) = list.iter().find(|s| s.len() > MAX_CONFIG_STRING_BYTES) {
+                return Err(Error::config(format!(
+                    "an entry of {name} is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
+                    long.len()
+                )));
+            }
+        }
+        if let Some(typ) = &self.typ {
+            limit(
+                typ.len() <= MAX_CONFIG_STRING_BYTES,
+                format!(
+                    "typ is {} bytes long; at most {MAX_CONFIG_STRING_BYTES} are allowed",
+                    typ.len()
+                ),
+            )?;
+        }
+        if let Some(algorithms) = &self.algorithms {
+            limit(
+                algorithms.len() <= MAX_LIST_ENTRIES,
+                format!(
+                    "{} algorithms are listed; at most {MAX_LIST_ENTRIES} are allowed",
+                    algorithms.len()
+                ),
+            )?;
+        }
+        limit(
+            self.static_tokens.len() <= MAX_STATIC_TOKENS,
+            format!(
+                "{} static tokens are configured; at most {MAX_STATIC_TOKENS} are allowed",
+                self.static_tokens.len()
+            ),
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "http")]
+fn default_fetcher(timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
+    Ok(Arc::new(crate::remote::fetch::HttpFetcher::new(timeout)))
+}
+
+#[cfg(not(feature = "http"))]
+fn default_fetcher(_timeout: Duration) -> Result<Arc<dyn Fetcher>, Error> {
+    Err(Error::config(
+        "remote keys need an HTTP client: enable the `http` feature or pass one with fetcher()",
+    ))
+}

@@ -1,0 +1,52 @@
+//! The verification policy: every rule a verifier applies to a token apart from its keys, fixed
+//! when the verifier is built — the JWS rules (allowed algorithms, size), the expected `typ`, the
+//! claims rules (issuer, audience, time, required claims) and the required scopes. ARCHITECTURE.md
+//! lists where each rule runs in the pipeline.
+
+use crate::claims::{self, ClaimsPolicy};
+use crate::error::{Error, ErrorDetail};
+use crate::header::{typ_matches, typ_mismatch};
+use crate::jws::JwsPolicy;
+use crate::verified::Verified;
+
+/// A verifier's rules.
+#[derive(Debug)]
+pub(crate) struct Policy {
+    pub(crate) jws: JwsPolicy,
+    /// Expected header `typ`, compared as a media type (RFC 7515 §4.1.9).
+    pub(crate) typ: Option<Box<str>>,
+    pub(crate) claims: ClaimsPolicy,
+    /// Scopes every credential must carry, static tokens included.
+    pub(crate) required_scopes: Vec<Box<str>>,
+}
+
+impl Policy {
+    /// The header's `typ` against the expectation, if one is configured.
+    pub(crate) fn check_typ(&self, found: Option<&str>) -> Result<(), Error> {
+        match (&self.typ, found) {
+            (None, _) => Ok(()),
+            (Some(expected), Some(found)) if typ_matches(found, expected) => Ok(()),
+            (Some(expected), found) => {
+                Err(typ_mismatch(found, expected).with_detail(ErrorDetail {
+                    expected: vec![expected.to_string()],
+                    found: found
+                        .map(|f| f.chars().take(80).collect())
+                        .into_iter()
+                        .collect(),
+                    ..ErrorDetail::default()
+                }))
+            }
+        }
+    }
+
+    /// The required scopes, checked on the finished credential so that an `insufficient_scope`
+    /// error carries it ([`Error::credential`]): frameworks answer 403 and can still say who asked.
+    pub(crate) fn check_scopes(&self, verified: Verified) -> Result<Verified, Error> {
+        match claims::check_scopes(&self.required_scopes, || {
+            verified.scopes().iter().map(String::as_str)
+        }) {
+            Ok(()) => Ok(verified),
+            Err(e) => Err(e.with_credential(verified)),
+        }
+    }
+}
