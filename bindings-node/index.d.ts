@@ -80,6 +80,10 @@ export interface JsonWebKeySet {
  * names are rejected with `config_invalid`. Keys come from exactly one source: `jwks`,
  * `publicKey`, `jwksUri`, or — when none is given — discovery from the `issuer`
  * (`/.well-known/openid-configuration`, then RFC 8414).
+ *
+ * A value of the wrong type, a number out of range (negative, NaN, infinite, too large, a
+ * fraction for a size) and a string that is not valid Unicode (a lone surrogate) are
+ * `config_invalid`.
  */
 export interface VerifierOptions {
   /** Accepted issuer(s): `iss` must equal one exactly, without normalisation (trailing slashes matter). */
@@ -227,7 +231,8 @@ export declare class Verifier {
 
   /**
    * Verifies on the calling thread. A cached token costs well under a microsecond; a new one
-   * costs one signature check.
+   * costs one signature check. A string that is not valid Unicode (a lone surrogate) is
+   * `token_malformed`; a non-string a `TypeError`.
    *
    * Never waits on the network — except when the token needs a key fetch (remote keys not
    * fetched yet, or an unknown `kid` outside the refresh cooldown): then it waits for that
@@ -248,7 +253,8 @@ export declare class Verifier {
   /**
    * Resolves once keys are available (immediately for static keys). Servers that prefer to
    * fail fast call it at start-up.
-   * @param timeoutSeconds how long to wait (default 10).
+   * @param timeoutSeconds how long to wait (default 10); `config_invalid` when negative, NaN,
+   *   infinite or too large, `TypeError` when not a number.
    * @returns rejects with the descriptive `discovery_failed` / `jwks_unavailable` error.
    */
   waitReady(timeoutSeconds?: number): Promise<void>;

@@ -85,6 +85,33 @@ function configError(message) {
   return new JwtGateError(message, 'config_invalid');
 }
 
+// N-API hands strings to Rust as UTF-8 and replaces a lone surrogate (which has no UTF-8 form)
+// with U+FFFD: an option, a prefix or a token would silently become another string. Refused
+// instead. Walks arrays and plain objects (JWKS documents, static tokens) without recursion.
+function checkWellFormed(name, value) {
+  const pending = [[name, value]];
+  const seen = new Set();
+  while (pending.length > 0) {
+    const [where, item] = pending.pop();
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) {
+        throw configError(`${where} is not valid Unicode: it contains a lone surrogate`);
+      }
+    } else if (typeof item === 'object' && item !== null && !seen.has(item) && !(item instanceof KeyObject)) {
+      seen.add(item);
+      if (!Array.isArray(item) && Object.getPrototypeOf(item) !== Object.prototype && Object.getPrototypeOf(item) !== null) {
+        continue;
+      }
+      for (const [key, member] of Object.entries(item)) {
+        if (!key.isWellFormed()) {
+          throw configError(`${where} has a member name that is not valid Unicode (a lone surrogate)`);
+        }
+        pending.push([`${where}.${key}`, member]);
+      }
+    }
+  }
+}
+
 function pemOf(key) {
   if (key instanceof KeyObject) {
     if (key.type !== 'public') {
@@ -106,8 +133,9 @@ function nativeOptions(options) {
       throw configError(`unknown option ${JSON.stringify(name)} (known: ${[...OPTION_NAMES].join(', ')})`);
     }
     if (value === undefined) continue;
+    checkWellFormed(name, value);
     if (name === 'jwks' && typeof value === 'object' && value !== null) {
-      out.jwks = JSON.stringify(value);
+      out.jwks = jsonText(value);
     } else if (name === 'publicKey') {
       out.publicKey = Array.isArray(value) ? value.map(pemOf) : pemOf(value);
     } else if (name === 'staticTokens' && Array.isArray(value)) {
@@ -126,13 +154,25 @@ function nativeOptions(options) {
   return out;
 }
 
+// A JWKS object as JSON text. A value JSON cannot hold (a BigInt, a cycle) is the caller's
+// TypeError; anything else going wrong (a structure too deep for the stack) is a bad option.
+function jsonText(value) {
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    if (e instanceof TypeError) throw e;
+    throw configError(`jwks is not a JSON document: ${e && e.message}`);
+  }
+}
+
 // Native argument conversion errors (a number where a string belongs, …) are configuration
-// errors too.
+// errors too. A Rust panic (status GenericFailure) is not: it is rethrown as the internal error
+// it is, never disguised as a configuration problem.
 function build(construct) {
   try {
     return construct();
   } catch (e) {
-    if (e instanceof JwtGateError) throw e;
+    if (e instanceof JwtGateError || (e && e.code === 'GenericFailure')) throw e;
     throw configError(`invalid options: ${e && e.message}`);
   }
 }
@@ -141,6 +181,13 @@ const fromEnvMarker = Symbol('jwtgate.fromEnv');
 
 function notAString(token) {
   return new TypeError(`token must be a string, got ${token === null ? 'null' : typeof token}`);
+}
+
+// A token with a lone surrogate is no credential; passed on, N-API would turn the surrogate into
+// U+FFFD and the result could equal a configured static token. (`isWellFormed` answers at once
+// for the one-byte strings tokens are.)
+function malformed() {
+  return new JwtGateError('the credential is not valid Unicode: it contains a lone surrogate', 'token_malformed');
 }
 
 /**
@@ -170,18 +217,21 @@ class Verifier {
   /** A verifier configured from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … */
   static fromEnv(prefix = '') {
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    checkWellFormed('prefix', prefix);
     return new Verifier(fromEnvMarker, prefix);
   }
 
   /** Verifies `token` on the calling thread; throws JwtGateError. */
   verifySync(token) {
     if (typeof token !== 'string') throw notAString(token);
+    if (!token.isWellFormed()) throw malformed();
     return this.#verifySync(token, this.#objects);
   }
 
   /** Verifies `token`; signature checks and key fetches run on the libuv thread pool. */
   verify(token) {
     if (typeof token !== 'string') return Promise.reject(notAString(token));
+    if (!token.isWellFormed()) return Promise.reject(malformed());
     let result;
     try {
       result = this.#verify(token, this.#objects);
@@ -191,10 +241,13 @@ class Verifier {
     return result instanceof Promise ? result : Promise.resolve(result);
   }
 
-  /** Resolves once keys are available; rejects with the reason after `timeoutSeconds`. */
+  /**
+   * Resolves once keys are available; rejects with the reason after `timeoutSeconds`
+   * (`config_invalid` for a negative, NaN, infinite or too large timeout).
+   */
   waitReady(timeoutSeconds = 10) {
-    if (typeof timeoutSeconds !== 'number' || !(timeoutSeconds >= 0)) {
-      return Promise.reject(new TypeError('timeoutSeconds must be a non-negative number'));
+    if (typeof timeoutSeconds !== 'number') {
+      return Promise.reject(new TypeError('timeoutSeconds must be a number'));
     }
     try {
       return this.#native.waitReady(timeoutSeconds);

@@ -158,10 +158,19 @@ pub struct NativeVerifier {
     state: Rc<State>,
 }
 
-/// A non-negative whole number option.
+/// The largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A non-negative whole number option, passed on to the core (which bounds each size).
 fn count(env: &Env, name: &str, value: f64) -> napi::Result<usize> {
-    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= u32::MAX as f64 {
-        Ok(value as usize)
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {
+        usize::try_from(value as u64).map_err(|_| {
+            errors::config(
+                env,
+                format!("{name} is too large for this platform, got {value}"),
+            )
+        })
+
     } else {
         Err(errors::config(
             env,
@@ -170,7 +179,8 @@ fn count(env: &Env, name: &str, value: f64) -> napi::Result<usize> {
     }
 }
 
-/// A duration option given in seconds.
+/// A duration option given in seconds: checked into a `Duration` (negative, NaN, infinite and
+/// larger-than-`Duration` values are `config_invalid`); the core bounds each option.
 fn seconds(env: &Env, name: &str, value: f64) -> napi::Result<Duration> {
     Duration::try_from_secs_f64(value).map_err(|_| {
         errors::config(
