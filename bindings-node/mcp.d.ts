@@ -30,10 +30,29 @@ export interface JwtGateTokenVerifier extends OAuthTokenVerifier {
   readonly verifier: Verifier;
   /**
    * Verifies `token`. Rejects with the SDK's `InsufficientScopeError` (HTTP 403) for
-   * `insufficient_scope` and `InvalidTokenError` (HTTP 401) for every other rejection; the
-   * `JwtGateError` is the error's `cause`.
+   * `insufficient_scope` and `InvalidTokenError` (HTTP 401) for every other rejection. Their
+   * message — what the client sees in `WWW-Authenticate` and the body — is one fixed sentence
+   * per error code (e.g. `token_expired`: "The access token expired"; `jwks_unavailable` and
+   * `discovery_failed`: "The server cannot verify tokens right now"), never the core's message,
+   * which names URLs, connection errors and the expected issuer and audience. That detail goes
+   * to the logger and stays on the error: the `JwtGateError` is its `cause`.
    */
   verifyAccessToken(token: string): Promise<JwtGateAuthInfo>;
+}
+
+/** Where the adapter reports rejections: anything with `warn(message)`, such as `console`. */
+export interface JwtGateLogger {
+  warn(message: string): void;
+}
+
+/** Options of the adapter itself (the verifier's options are the first argument). */
+export interface TokenVerifierAdapterOptions {
+  /**
+   * Receives one line per rejection with the error code and the core's detailed message
+   * (`jwtgate/mcp: bearer token rejected (audience_mismatch): audience mismatch: expected …`).
+   * Default: `console`.
+   */
+  logger?: JwtGateLogger;
 }
 
 /**
@@ -44,7 +63,10 @@ export interface JwtGateTokenVerifier extends OAuthTokenVerifier {
  * app.post('/mcp', requireBearerAuth({ verifier: createTokenVerifier({ issuer, audience }) }), handler);
  * @throws {import('./index.js').JwtGateError} `config_invalid` for bad options.
  */
-export declare function createTokenVerifier(options: VerifierOptions | Verifier): JwtGateTokenVerifier;
+export declare function createTokenVerifier(
+  options: VerifierOptions | Verifier,
+  adapterOptions?: TokenVerifierAdapterOptions,
+): JwtGateTokenVerifier;
 
 /** Seconds from now that static tokens report as `expiresAt` (3600). */
 export declare const STATIC_TOKEN_EXPIRES_IN: number;

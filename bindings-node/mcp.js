@@ -13,9 +13,12 @@ function loadErrors() {
 }
 const { InsufficientScopeError, InvalidTokenError } = loadErrors();
 
-/** An `OAuthTokenVerifier` backed by a jwtgate `Verifier` (given, or built from `options`). */
-function createTokenVerifier(options) {
-  return adapter.createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options);
+/**
+ * An `OAuthTokenVerifier` backed by a jwtgate `Verifier` (given, or built from `options`).
+ * `adapterOptions.logger` (default `console`) receives each rejection's code and detail.
+ */
+function createTokenVerifier(options, adapterOptions) {
+  return adapter.createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions);
 }
 
 module.exports = { createTokenVerifier, STATIC_TOKEN_EXPIRES_IN: adapter.STATIC_TOKEN_EXPIRES_IN };

@@ -19,9 +19,11 @@ const { InsufficientScopeError, InvalidTokenError } = await loadErrors();
 /**
  * An `OAuthTokenVerifier` backed by a jwtgate `Verifier` (given, or built from `options`).
  * @param {import('./index.mjs').VerifierOptions | import('./index.mjs').Verifier} options
+ * @param {{ logger?: { warn(message: string): void } }} [adapterOptions] `logger` (default
+ *   `console`) receives each rejection's code and detail.
  */
-export function createTokenVerifier(options) {
-  return adapter.createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options);
+export function createTokenVerifier(options, adapterOptions) {
+  return adapter.createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions);
 }
 
 export const { STATIC_TOKEN_EXPIRES_IN } = adapter;

@@ -12,13 +12,40 @@ const { JwtGateError, Verifier } = require('../index.js');
  */
 const STATIC_TOKEN_EXPIRES_IN = 3600;
 
-// RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E. The SDK writes the message
-// into WWW-Authenticate unescaped (and a non-Latin-1 character would make Express throw).
-function describe(message) {
-  return message
-    .replaceAll('…', '...')
-    .replace(/["\\]/g, "'")
-    .replace(/[^\x20-\x7e]/g, '?');
+/**
+ * What an unauthenticated client is told: one fixed sentence per code. The SDK puts the
+ * message into the RFC 6750 `error_description` of `WWW-Authenticate` (§3: %x20-21 / %x23-5B /
+ * %x5D-7E, which these are) and into the 401/403 body. The core's messages stay on the server:
+ * they name the JWKS and discovery URLs, connection errors, the expected issuer and audience,
+ * and echo values from the token.
+ */
+const CLIENT_DESCRIPTIONS = Object.freeze({
+  token_malformed: 'The access token is malformed',
+  token_too_large: 'The access token is too large',
+  alg_not_allowed: 'The access token is signed with an algorithm that is not accepted',
+  header_unsupported: 'The access token has a header that is not supported',
+  key_not_found: 'The access token is signed with an unknown key',
+  key_unusable: 'The access token is signed with a key that cannot verify it',
+  signature_invalid: 'The access token signature is invalid',
+  token_expired: 'The access token expired',
+  token_not_yet_valid: 'The access token is not valid yet',
+  claim_missing: 'The access token lacks a required claim',
+  claim_invalid: 'The access token has an invalid claim',
+  issuer_mismatch: 'The access token was issued by an untrusted issuer',
+  audience_mismatch: 'The access token was not issued for this resource',
+  typ_mismatch: 'The access token has the wrong type',
+  insufficient_scope: 'The access token lacks a required scope',
+  token_unknown: 'The access token is not recognized',
+  jwks_unavailable: 'The server cannot verify tokens right now',
+  discovery_failed: 'The server cannot verify tokens right now',
+  config_invalid: 'The server cannot verify tokens right now',
+});
+
+/** For a code this table does not know (a newer core). */
+const FALLBACK_DESCRIPTION = 'The access token is invalid';
+
+function clientDescription(code) {
+  return Object.hasOwn(CLIENT_DESCRIPTIONS, code) ? CLIENT_DESCRIPTIONS[code] : FALLBACK_DESCRIPTION;
 }
 
 function asList(value) {
@@ -31,16 +58,35 @@ function resourceOf(aud, audiences) {
   return chosen !== undefined && URL.canParse(chosen) ? new URL(chosen) : undefined;
 }
 
-function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options) {
+function loggerOf(adapterOptions) {
+  if (adapterOptions === undefined) return console;
+  if (typeof adapterOptions !== 'object' || adapterOptions === null || Array.isArray(adapterOptions)) {
+    throw new JwtGateError('createTokenVerifier: the second argument must be an object, e.g. { logger }', 'config_invalid');
+  }
+  for (const key of Object.keys(adapterOptions)) {
+    if (key !== 'logger') {
+      throw new JwtGateError(`createTokenVerifier: unknown option ${JSON.stringify(key)} (known: logger)`, 'config_invalid');
+    }
+  }
+  const { logger = console } = adapterOptions;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
+    throw new JwtGateError('createTokenVerifier: logger must have a warn(message) method, e.g. console', 'config_invalid');
+  }
+  return logger;
+}
+
+function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions) {
+  const logger = loggerOf(adapterOptions);
   const verifier = options instanceof Verifier ? options : new Verifier(options);
   const audiences = options instanceof Verifier ? [] : asList(options.audience);
 
   function toSdkError(error) {
     if (!(error instanceof JwtGateError)) return error;
+    // The detail, for the operator: once per rejection, with the stable code.
+    logger.warn(`jwtgate/mcp: bearer token rejected (${error.code}): ${error.message}`);
+    const description = clientDescription(error.code);
     const sdkError =
-      error.code === 'insufficient_scope'
-        ? new InsufficientScopeError(describe(error.message))
-        : new InvalidTokenError(describe(error.message));
+      error.code === 'insufficient_scope' ? new InsufficientScopeError(description) : new InvalidTokenError(description);
     sdkError.cause = error;
     return sdkError;
   }

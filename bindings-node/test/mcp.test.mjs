@@ -16,15 +16,21 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import express from 'express';
 
+import { createServer } from 'node:net';
+
 import { JwtGateError, Verifier } from '../index.mjs';
 import { createTokenVerifier } from '../mcp.mjs';
 import { startIdp } from './helpers/idp.mjs';
+import { AUDIENCE, claims, ISSUER, keyFor, now } from './helpers/mint.mjs';
 
 const STATIC_TOKEN = 'ci-static-token-0123456789';
 
 let idp;
 let http;
 let base;
+// What the adapters of this file log (instead of the test output).
+const logged = [];
+const logger = { warn: (message) => logged.push(message) };
 
 /** An MCP server whose one tool returns the request's authInfo as JSON text. */
 function mcpHandler() {
@@ -59,18 +65,82 @@ before(async () => {
   const guard = (verifier) =>
     requireBearerAuth({ verifier, resourceMetadataUrl: getOAuthProtectedResourceMetadataUrl(resourceServerUrl) });
   // The endpoint under test: tokens for https://mcp.test/ with tools:call, or the static token.
-  const verifier = createTokenVerifier({
-    issuer: idp.issuer,
-    audience: idp.resource,
-    requiredScopes: ['tools:call'],
-    typ: 'at+jwt',
-    staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot', scopes: ['tools:call'] }],
-  });
+  const verifier = createTokenVerifier(
+    {
+      issuer: idp.issuer,
+      audience: idp.resource,
+      requiredScopes: ['tools:call'],
+      typ: 'at+jwt',
+      staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot', scopes: ['tools:call'] }],
+    },
+    { logger },
+  );
   await verifier.verifier.waitReady(10);
   app.post('/mcp', guard(verifier), mcpHandler());
   // The same IdP, but an endpoint that is another resource: IdP tokens are not for it.
-  app.post('/other', guard(createTokenVerifier({ issuer: idp.issuer, audience: 'https://other.test/' })), mcpHandler());
+  app.post(
+    '/other',
+    guard(createTokenVerifier({ issuer: idp.issuer, audience: 'https://other.test/' }, { logger })),
+    mcpHandler(),
+  );
+  // Endpoints whose core messages name internal detail (see `leaking`).
+  const closed = `http://127.0.0.1:${await closedPort()}`;
+  leaking = [
+    {
+      path: '/leak-audience',
+      codes: ['audience_mismatch'],
+      options: { issuer: idp.issuer, audience: 'https://expected-audience.test/' },
+      secrets: ['https://expected-audience.test/', 'expected-audience', idp.resource],
+    },
+    {
+      path: '/leak-issuer',
+      codes: ['issuer_mismatch'],
+      options: { issuer: 'https://expected-issuer.test', audience: idp.resource, jwksUri: `${idp.issuer}/jwks` },
+      secrets: ['https://expected-issuer.test', 'expected-issuer', `${idp.issuer}/jwks`, idp.resource],
+    },
+    {
+      path: '/leak-jwks',
+      codes: ['jwks_unavailable'],
+      options: {
+        issuer: 'https://expected-issuer.test',
+        audience: idp.resource,
+        jwksUri: `${closed}/private-jwks-path`,
+        fetchTimeout: 1,
+      },
+      secrets: [`${closed}/private-jwks-path`, 'private-jwks-path', 'expected-issuer', 'refused', idp.resource],
+    },
+    {
+      // Until discovery has answered, a verification is jwks_unavailable naming the discovery
+      // error; discovery_failed is what waitReady reports.
+      path: '/leak-discovery',
+      codes: ['jwks_unavailable', 'discovery_failed'],
+      options: { issuer: `${closed}/private-realm`, audience: idp.resource, fetchTimeout: 1 },
+      secrets: [`${closed}/private-realm`, 'private-realm', 'openid-configuration', 'refused', idp.resource],
+    },
+    {
+      path: '/leak-expired',
+      codes: ['token_expired'],
+      options: { issuer: ISSUER, audience: AUDIENCE, jwks: { keys: [local.jwk] } },
+      secrets: [ISSUER, AUDIENCE, 'idp.example.test'],
+      token: () => local.mint(claims({ exp: now() - 120, iat: now() - 600 })),
+      description: 'The access token expired',
+    },
+  ];
+  for (const { path, options } of leaking) {
+    app.post(path, guard(createTokenVerifier(options, { logger })), mcpHandler());
+  }
 });
+
+const local = keyFor('ES256');
+let leaking;
+
+async function closedPort() {
+  const server = createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 after(() => {
   http?.close();
@@ -169,8 +239,11 @@ describe('MCP server with requireBearerAuth and jwtgate/mcp', () => {
     assert.equal(response.status, 403);
     const header = challenge(response);
     assert.match(header, /error="insufficient_scope"/);
-    assert.match(header, /tools:call/);
-    assert.equal((await response.json()).error, 'insufficient_scope');
+    assert.match(header, /error_description="The access token lacks a required scope"/);
+    assert.deepEqual(await response.json(), {
+      error: 'insufficient_scope',
+      error_description: 'The access token lacks a required scope',
+    });
     await assert.rejects(whoami('/mcp', token));
   });
 
@@ -180,9 +253,8 @@ describe('MCP server with requireBearerAuth and jwtgate/mcp', () => {
     assert.equal(response.status, 401);
     const header = challenge(response);
     assert.match(header, /error="invalid_token"/);
-    assert.match(header, /audience mismatch/);
-    // The SDK writes the description into the header as is: jwtgate's quotes are replaced.
-    assert.doesNotMatch(header.slice(header.indexOf('error_description="') + 19, header.indexOf('", resource_metadata')), /"/);
+    assert.match(header, /error_description="The access token was not issued for this resource"/);
+    assert.doesNotMatch(header, /other\.test/);
     await assert.rejects(whoami('/other', token));
   });
 
@@ -192,7 +264,7 @@ describe('MCP server with requireBearerAuth and jwtgate/mcp', () => {
     const tampered = `${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`;
     const response = await initialize('/mcp', tampered);
     assert.equal(response.status, 401);
-    assert.match(challenge(response), /signature/);
+    assert.match(challenge(response), /error_description="The access token signature is invalid"/);
     await assert.rejects(whoami('/mcp', tampered));
   });
 
@@ -203,9 +275,65 @@ describe('MCP server with requireBearerAuth and jwtgate/mcp', () => {
   });
 });
 
+describe('what an unauthenticated client learns from a rejection', () => {
+  test('a fixed description per code: no JWKS URL, expected issuer or audience in the 401', async () => {
+    const token = await idp.token({ scope: 'tools:call' });
+    for (const { path, codes, secrets, token: own, description } of leaking) {
+      logged.length = 0;
+      const response = await initialize(path, own ? own() : token);
+      assert.equal(response.status, 401, path);
+      const header = challenge(response);
+      const body = await response.text();
+      const visible = `${header}\n${body}`;
+      assert.match(header, /error="invalid_token"/);
+      for (const secret of secrets) {
+        assert.ok(!visible.includes(secret), `${path}: ${JSON.stringify(secret)} reached the client: ${visible}`);
+      }
+      const said = JSON.parse(body).error_description;
+      assert.ok(header.includes(`error_description="${said}"`), header);
+      assert.match(said, /^The (access token|server) [a-z ]+$/, said);
+      if (description) assert.equal(said, description);
+      // The detail went to the server's log instead: once, with the code.
+      assert.equal(logged.length, 1, `${path}: ${JSON.stringify(logged)}`);
+      assert.ok(codes.some((code) => logged[0].includes(`(${code})`)), logged[0]);
+    }
+    assert.equal(
+      JSON.parse(await (await initialize('/leak-jwks', token)).text()).error_description,
+      'The server cannot verify tokens right now',
+    );
+  });
+
+  test('the SDK error keeps the JwtGateError with the detail as its cause', async () => {
+    const options = leaking.find((l) => l.path === '/leak-audience').options;
+    const tv = createTokenVerifier(options, { logger });
+    await tv.verifier.waitReady(10);
+    const e = await tv.verifyAccessToken(await idp.token({ scope: 'tools:call' })).catch((x) => x);
+    assert.ok(e instanceof InvalidTokenError);
+    assert.equal(e.message, 'The access token was not issued for this resource');
+    assert.ok(e.cause instanceof JwtGateError);
+    assert.equal(e.cause.code, 'audience_mismatch');
+    assert.match(e.cause.message, /expected-audience/);
+  });
+
+  test('the logger option is checked; console by default', () => {
+    for (const bad of [null, 42, { logger: {} }, { logger: null }, { log: console }]) {
+      const e = (() => {
+        try {
+          createTokenVerifier({ staticTokens: [{ token: 't', clientId: 'c' }] }, bad);
+        } catch (x) {
+          return x;
+        }
+        return undefined;
+      })();
+      assert.ok(e instanceof JwtGateError && e.code === 'config_invalid', `${JSON.stringify(bad)}: ${e}`);
+    }
+    assert.ok(createTokenVerifier({ staticTokens: [{ token: 't', clientId: 'c' }] }).verifier instanceof Verifier);
+  });
+});
+
 describe('createTokenVerifier', () => {
   test('throws the SDK error classes (ESM), with the JwtGateError as cause', async () => {
-    const tv = createTokenVerifier({ issuer: idp.issuer, audience: idp.resource, requiredScopes: ['admin'] });
+    const tv = createTokenVerifier({ issuer: idp.issuer, audience: idp.resource, requiredScopes: ['admin'] }, { logger });
     await tv.verifier.waitReady(10);
     const token = await idp.token({ scope: 'tools:call' });
     const scope = await tv.verifyAccessToken(token).catch((e) => e);
@@ -232,7 +360,7 @@ describe('createTokenVerifier', () => {
     const require = createRequire(import.meta.url);
     const cjs = require('../mcp.js');
     const errors = require('@modelcontextprotocol/sdk/server/auth/errors.js');
-    const tv = cjs.createTokenVerifier({ staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot' }] });
+    const tv = cjs.createTokenVerifier({ staticTokens: [{ token: STATIC_TOKEN, clientId: 'ci-bot' }] }, { logger });
     const e = await tv.verifyAccessToken('nope').catch((x) => x);
     assert.ok(e instanceof errors.InvalidTokenError);
     assert.ok(!(e instanceof InvalidTokenError));

@@ -113,6 +113,11 @@ const tokenVerifier: JwtGateTokenVerifier = createTokenVerifier({
   requiredScopes: ['tools:call'],
 });
 const shared: OAuthTokenVerifier = createTokenVerifier(verifier);
+const logged: JwtGateTokenVerifier = createTokenVerifier(verifier, { logger: console });
+const quiet: JwtGateTokenVerifier = createTokenVerifier(verifier, { logger: { warn: (message: string) => void message } });
+// @ts-expect-error: a logger needs warn()
+createTokenVerifier(verifier, { logger: {} });
+void [logged, quiet];
 const app = express();
 app.post('/mcp', requireBearerAuth({ verifier: tokenVerifier, requiredScopes: ['tools:call'] }), (req, res) => {
   res.json({ ok: true });
