@@ -225,7 +225,10 @@ export declare class Verifier {
    * `OAUTH_AUDIENCE`; comma-separated), `{prefix}OIDC_REQUIRED_SCOPES` (comma-separated),
    * `{prefix}BEARER_TOKEN` / `{prefix}API_KEY` (static tokens `bearer-token` / `api-key`).
    * Blank values count as unset.
-   * @throws {JwtGateError} `config_invalid` naming the missing variable of a half-configured setup.
+   * @param prefix default `'MCP_'`. It must not be empty: without one, generic variables such as
+   *   `API_KEY` or `BEARER_TOKEN` would become accepted credentials.
+   * @throws {JwtGateError} `config_invalid` for an empty prefix, or naming the missing variable
+   *   of a half-configured setup.
    */
   static fromEnv(prefix?: string): Verifier;
 

@@ -85,6 +85,9 @@ function configError(message) {
   return new JwtGateError(message, 'config_invalid');
 }
 
+/** The default prefix of `fromEnv`: never empty, so generic `API_KEY` / `BEARER_TOKEN` are never read. */
+const DEFAULT_ENV_PREFIX = 'MCP_';
+
 // N-API hands strings to Rust as UTF-8 and replaces a lone surrogate (which has no UTF-8 form)
 // with U+FFFD: an option, a prefix or a token would silently become another string. Refused
 // instead. Walks arrays and plain objects (JWKS documents, static tokens) without recursion.
@@ -214,8 +217,12 @@ class Verifier {
     this.#verify = entry.verify;
   }
 
-  /** A verifier configured from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … */
-  static fromEnv(prefix = '') {
+  /**
+   * A verifier configured from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … The prefix
+   * defaults to `MCP_` and must not be empty (the core refuses it: the generic names would read
+   * unrelated `API_KEY` / `BEARER_TOKEN` variables as credentials).
+   */
+  static fromEnv(prefix = DEFAULT_ENV_PREFIX) {
     if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
     checkWellFormed('prefix', prefix);
     return new Verifier(fromEnvMarker, prefix);

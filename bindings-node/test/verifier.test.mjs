@@ -296,6 +296,39 @@ describe('fromEnv', () => {
     }
   });
 
+  test('fromEnv() without a prefix ignores a generic API_KEY / BEARER_TOKEN (default prefix MCP_)', () => {
+    // An unrelated API_KEY or BEARER_TOKEN (a CI secret, another tool's key) must never become
+    // an accepted credential.
+    const saved = { ...process.env };
+    try {
+      for (const name of Object.keys(process.env)) if (name.startsWith('MCP_')) delete process.env[name];
+      process.env.API_KEY = 'x';
+      process.env.BEARER_TOKEN = 'y';
+      process.env.MCP_API_KEY = 'mcp-key';
+      const v = Verifier.fromEnv();
+      assert.equal(v.verifySync('mcp-key').clientId, 'api-key');
+      for (const generic of ['x', 'y']) assert.equal(rejection(() => v.verifySync(generic)).code, 'token_unknown');
+      delete process.env.MCP_API_KEY;
+      // Nothing under MCP_: no verifier at all, API_KEY unused.
+      assert.equal(rejection(() => Verifier.fromEnv()).code, 'config_invalid');
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
+  });
+
+  test('fromEnv("") is config_invalid: an empty prefix would read the generic names', () => {
+    process.env.API_KEY = 'x';
+    try {
+      const e = rejection(() => Verifier.fromEnv(''));
+      assert.ok(e instanceof JwtGateError);
+      assert.equal(e.code, 'config_invalid');
+      assert.match(e.message, /prefix/);
+    } finally {
+      delete process.env.API_KEY;
+    }
+  });
+
   test('issuer discovery from the environment, against the real IdP', async () => {
     const idp = await startIdp();
     process.env.JGT2_OAUTH_ISSUER = idp.issuer;
