@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use zeroize::Zeroizing;
+
 use crate::alg::{self, Algorithm};
 use crate::cache::{self, TokenCache};
 use crate::claims::ClaimsPolicy;
@@ -71,6 +73,8 @@ pub struct VerifierBuilder {
     fetcher: Option<Arc<dyn Fetcher>>,
     remote: RemoteOptions,
     cache_size: Option<usize>,
+    /// Secrets for every HS* algorithm of the allow-list, bound when the verifier is built.
+    secrets_for_algorithms: Vec<Zeroizing<Vec<u8>>>,
 }
 
 impl VerifierBuilder {
@@ -225,6 +229,16 @@ impl VerifierBuilder {
         self
     }
 
+    /// Adds an HMAC secret for each HS* algorithm of the allow-list
+    /// ([`algorithms`](VerifierBuilder::algorithms) must name at least one). This is the form the
+    /// Python (`hmac_secret=`) and Node (`hmacSecret`) options map to: which algorithms a secret
+    /// serves is decided here, once, for every language.
+    pub fn hmac_secret_for_algorithms(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secrets_for_algorithms
+            .push(Zeroizing::new(secret.as_ref().to_vec()));
+        self
+    }
+
     /// Sets the accepted algorithms. Default: every algorithm the configured keys can verify
     /// (each key is bound to its own family, so this cannot enable algorithm confusion).
     pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
@@ -301,11 +315,30 @@ impl VerifierBuilder {
     /// `config_invalid` naming the problem: no keys and no static tokens, keys without an issuer
     /// or audience, an empty audience list, HMAC secrets mixed with public keys or HS* allowed with
     /// public keys, an empty algorithm list, leeway over 10 minutes, unusable key material.
-    pub fn build(self) -> Result<Verifier, Error> {
+    pub fn build(mut self) -> Result<Verifier, Error> {
         if let Some(e) = self.key_errors.first() {
             return Err(e.clone());
         }
         self.check_limits()?;
+        if !self.secrets_for_algorithms.is_empty() {
+            let hs: Vec<Algorithm> = self
+                .algorithms
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|a| a.is_symmetric())
+                .collect();
+            if hs.is_empty() {
+                return Err(Error::config(
+                    "an HMAC secret needs algorithms naming its HMAC algorithm (HS256, HS384 or HS512)",
+                ));
+            }
+            for secret in std::mem::take(&mut self.secrets_for_algorithms) {
+                for &alg in &hs {
+                    self.keys.push(Key::hmac_secret(alg, &*secret)?);
+                }
+            }
+        }
         let static_tokens = StaticTokens::new(self.static_tokens);
         let blank = |s: &String| s.trim().is_empty();
         if self.issuers.iter().any(blank) {

@@ -11,11 +11,22 @@ use crate::static_tokens::StaticToken;
 
 /// What kind of credential was accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CredentialKind {
     /// A signed JWT.
     Jwt,
     /// A configured static bearer token / API key.
     StaticToken,
+}
+
+impl CredentialKind {
+    /// The stable string every language reports: `"jwt"` or `"static_token"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Jwt => "jwt",
+            CredentialKind::StaticToken => "static_token",
+        }
+    }
 }
 
 /// A verified credential: typed registered claims, scopes, header facts and the raw claims JSON.

@@ -422,3 +422,36 @@ fn stats_count_outcomes_cache_use_and_rejections_by_code() {
     assert!(s.cache_evictions > 0 && s.cache_entries <= 4, "{s:?}");
     assert_eq!(s.key_generation, 1);
 }
+
+#[test]
+fn one_hmac_entry_point_binds_the_secret_to_the_allowed_hmac_algorithms() {
+    let secret = [7u8; 64];
+    let hs384 = SigningKey::hmac(Algorithm::HS384, "h", &secret).unwrap();
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .hmac_secret_for_algorithms(secret)
+        .algorithms([Algorithm::HS256, Algorithm::HS384])
+        .build()
+        .unwrap();
+    assert_eq!(
+        v.verify(&hs384.mint(&claims()).unwrap()).unwrap().alg(),
+        Some(Algorithm::HS384)
+    );
+    let err = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .hmac_secret_for_algorithms(secret)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+    assert!(err.message().contains("HS256, HS384 or HS512"), "{err}");
+    let short = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .hmac_secret_for_algorithms(b"short")
+        .algorithms([Algorithm::HS256])
+        .build()
+        .unwrap_err();
+    assert_eq!(short.code(), ErrorCode::ConfigInvalid);
+}

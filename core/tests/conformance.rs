@@ -1,0 +1,208 @@
+//! The Rust runner of the cross-language conformance fixtures (`tests/conformance/cases.json`,
+//! written by `tests/conformance/generate.mjs`). The Python and Node test suites run the same file
+//! through their bindings; all three must report the same outcome for every case: one engine.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, UNIX_EPOCH};
+
+use jwtgate::{Algorithm, ErrorCode, StaticToken, Verified, Verifier, VerifierBuilder};
+use serde_json::Value;
+
+fn fixtures() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/conformance/cases.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("read cases.json"))
+        .expect("cases.json is JSON")
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_owned())
+            .collect(),
+        other => panic!("expected a string or a list, got {other}"),
+    }
+}
+
+fn seconds(value: &Value) -> Duration {
+    Duration::from_secs_f64(value.as_f64().expect("seconds"))
+}
+
+/// Every option name the fixtures may use (the Node names of the DESIGN option table), mapped
+/// onto the builder.
+const OPTIONS: [&str; 20] = [
+    "issuer",
+    "audience",
+    "jwks",
+    "jwksUri",
+    "publicKey",
+    "hmacSecret",
+    "algorithms",
+    "requiredScopes",
+    "requiredClaims",
+    "typ",
+    "clockTolerance",
+    "staticTokens",
+    "cacheSize",
+    "maxTokenBytes",
+    "fetchTimeout",
+    "refreshCooldown",
+    "maxStale",
+    "allowInsecureHttp",
+    "insecureSkipAudienceCheck",
+    "insecureAllowMissingExp",
+];
+
+fn builder(options: &Value) -> VerifierBuilder {
+    let mut b = Verifier::builder();
+    for (name, value) in options.as_object().expect("options object") {
+        b = match name.as_str() {
+            "issuer" => b.issuers(strings(value)),
+            "audience" => b.audiences(strings(value)),
+            "jwks" => b.jwks_json(&value.to_string()),
+            "jwksUri" => b.jwks_uri(value.as_str().unwrap()),
+            "publicKey" => b.public_key_pem(value.as_str().unwrap()),
+            "hmacSecret" => b.hmac_secret_for_algorithms(
+                jwtgate::base64url_decode(value.as_str().unwrap()).unwrap(),
+            ),
+            "algorithms" => b.algorithms(
+                strings(value)
+                    .iter()
+                    .map(|a| a.parse::<Algorithm>().unwrap()),
+            ),
+            "requiredScopes" => b.required_scopes(strings(value)),
+            "requiredClaims" => b.require_claims(strings(value)),
+            "typ" => b.typ(value.as_str().unwrap()),
+            "clockTolerance" => b.leeway(seconds(value)),
+            "staticTokens" => b.static_tokens(value.as_array().unwrap().iter().map(|t| {
+                let token = StaticToken::new(
+                    t["token"].as_str().unwrap(),
+                    t["clientId"].as_str().unwrap(),
+                )
+                .with_scopes(strings(&t["scopes"]));
+                match t["audience"].as_str() {
+                    Some(aud) => token.with_audience(aud),
+                    None => token,
+                }
+            })),
+            "cacheSize" => b.cache_size(value.as_u64().unwrap() as usize),
+            "maxTokenBytes" => b.max_token_bytes(value.as_u64().unwrap() as usize),
+            "fetchTimeout" => b.fetch_timeout(seconds(value)),
+            "refreshCooldown" => b.refresh_cooldown(seconds(value)),
+            "maxStale" => b.max_stale(seconds(value)),
+            "allowInsecureHttp" if value == &Value::Bool(true) => b.allow_insecure_http(),
+            "insecureSkipAudienceCheck" if value == &Value::Bool(true) => {
+                b.insecure_skip_audience_check()
+            }
+            "insecureAllowMissingExp" if value == &Value::Bool(true) => {
+                b.insecure_allow_missing_exp()
+            }
+            other => panic!("option {other} is not mapped in this runner"),
+        };
+    }
+    b
+}
+
+/// The identity facts every language reports for an accepted credential.
+fn identity(v: &Verified) -> Value {
+    serde_json::json!({
+        "sub": v.sub(),
+        "clientId": v.client_id(),
+        "scopes": v.scopes(),
+        "audienceMatched": v.audience_matched(),
+        "kind": v.kind().as_str(),
+    })
+}
+
+#[test]
+fn every_case_gives_the_expected_outcome() {
+    let f = fixtures();
+    let now = UNIX_EPOCH + Duration::from_secs(f["now"].as_u64().unwrap());
+    let verifiers: HashMap<&str, Verifier> = f["verifiers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, options)| {
+            (
+                name.as_str(),
+                builder(options)
+                    .build()
+                    .unwrap_or_else(|e| panic!("{name}: {e}")),
+            )
+        })
+        .collect();
+    for case in f["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let v = &verifiers[case["verifier"].as_str().unwrap_or("default")];
+        let result = v.verify_at(case["token"].as_str().unwrap(), now);
+        match (case["code"].as_str(), result) {
+            (None, Ok(verified)) => assert_eq!(identity(&verified), case["claims"], "{name}"),
+            (None, Err(e)) => panic!("{name}: expected success, got {e:?}"),
+            (Some(code), Ok(v)) => panic!("{name}: expected {code}, got {v:?}"),
+            (Some(code), Err(e)) => {
+                assert_eq!(e.code().as_str(), code, "{name}: {e}");
+                assert_eq!(e.claim(), case["claim"].as_str(), "{name}: {e}");
+                if let Some(claims) = case.get("claims") {
+                    assert_eq!(
+                        identity(e.credential().expect("credential")),
+                        *claims,
+                        "{name}"
+                    );
+                }
+            }
+        }
+    }
+    for wait in f["waits"].as_array().unwrap() {
+        let name = wait["name"].as_str().unwrap();
+        let e = verifiers[wait["verifier"].as_str().unwrap()]
+            .wait_ready(seconds(&wait["timeout"]))
+            .unwrap_err();
+        assert_eq!(
+            e.code().as_str(),
+            wait["code"].as_str().unwrap(),
+            "{name}: {e}"
+        );
+    }
+    for config in f["configs"].as_array().unwrap() {
+        let name = config["name"].as_str().unwrap();
+        let e = builder(&config["options"])
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("{name} built"));
+        assert_eq!(
+            e.code().as_str(),
+            config["code"].as_str().unwrap(),
+            "{name}: {e}"
+        );
+    }
+}
+
+#[test]
+fn the_fixtures_cover_every_error_code_and_every_option() {
+    let f = fixtures();
+    let mut codes = BTreeSet::new();
+    for list in ["cases", "waits", "configs"] {
+        for case in f[list].as_array().unwrap() {
+            if let Some(code) = case["code"].as_str() {
+                codes.insert(code.to_owned());
+            }
+        }
+    }
+    for code in ErrorCode::ALL {
+        assert!(codes.contains(code.as_str()), "no fixture for {code}");
+    }
+    let mut options = BTreeSet::new();
+    for verifier in f["verifiers"].as_object().unwrap().values() {
+        options.extend(verifier.as_object().unwrap().keys().cloned());
+    }
+    for config in f["configs"].as_array().unwrap() {
+        options.extend(config["options"].as_object().unwrap().keys().cloned());
+    }
+    for option in OPTIONS {
+        assert!(options.contains(option), "no fixture uses {option}");
+    }
+}
