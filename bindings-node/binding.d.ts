@@ -58,6 +58,8 @@ export interface KeysStatus {
   source: string
   /** Whether keys are available. */
   ready: boolean
+  /** Whether the last fetch failed and the last good keys are in use meanwhile. */
+  stale: boolean
   /** The key set's generation, bumped on every swap. */
   generation: number
   /** The `kid`s of the usable keys. */
@@ -70,6 +72,8 @@ export interface KeysStatus {
   ageSeconds?: number
   /** Seconds the current set stays fresh (remote keys). */
   maxAgeSeconds?: number
+  /** Seconds the last good keys keep verifying while fetches fail (remote keys). */
+  maxStaleSeconds?: number
   /** The last failed fetch, cleared by a success. */
   lastError?: ErrorInfo
   /** HTTP requests made (discovery and JWKS). */
@@ -140,4 +144,6 @@ export interface VerifierOptions {
   refreshCooldown?: number
   /** Largest accepted token, in bytes. */
   maxTokenBytes?: number
+  /** How long the last good remote keys keep verifying after fetches start failing, in seconds. */
+  maxStale?: number
 }

@@ -118,8 +118,9 @@ export interface VerifierOptions {
   /** Static bearer tokens / API keys accepted next to (or instead of) JWTs. */
   staticTokens?: readonly StaticTokenOptions[];
   /**
-   * Capacity of the verified-token cache (default 1024 tokens; 0 disables it). A hit skips the
-   * signature check after re-checking `exp`/`nbf` and that the key is still published.
+   * Capacity of the verified-token cache (default 1024 tokens; 0 disables it; at most
+   * 1,048,576). A hit skips the signature check after re-checking `exp`/`nbf` and that the key
+   * is still published.
    */
   cacheSize?: number;
   /**
@@ -129,12 +130,18 @@ export interface VerifierOptions {
   insecureSkipAudienceCheck?: boolean;
   /** Allow plain-http discovery / JWKS URLs on non-loopback hosts (loopback is always allowed). */
   allowInsecureHttp?: boolean;
-  /** Deadline of each key fetch, in seconds (default 5). */
+  /** Deadline of each key fetch, in seconds (default 5, at most 60). */
   fetchTimeout?: number;
-  /** Least time between two fetches caused by unknown `kid`s, in seconds (default 30). */
+  /** Least time between two fetches caused by unknown `kid`s, in seconds (default 30, at most 86400). */
   refreshCooldown?: number;
-  /** Largest accepted token, in bytes (default 16384). */
+  /** Largest accepted token, in bytes (default 16384, at most 1 MiB). */
   maxTokenBytes?: number;
+  /**
+   * How long the last good remotely fetched keys keep verifying after fetches start failing,
+   * in seconds from their fetch (default 86400 = 24 h, at most 30 days). Past it, verifications
+   * reject with `jwks_unavailable` until a fetch succeeds.
+   */
+  maxStale?: number;
 }
 
 /**
@@ -184,8 +191,13 @@ export interface SkippedKey {
 export interface KeysStatus {
   /** `'static'`, or the JWKS URL once known. */
   source: string;
-  /** Whether keys are available. */
+  /** Whether keys are available (false once the last good keys outlived `maxStale`). */
   ready: boolean;
+  /**
+   * Whether the last fetch failed and the last good keys are in use meanwhile (stale-if-error,
+   * for at most `maxStale` after their fetch).
+   */
+  stale: boolean;
   /** The key set's generation, bumped on every swap. */
   generation: number;
   /** The `kid`s of the usable keys. */
@@ -198,6 +210,8 @@ export interface KeysStatus {
   ageSeconds?: number;
   /** Seconds the current set stays fresh (`Cache-Control` max-age clamped to [60, 86400]). */
   maxAgeSeconds?: number;
+  /** Seconds the last good keys keep verifying while fetches fail (remote keys; `maxStale`). */
+  maxStaleSeconds?: number;
   /** The last failed fetch, cleared by a success. */
   lastError?: { code: ErrorCode; message: string };
   /** HTTP requests made (discovery and JWKS). */

@@ -77,6 +77,7 @@ const OPTION_NAMES = new Set([
   'fetchTimeout',
   'refreshCooldown',
   'maxTokenBytes',
+  'maxStale',
 ]);
 
 const STATIC_TOKEN_NAMES = new Set(['token', 'clientId', 'scopes']);

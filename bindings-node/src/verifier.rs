@@ -69,6 +69,8 @@ pub struct VerifierOptions {
     pub refresh_cooldown: Option<f64>,
     /// Largest accepted token, in bytes.
     pub max_token_bytes: Option<f64>,
+    /// How long the last good remote keys keep verifying after fetches start failing, in seconds.
+    pub max_stale: Option<f64>,
 }
 
 /// A key that was left out of a key set, and why.
@@ -98,6 +100,8 @@ pub struct KeysStatus {
     pub source: String,
     /// Whether keys are available.
     pub ready: bool,
+    /// Whether the last fetch failed and the last good keys are in use meanwhile.
+    pub stale: bool,
     /// The key set's generation, bumped on every swap.
     pub generation: f64,
     /// The `kid`s of the usable keys.
@@ -110,6 +114,8 @@ pub struct KeysStatus {
     pub age_seconds: Option<f64>,
     /// Seconds the current set stays fresh (remote keys).
     pub max_age_seconds: Option<f64>,
+    /// Seconds the last good keys keep verifying while fetches fail (remote keys).
+    pub max_stale_seconds: Option<f64>,
     /// The last failed fetch, cleared by a success.
     pub last_error: Option<ErrorInfo>,
     /// HTTP requests made (discovery and JWKS).
@@ -170,7 +176,6 @@ fn count(env: &Env, name: &str, value: f64) -> napi::Result<usize> {
                 format!("{name} is too large for this platform, got {value}"),
             )
         })
-
     } else {
         Err(errors::config(
             env,
@@ -269,6 +274,9 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     if let Some(bytes) = options.max_token_bytes {
         b = b.max_token_bytes(count(env, "maxTokenBytes", bytes)?);
     }
+    if let Some(max_stale) = options.max_stale {
+        b = b.max_stale(seconds(env, "maxStale", max_stale)?);
+    }
     Ok(b)
 }
 
@@ -339,6 +347,7 @@ impl NativeVerifier {
         KeysStatus {
             source: s.source,
             ready: s.ready,
+            stale: s.stale,
             generation: s.generation as f64,
             kids: s.kids,
             key_count: s.key_count as u32,
@@ -353,6 +362,7 @@ impl NativeVerifier {
                 .collect(),
             age_seconds: s.age.map(|d| d.as_secs_f64()),
             max_age_seconds: s.max_age.map(|d| d.as_secs_f64()),
+            max_stale_seconds: s.max_stale.map(|d| d.as_secs_f64()),
             last_error: s.last_error.map(|e| ErrorInfo {
                 code: e.code().as_str().to_owned(),
                 message: e.message().to_owned(),

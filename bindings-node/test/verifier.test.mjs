@@ -386,6 +386,56 @@ describe('remote keys', () => {
     assert.ok(['discovery_failed', 'jwks_unavailable'].includes(early.code), early.code);
   });
 
+  test('maxStale bounds how long the last good keys outlive failing fetches; keysStatus().stale', async () => {
+    let failing = false;
+    const server = createServer((req, res) => {
+      if (failing) {
+        res.writeHead(500).end('down');
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+      }
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const v = new Verifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUri: `http://127.0.0.1:${server.address().port}/jwks`,
+        maxStale: 2,
+        refreshCooldown: 0,
+        fetchTimeout: 1,
+      });
+      await v.waitReady(5);
+      assert.equal((await v.verify(rsa.mint(claims()))).sub, 'user-42');
+      let status = v.keysStatus();
+      assert.deepEqual([status.ready, status.stale, status.maxStaleSeconds], [true, false, 2]);
+      failing = true;
+      // An unknown kid makes the verifier refetch at once (cooldown 0): the fetch fails.
+      const unknown = keyFor('ES256', 'unknown-kid');
+      await v.verify(unknown.mint(claims())).catch(() => undefined);
+      status = v.keysStatus();
+      assert.ok(status.ready && status.stale && status.lastError, JSON.stringify(status));
+      assert.equal(v.verifySync(rsa.mint(claims({ jti: 'again' }))).sub, 'user-42'); // stale-if-error
+      const deadline = Date.now() + 10_000;
+      while (v.keysStatus().ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const e = await v.verify(rsa.mint(claims({ jti: 'late' }))).catch((x) => x);
+      assert.ok(e instanceof JwtGateError);
+      assert.equal(e.code, 'jwks_unavailable');
+      assert.match(e.message, /max_stale/);
+      assert.equal(v.keysStatus().ready, false);
+    } finally {
+      server.close();
+    }
+  });
+
+  test('maxStale is checked like every duration', () => {
+    for (const maxStale of [-1, NaN, Infinity, 1e20, 31 * 24 * 3600, '1h', 10n]) {
+      const e = rejection(() => new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'https://idp.example.test/jwks', maxStale }));
+      assert.ok(e instanceof JwtGateError, String(e));
+      assert.equal(e.code, 'config_invalid');
+    }
+  });
+
   test('verify() keeps the event loop free while a key fetch is slow', async () => {
     let served = 0;
     const slow = createServer((req, res) => {

@@ -47,6 +47,7 @@ const options: VerifierOptions = {
   fetchTimeout: 5,
   refreshCooldown: 30,
   maxTokenBytes: 16384,
+  maxStale: 3600,
 };
 const withKeys: VerifierOptions[] = [
   { issuer: 'x', audience: 'y', jwksUri: 'https://auth.example.com/jwks' },
@@ -98,7 +99,8 @@ async function health(): Promise<KeysStatus> {
   const status: KeysStatus = verifier.keysStatus();
   const skipped: SkippedKey[] = status.skipped;
   const lastCode: ErrorCode | undefined = status.lastError?.code;
-  void [skipped, lastCode, status.ageSeconds, status.maxAgeSeconds, status.generation, status.kids, status.keyCount];
+  const stale: boolean = status.stale;
+  void [skipped, lastCode, stale, status.ageSeconds, status.maxAgeSeconds, status.maxStaleSeconds, status.generation, status.kids, status.keyCount];
   return status;
 }
 
