@@ -6,10 +6,31 @@
 //! * Compact JWS only, parsed zero-copy with canonical base64url; claims parsed once, after the
 //!   signature holds.
 //! * RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (Ed25519), and HS256/384/512 for explicitly
-//!   configured secrets. Keys are parsed once (aws-lc-rs `ParsedPublicKey`) and bound to their family.
-//! * Registered claims checked with operator-grade errors: `issuer mismatch: expected "X", token has "Y"`.
+//!   configured secrets. Keys are parsed once (aws-lc-rs `ParsedPublicKey`) and bound to their family;
+//!   weak keys (small-order Ed25519 points, ROCA moduli, short RSA) are refused when built.
+//! * Registered claims checked with operator-grade errors: `issuer mismatch: expected "X", token has "Y"`,
+//!   each with a stable [`ErrorCode`], an HTTP status, a client-safe description and structured
+//!   [`ErrorDetail`].
 //! * Static bearer tokens compared as SHA-256 digests in constant time ("multi-auth").
-//! * Key sets swap atomically while other threads verify ([`Verifier::set_keys`]).
+//! * Remote keys by discovery or JWKS URL, refreshed in the background, following rotation.
+//!
+//! ## One verification, in pipeline order
+//! ARCHITECTURE.md in the repository walks the same path file by file.
+//! 1. [`Verifier::verify`] (or [`verify_async`](Verifier::verify_async),
+//!    [`verify_nonblocking`](Verifier::verify_nonblocking)) takes the credential.
+//! 2. Configured [`StaticToken`]s are compared in constant time.
+//! 3. The verified-token cache answers a token it has seen, re-checking its window and that its
+//!    key would still be selected ([`Verifier::verify_cached`] asks only the cache).
+//! 4. [`jws`] checks the compact JWS: size, segments, base64url, the header (`alg` against the
+//!    allow-list, `crit`, `typ`), key selection in the current [`KeySet`] by `kid` (an unknown kid
+//!    of a remote set asks for a refresh), and the signature with the pre-parsed [`Key`].
+//! 5. The claims are decoded and checked: `exp`/`nbf`/`iat` with leeway, `iss`, `aud`, required
+//!    claims, then the required scopes on the finished [`Verified`] (an `insufficient_scope`
+//!    error carries it: [`Error::credential`]).
+//! 6. The result is cached, counted in [`Verifier::stats`], and returned as [`Verified`].
+//!
+//! [`Verifier::builder`] configures all of it ([`VerifierBuilder`]); [`Verifier::keys_status`]
+//! reports the keys; [`diagnostics`] serves tools such as `jwtgate doctor`.
 //!
 //! ## Non-features
 //! * No `alg: none`, in any spelling. No JWE, no JSON serialization, no unencoded payloads (`b64`),
