@@ -72,10 +72,7 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
     let owned = |s: Option<&str>| s.map(str::to_owned);
     let seconds = |n: Option<u64>| n.map(|n| n as f64);
     let args = FnArgs::from((
-        match verified.kind() {
-            CredentialKind::Jwt => "jwt",
-            CredentialKind::StaticToken => "static_token",
-        },
+        verified.kind().as_str(),
         verified.alg().map(|a| a.as_str()),
         owned(verified.kid()),
         owned(verified.typ()),

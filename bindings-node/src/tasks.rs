@@ -57,6 +57,7 @@ impl Hints {
         let cheap_again = match verified.kind() {
             CredentialKind::StaticToken => true,
             CredentialKind::Jwt => self.jwts_cached && token.len() <= CACHEABLE_TOKEN_BYTES,
+            _ => false,
         };
         if cheap_again {
             self.remember(self.key(token));

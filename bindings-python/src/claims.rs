@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use jwtgate::{CredentialKind, Verified};
+use jwtgate::Verified;
 
 /// The result of a successful verification: a read-only `Mapping[str, Any]` over the token's
 /// claims (empty for static tokens), with typed attributes for the registered claims.
@@ -56,10 +56,7 @@ impl Claims {
     /// `"jwt"` or `"static_token"`.
     #[getter]
     fn kind(&self) -> &'static str {
-        match self.verified.kind() {
-            CredentialKind::Jwt => "jwt",
-            CredentialKind::StaticToken => "static_token",
-        }
+        self.verified.kind().as_str()
     }
     /// The header's `alg` (JWTs only).
     #[getter]
