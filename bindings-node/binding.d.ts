@@ -38,6 +38,12 @@ export declare class NativeVerifier {
  */
 export declare function _debugPanic(): void
 
+/**
+ * What a client may be told about each error code: the core's fixed
+ * `ErrorCode::client_description`, code → sentence (no URL, no expected or found value).
+ */
+export declare function clientDescriptions(): Record<string, string>
+
 /** The crypto backend compiled into the addon (`"aws-lc-rs"`). */
 export declare const CRYPTO_BACKEND: string
 

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeVerifier = nativeBinding.NativeVerifier
 module.exports._debugPanic = nativeBinding._debugPanic
+module.exports.clientDescriptions = nativeBinding.clientDescriptions
 module.exports.CRYPTO_BACKEND = nativeBinding.CRYPTO_BACKEND
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.setup = nativeBinding.setup

@@ -31,9 +31,9 @@ export interface JwtGateTokenVerifier extends OAuthTokenVerifier {
   /**
    * Verifies `token`. Rejects with the SDK's `InsufficientScopeError` (HTTP 403) for
    * `insufficient_scope` and `InvalidTokenError` (HTTP 401) for every other rejection. Their
-   * message — what the client sees in `WWW-Authenticate` and the body — is one fixed sentence
-   * per error code (e.g. `token_expired`: "The access token expired"; `jwks_unavailable` and
-   * `discovery_failed`: "The server cannot verify tokens right now"), never the core's message,
+   * message — what the client sees in `WWW-Authenticate` and the body — is the core's one fixed
+   * sentence per error code (e.g. `token_expired`: "The access token expired"; `jwks_unavailable`
+   * and `discovery_failed`: "The server cannot verify access tokens right now"), never the core's message,
    * which names URLs, connection errors and the expected issuer and audience. That detail goes
    * to the logger and stays on the error: the `JwtGateError` is its `cause`.
    */

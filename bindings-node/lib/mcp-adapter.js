@@ -5,6 +5,7 @@
 // InsufficientScopeError (403), Claims → AuthInfo.
 
 const { JwtGateError, Verifier } = require('../index.js');
+const native = require('../binding.js');
 
 /**
  * Static tokens carry no expiry, but the SDK's middleware rejects an AuthInfo without
@@ -13,36 +14,29 @@ const { JwtGateError, Verifier } = require('../index.js');
 const STATIC_TOKEN_EXPIRES_IN = 3600;
 
 /**
- * What an unauthenticated client is told: one fixed sentence per code. The SDK puts the
- * message into the RFC 6750 `error_description` of `WWW-Authenticate` (§3: %x20-21 / %x23-5B /
- * %x5D-7E, which these are) and into the 401/403 body. The core's messages stay on the server:
- * they name the JWKS and discovery URLs, connection errors, the expected issuer and audience,
- * and echo values from the token.
+ * What an unauthenticated client is told: the core's one fixed sentence per code
+ * (`ErrorCode::client_description`, the same in every language), e.g. `token_expired` → "The
+ * access token expired", `jwks_unavailable` / `discovery_failed` → "The server cannot verify
+ * access tokens right now". The SDK puts it into the RFC 6750 `error_description` of
+ * `WWW-Authenticate` and into the 401/403 body. The core's messages stay on the server: they name
+ * the JWKS and discovery URLs, connection errors, the expected issuer and audience, and echo
+ * values from the token.
  */
-const CLIENT_DESCRIPTIONS = Object.freeze({
-  token_malformed: 'The access token is malformed',
-  token_too_large: 'The access token is too large',
-  alg_not_allowed: 'The access token is signed with an algorithm that is not accepted',
-  header_unsupported: 'The access token has a header that is not supported',
-  key_not_found: 'The access token is signed with an unknown key',
-  key_unusable: 'The access token is signed with a key that cannot verify it',
-  signature_invalid: 'The access token signature is invalid',
-  token_expired: 'The access token expired',
-  token_not_yet_valid: 'The access token is not valid yet',
-  claim_missing: 'The access token lacks a required claim',
-  claim_invalid: 'The access token has an invalid claim',
-  issuer_mismatch: 'The access token was issued by an untrusted issuer',
-  audience_mismatch: 'The access token was not issued for this resource',
-  typ_mismatch: 'The access token has the wrong type',
-  insufficient_scope: 'The access token lacks a required scope',
-  token_unknown: 'The access token is not recognized',
-  jwks_unavailable: 'The server cannot verify tokens right now',
-  discovery_failed: 'The server cannot verify tokens right now',
-  config_invalid: 'The server cannot verify tokens right now',
-});
-
-/** For a code this table does not know (a newer core). */
+/** For a code the core's table does not know (cannot happen with a matching addon). */
 const FALLBACK_DESCRIPTION = 'The access token is invalid';
+
+// RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E, and the SDK writes it into the
+// header as is. The core's sentences are; a sentence that were not would give way to the fallback.
+const ERROR_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
+
+const CLIENT_DESCRIPTIONS = Object.freeze(
+  Object.fromEntries(
+    Object.entries(native.clientDescriptions()).map(([code, description]) => [
+      code,
+      ERROR_DESCRIPTION.test(description) ? description : FALLBACK_DESCRIPTION,
+    ]),
+  ),
+);
 
 function clientDescription(code) {
   return Object.hasOwn(CLIENT_DESCRIPTIONS, code) ? CLIENT_DESCRIPTIONS[code] : FALLBACK_DESCRIPTION;

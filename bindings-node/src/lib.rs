@@ -17,6 +17,8 @@
 
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
+
 use napi::Env;
 use napi::bindgen_prelude::{Function, Unknown};
 use napi_derive::napi;
@@ -79,6 +81,16 @@ fn install_logger() {
 #[napi(catch_unwind)]
 pub fn error_codes() -> Vec<&'static str> {
     jwtgate::ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
+}
+
+/// What a client may be told about each error code: the core's fixed
+/// `ErrorCode::client_description`, code → sentence (no URL, no expected or found value).
+#[napi(catch_unwind)]
+pub fn client_descriptions() -> HashMap<&'static str, &'static str> {
+    jwtgate::ErrorCode::ALL
+        .iter()
+        .map(|c| (c.as_str(), c.client_description()))
+        .collect()
 }
 
 /// Panics on purpose, so tests can prove that a Rust panic reaches JavaScript as a thrown
