@@ -4,7 +4,8 @@
 //! the process exit code, so `main` stays a dispatcher. None of them verifies anything itself:
 //! every accept/reject decision is made by the `jwtgate` crate (its `Verifier` and
 //! `diagnostics`); the command orchestrates, explains and formats. Shared output lives in `ui`,
-//! key files in `keyfile`, the loopback issuer of `demo` and `jwks serve` in `issuer`.
+//! key files in `keyfile`, the verifier a server builds from the policy flags of `verify` and
+//! `doctor` in `server_policy`, the loopback issuer of `demo` and `jwks serve` in `issuer`.
 
 use std::process::ExitCode;
 
@@ -19,6 +20,7 @@ mod jwks_serve;
 mod keyfile;
 mod keygen;
 mod mint;
+mod server_policy;
 mod ui;
 mod verify;
 

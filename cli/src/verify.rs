@@ -9,6 +9,7 @@ use clap::Args;
 use jwtgate::{Verified, Verifier};
 use serde_json::{Value, json};
 
+use crate::server_policy::ServerPolicy;
 use crate::ui::{self, BOLD, CODE, DIM, FAIL, Failure, OK, paint};
 
 #[derive(Args, Debug)]
@@ -30,34 +31,17 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     key: Vec<PathBuf>,
 
-    /// An accepted audience (any aud value must equal one). Repeatable.
-    #[arg(long, value_name = "AUDIENCE")]
-    audience: Vec<String>,
+    #[command(flatten)]
+    policy: ServerPolicy,
 
     /// Skip the audience check, for providers that set no aud: tokens issued for any other
     /// service of this issuer are then accepted too.
     #[arg(long, conflicts_with = "audience")]
     insecure_skip_audience: bool,
 
-    /// A scope that must be present (scope or scp). Repeatable.
-    #[arg(long, value_name = "SCOPE")]
-    scope: Vec<String>,
-
-    /// The expected header typ (at+jwt for RFC 9068 access tokens).
-    #[arg(long)]
-    typ: Option<String>,
-
-    /// Clock-skew tolerance for exp, nbf and iat (at most 10m).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = ui::parse_duration)]
-    leeway: Duration,
-
     /// Verify as of this time (RFC 3339, e.g. 2025-01-31T12:00:00Z) instead of now.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     at: Option<SystemTime>,
-
-    /// Allow plain-http discovery and JWKS URLs on non-loopback hosts (never in production).
-    #[arg(long)]
-    allow_http: bool,
 
     /// How long to wait for discovery and keys.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = ui::parse_duration)]
@@ -118,30 +102,13 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, Failure> {
 
 /// The verifier exactly as a server would configure it from these options.
 fn build(args: &VerifyArgs) -> Result<Verifier, Failure> {
-    if args.audience.is_empty() && !args.insecure_skip_audience {
+    if args.policy.audience.is_empty() && !args.insecure_skip_audience {
         return Err(Failure::usage(
             "no --audience given",
             "pass the audience your tokens carry in aud (`jwtgate inspect TOKEN` shows it), or --insecure-skip-audience for providers that set none",
         ));
     }
-    let mut builder = Verifier::builder()
-        .issuer(&args.issuer)
-        .required_scopes(args.scope.iter().cloned())
-        .leeway(args.leeway)
-        .fetch_timeout(args.timeout);
-    // One by one: `audiences([])` would be an explicit empty list, which core refuses.
-    for audience in &args.audience {
-        builder = builder.audience(audience);
-    }
-    if args.audience.is_empty() {
-        builder = builder.insecure_skip_audience_check();
-    }
-    if let Some(typ) = &args.typ {
-        builder = builder.typ(typ);
-    }
-    if args.allow_http {
-        builder = builder.allow_insecure_http();
-    }
+    let mut builder = args.policy.builder(&args.issuer, args.timeout);
     if let Some(jwks) = &args.jwks {
         builder = if jwks.starts_with("https://") || jwks.starts_with("http://") {
             builder.jwks_uri(jwks)

@@ -19,11 +19,10 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 use jwtgate::diagnostics::{self, FetchedJwks, ProviderMetadata};
-use jwtgate::{
-    Algorithm, Error, ErrorCode, FetchLimits, Fetcher, HttpFetcher, KeySet, MAX_LEEWAY, Verifier,
-};
+use jwtgate::{Algorithm, Error, ErrorCode, FetchLimits, Fetcher, HttpFetcher, KeySet, MAX_LEEWAY};
 use serde_json::Value;
 
+use crate::server_policy::ServerPolicy;
 use crate::ui::{self, Failure};
 use report::{Check, Status, print_human, print_json, quoted};
 
@@ -33,29 +32,12 @@ pub(crate) struct DoctorArgs {
     #[arg(long, value_name = "URL")]
     issuer: String,
 
-    /// The audience the server expects in aud. Repeatable.
-    #[arg(long, value_name = "AUDIENCE")]
-    audience: Vec<String>,
-
     /// A token the server should accept (`-` reads it from stdin; a `Bearer ` prefix is ignored).
     #[arg(long, value_name = "TOKEN")]
     token: Option<String>,
 
-    /// A scope the server requires. Repeatable.
-    #[arg(long, value_name = "SCOPE")]
-    scope: Vec<String>,
-
-    /// The header typ the server requires (at+jwt for RFC 9068 access tokens).
-    #[arg(long)]
-    typ: Option<String>,
-
-    /// The server's clock-skew tolerance (at most 10m).
-    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = ui::parse_duration)]
-    leeway: Duration,
-
-    /// Allow plain-http URLs on non-loopback hosts (never in production).
-    #[arg(long)]
-    allow_http: bool,
+    #[command(flatten)]
+    policy: ServerPolicy,
 
     /// Deadline of each HTTP request of the final verifier check and of the explanations (core's
     /// discovery and JWKS steps use the verifier's default, 5 s).
@@ -99,7 +81,7 @@ pub(crate) fn run(args: &DoctorArgs) -> ExitCode {
 
 fn doctor(args: &DoctorArgs) -> Result<ExitCode, Failure> {
     let token = args.token.as_deref().map(ui::read_token).transpose()?;
-    if args.leeway > MAX_LEEWAY {
+    if args.policy.leeway > MAX_LEEWAY {
         return Err(Failure::usage(
             "--leeway is over 10m",
             "jwtgate allows at most 10 minutes of leeway",
@@ -181,7 +163,7 @@ impl Doctor<'_> {
 
     fn discovery(&mut self) -> Option<ProviderMetadata> {
         let issuer = self.args.issuer.clone();
-        match diagnostics::discover(&issuer, &self.fetcher, self.args.allow_http) {
+        match diagnostics::discover(&issuer, &self.fetcher, self.args.policy.allow_http) {
             Ok(meta) => {
                 self.record_date(meta.date.as_deref());
                 let check = Check::ok(
@@ -247,7 +229,7 @@ impl Doctor<'_> {
                 // Would the provider's own spelling work? Ask core, and go on with it so that
                 // the later steps are checked too.
                 let confirmed =
-                    diagnostics::discover(&provider, &self.fetcher, self.args.allow_http);
+                    diagnostics::discover(&provider, &self.fetcher, self.args.policy.allow_http);
                 let meta = match confirmed {
                     Ok(meta) => {
                         check = check.detail(
@@ -297,7 +279,7 @@ impl Doctor<'_> {
     /// The JWKS (and its text, for the token probes).
     fn jwks(&mut self, meta: &ProviderMetadata) -> Option<(FetchedJwks, Option<String>)> {
         let uri = meta.jwks_uri.clone();
-        match diagnostics::fetch_jwks(&uri, &self.fetcher, self.args.allow_http) {
+        match diagnostics::fetch_jwks(&uri, &self.fetcher, self.args.policy.allow_http) {
             Ok(fetched) => {
                 self.record_date(fetched.date.as_deref());
                 let n = fetched.keys.len();
@@ -369,7 +351,7 @@ impl Doctor<'_> {
     // ---- clock ----
 
     fn clock(&mut self) {
-        let tolerance = self.args.leeway.as_secs_f64().max(2.0);
+        let tolerance = self.args.policy.leeway.as_secs_f64().max(2.0);
         let check = match (self.skew, &self.provider_date) {
             (Some(skew), Some(date)) => {
                 let detail = |c: Check| {
@@ -482,24 +464,7 @@ impl Doctor<'_> {
 
     fn verdict(&mut self, token: Option<&str>) {
         let args = self.args;
-        let mut builder = Verifier::builder()
-            .issuer(&args.issuer)
-            .required_scopes(args.scope.iter().cloned())
-            .leeway(args.leeway)
-            .fetch_timeout(args.timeout);
-        for audience in &args.audience {
-            builder = builder.audience(audience);
-        }
-        if args.audience.is_empty() {
-            builder = builder.insecure_skip_audience_check();
-        }
-        if let Some(typ) = &args.typ {
-            builder = builder.typ(typ);
-        }
-        if args.allow_http {
-            builder = builder.allow_insecure_http();
-        }
-        let verifier = match builder.build() {
+        let verifier = match args.policy.builder(&args.issuer, args.timeout).build() {
             Ok(v) => v,
             Err(e) => {
                 self.push(
@@ -510,7 +475,7 @@ impl Doctor<'_> {
             }
         };
         let note = |c: Check| {
-            if args.audience.is_empty() {
+            if args.policy.audience.is_empty() {
                 c.detail("note", "aud not checked: no --audience given")
             } else {
                 c

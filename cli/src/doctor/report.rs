@@ -101,13 +101,13 @@ fn status_label(status: Status) -> String {
 pub(super) fn print_human(d: &Doctor<'_>, problems: usize) {
     let args = d.args;
     let mut setup = format!("issuer {}", quoted(&args.issuer));
-    if !args.audience.is_empty() {
-        setup.push_str(&format!(", audience {}", args.audience.join(", ")));
+    if !args.policy.audience.is_empty() {
+        setup.push_str(&format!(", audience {}", args.policy.audience.join(", ")));
     }
-    if !args.scope.is_empty() {
-        setup.push_str(&format!(", scopes {}", args.scope.join(" ")));
+    if !args.policy.scope.is_empty() {
+        setup.push_str(&format!(", scopes {}", args.policy.scope.join(" ")));
     }
-    if let Some(typ) = &args.typ {
+    if let Some(typ) = &args.policy.typ {
         setup.push_str(&format!(", typ {typ}"));
     }
     if args.token.is_some() {
@@ -180,7 +180,7 @@ pub(super) fn print_json(d: &Doctor<'_>, problems: usize) {
         .collect();
     ui::print_json(&json!({
         "issuer": d.args.issuer,
-        "audience": d.args.audience,
+        "audience": d.args.policy.audience,
         "ok": problems == 0,
         "problems": problems,
         "warnings": d.checks.iter().filter(|c| c.status == Status::Warn).count(),

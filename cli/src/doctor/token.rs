@@ -77,18 +77,18 @@ impl Doctor<'_> {
         });
         self.push(explain_iss(iss, self.args, &facts));
 
-        let aud = if self.args.audience.is_empty() {
+        let aud = if self.args.policy.audience.is_empty() {
             None
         } else {
             Some(probe.run(|p| Spec {
-                audience: Some(p.doctor.audience.clone()),
+                audience: Some(p.doctor.policy.audience.clone()),
                 ..p.relaxed()
             }))
         };
         self.push(explain_aud(aud, self.args, &facts));
 
         let time = probe.run(|p| Spec {
-            leeway: p.doctor.leeway,
+            leeway: p.doctor.policy.leeway,
             at: None,
             require_exp: true,
             ..p.relaxed()
@@ -98,7 +98,7 @@ impl Doctor<'_> {
             (
                 t,
                 probe.run(|p| Spec {
-                    leeway: p.doctor.leeway,
+                    leeway: p.doctor.policy.leeway,
                     at: Some(t),
                     require_exp: true,
                     ..p.relaxed()
@@ -107,7 +107,7 @@ impl Doctor<'_> {
         });
         self.push(explain_time(time, at_provider, &facts));
 
-        let typ = self.args.typ.as_ref().map(|t| {
+        let typ = self.args.policy.typ.as_ref().map(|t| {
             probe.run(|p| Spec {
                 typ: Some(t.clone()),
                 ..p.relaxed()
@@ -115,9 +115,9 @@ impl Doctor<'_> {
         });
         self.push(explain_typ(typ, self.args, &facts, &decoded));
 
-        let scope = (!self.args.scope.is_empty()).then(|| {
+        let scope = (!self.args.policy.scope.is_empty()).then(|| {
             probe.run(|p| Spec {
-                scopes: p.doctor.scope.clone(),
+                scopes: p.doctor.policy.scope.clone(),
                 ..p.relaxed()
             })
         });
@@ -383,8 +383,8 @@ fn explain_aud(result: Option<Result<Verified, Error>>, args: &DoctorArgs, facts
             let slash = facts
                 .aud
                 .iter()
-                .any(|a| args.audience.iter().any(|c| a != c && a.trim_end_matches('/') == c.trim_end_matches('/')));
-            let configured = args.audience.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", ");
+                .any(|a| args.policy.audience.iter().any(|c| a != c && a.trim_end_matches('/') == c.trim_end_matches('/')));
+            let configured = args.policy.audience.iter().map(|a| quoted(a)).collect::<Vec<_>>().join(", ");
             Check::fail(
                 "token.aud",
                 if slash { "audience_trailing_slash" } else { "audience_mismatch" },
@@ -399,7 +399,7 @@ fn explain_aud(result: Option<Result<Verified, Error>>, args: &DoctorArgs, facts
             })
         }
         Some(Err(e)) if e.claim() == Some("aud") && e.code() == ErrorCode::ClaimMissing => {
-            Check::fail("token.aud", "aud_missing", "the token has no aud").detail("--audience", args.audience.join(", ")).fix(missing_fix)
+            Check::fail("token.aud", "aud_missing", "the token has no aud").detail("--audience", args.policy.audience.join(", ")).fix(missing_fix)
         }
         Some(Err(e)) => Check::skip("token.aud", format!("not checked: {e}")),
     }
@@ -484,8 +484,8 @@ fn explain_typ(
     match result {
         Some(Ok(_)) => Check::ok("token.typ", format!("typ {typ}, as required")),
         Some(Err(e)) if e.code() == ErrorCode::TypMismatch => {
-            let check = Check::fail("token.typ", if id_token { "id_token" } else { "typ_mismatch" }, format!("typ is {typ}, not {:?}", args.typ.as_deref().unwrap_or_default()))
-                .detail("required", args.typ.clone().unwrap_or_default())
+            let check = Check::fail("token.typ", if id_token { "id_token" } else { "typ_mismatch" }, format!("typ is {typ}, not {:?}", args.policy.typ.as_deref().unwrap_or_default()))
+                .detail("required", args.policy.typ.clone().unwrap_or_default())
                 .detail("token typ", typ);
             if id_token {
                 check.detail("looks like", "an ID token (nonce / at_hash / auth_time)").fix(id_fix)
@@ -514,9 +514,9 @@ fn explain_scope(
     };
     match result {
         None => Check::skip("token.scope", format!("no --scope required; the token has {has}")),
-        Some(Ok(_)) => Check::ok("token.scope", format!("has the required scopes ({})", args.scope.join(" "))),
+        Some(Ok(_)) => Check::ok("token.scope", format!("has the required scopes ({})", args.policy.scope.join(" "))),
         Some(Err(e)) if e.code() == ErrorCode::InsufficientScope => Check::fail("token.scope", "missing_scopes", e.message().to_string())
-            .detail("required", args.scope.join(" "))
+            .detail("required", args.policy.scope.join(" "))
             .detail("token scopes", has)
             .fix(
                 "request the scopes when getting the token (scope=...), and register them at the provider for this resource: many providers drop unknown scopes without an error",
