@@ -4,6 +4,12 @@
 //! "Same checks" everywhere: signature, `iss`, `aud`, `exp` and the presence of the `tools:call`
 //! scope. The peers are configured for that and nothing else.
 
+// The floor is defined once, in the CLI's source, and compiled into both crates: see the
+// file's header for why it is shared as a file and not through a crate dependency.
+#[path = "../../cli/src/floor.rs"]
+mod floor;
+
+pub use floor::Floor;
 use jwtgate::sign::SigningKey;
 use jwtgate::{Algorithm, Verifier};
 use serde::Deserialize;
@@ -92,53 +98,8 @@ impl Fixture {
     /// The crypto floor: the same signature over the same bytes, checked with a pre-parsed
     /// aws-lc-rs key and nothing else (no parsing, no claims).
     pub fn floor(&self) -> Check {
-        use aws_lc_rs::{hmac, rsa, signature};
-        let (signing_input, sig) = self.token.rsplit_once('.').expect("token");
-        let signing_input = signing_input.as_bytes().to_vec();
-        let sig = jwtgate::base64url_decode(sig).expect("sig");
-        if let Some(secret) = self.key.secret() {
-            let algorithm = match self.alg {
-                Algorithm::HS384 => hmac::HMAC_SHA384,
-                Algorithm::HS512 => hmac::HMAC_SHA512,
-                _ => hmac::HMAC_SHA256,
-            };
-            let key = hmac::Key::new(algorithm, &secret);
-            return Box::new(move |_| hmac::verify(&key, &signing_input, &sig).is_ok());
-        }
-        let jwk = self.key.public_jwk().expect("public key");
-        let parsed = match self.alg {
-            Algorithm::RS256 | Algorithm::PS256 => {
-                let params = if self.alg == Algorithm::RS256 {
-                    &signature::RSA_PKCS1_2048_8192_SHA256
-                } else {
-                    &signature::RSA_PSS_2048_8192_SHA256
-                };
-                rsa::PublicKeyComponents {
-                    n: jwk_bytes(&jwk, "n"),
-                    e: jwk_bytes(&jwk, "e"),
-                }
-                .to_parsed_public_key(params)
-                .expect("rsa key")
-            }
-            Algorithm::ES256 | Algorithm::ES384 => {
-                let mut point = vec![4];
-                point.extend(jwk_bytes(&jwk, "x"));
-                point.extend(jwk_bytes(&jwk, "y"));
-                let alg: &'static dyn signature::VerificationAlgorithm =
-                    if self.alg == Algorithm::ES256 {
-                        &signature::ECDSA_P256_SHA256_FIXED
-                    } else {
-                        &signature::ECDSA_P384_SHA384_FIXED
-                    };
-                signature::ParsedPublicKey::new(alg, point).expect("ec key")
-            }
-            Algorithm::EdDSA => {
-                signature::ParsedPublicKey::new(&signature::ED25519, jwk_bytes(&jwk, "x"))
-                    .expect("ed key")
-            }
-            other => panic!("no floor for {other}"),
-        };
-        Box::new(move |_| parsed.verify_sig(&signing_input, &sig).is_ok())
+        let floor = Floor::new(&self.key, &self.token).expect("floor");
+        Box::new(move |_| floor.check())
     }
 
     /// `jsonwebtoken` 11 (aws-lc-rs backend), with the key decoded once.

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jwtgate::sign::SigningKey;
-use jwtgate::{Algorithm, KeyFamily, Verifier};
+use jwtgate::{Algorithm, Verifier};
 use serde_json::json;
 
+use crate::floor::Floor;
 use crate::ui::{self, BOLD, DIM, Failure, paint};
 
 const ISSUER: &str = "https://idp.bench.example";
@@ -64,7 +65,7 @@ struct Fixture {
     token: String,
     cold: Verifier,
     cached: Verifier,
-    floor: Box<dyn Fn() -> bool>,
+    floor: Floor,
 }
 
 /// Mean cost of one call, and whether every call succeeded.
@@ -128,7 +129,7 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, Failure> {
         progress.set_message(format!("{alg}: generating a key"));
         let f = fixture(alg)?;
         progress.set_message(format!("{alg}: crypto floor"));
-        let floor = measure(&*f.floor, per);
+        let floor = measure(&|| f.floor.check(), per);
         progress.inc(1);
         progress.set_message(format!("{alg}: jwtgate, cache off"));
         let cold = measure(&|| f.cold.verify(&f.token).is_ok(), per);
@@ -279,7 +280,7 @@ fn fixture(alg: Algorithm) -> Result<Fixture, Failure> {
         .build()
         .map_err(|e| failed(e.to_string()))?;
     let cached = builder().build().map_err(|e| failed(e.to_string()))?;
-    let floor = floor(&key, &token).map_err(failed)?;
+    let floor = Floor::new(&key, &token).map_err(failed)?;
     Ok(Fixture {
         alg,
         token,
@@ -287,66 +288,4 @@ fn fixture(alg: Algorithm) -> Result<Fixture, Failure> {
         cached,
         floor,
     })
-}
-
-/// The crypto floor: the same signature over the same bytes, checked with a pre-parsed aws-lc-rs
-/// key and nothing else (no parsing, no claims), as in benches/src/lib.rs.
-fn floor(key: &SigningKey, token: &str) -> Result<Box<dyn Fn() -> bool>, String> {
-    use aws_lc_rs::{hmac, rsa, signature};
-    let alg = key.algorithm();
-    let (signing_input, sig) = token.rsplit_once('.').ok_or("not a token")?;
-    let signing_input = signing_input.as_bytes().to_vec();
-    let sig = jwtgate::base64url_decode(sig).map_err(|e| e.to_string())?;
-    if let Some(secret) = key.secret() {
-        let algorithm = match alg {
-            Algorithm::HS384 => hmac::HMAC_SHA384,
-            Algorithm::HS512 => hmac::HMAC_SHA512,
-            _ => hmac::HMAC_SHA256,
-        };
-        let key = hmac::Key::new(algorithm, &secret);
-        return Ok(Box::new(move || {
-            hmac::verify(&key, &signing_input, &sig).is_ok()
-        }));
-    }
-    let jwk = key.public_jwk().ok_or("no public key")?;
-    let member = |name: &str| -> Result<Vec<u8>, String> {
-        jwtgate::base64url_decode(jwk[name].as_str().ok_or("missing JWK member")?)
-            .map_err(|e| e.to_string())
-    };
-    let parsed = match alg.family() {
-        KeyFamily::Rsa => {
-            let params: &'static signature::RsaParameters = match alg {
-                Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-                Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-                Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-                Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-                Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-                _ => &signature::RSA_PSS_2048_8192_SHA512,
-            };
-            rsa::PublicKeyComponents {
-                n: member("n")?,
-                e: member("e")?,
-            }
-            .to_parsed_public_key(params)
-            .map_err(|e| e.to_string())?
-        }
-        KeyFamily::Ec(_) => {
-            let mut point = vec![4];
-            point.extend(member("x")?);
-            point.extend(member("y")?);
-            let verification: &'static dyn signature::VerificationAlgorithm =
-                if alg == Algorithm::ES256 {
-                    &signature::ECDSA_P256_SHA256_FIXED
-                } else {
-                    &signature::ECDSA_P384_SHA384_FIXED
-                };
-            signature::ParsedPublicKey::new(verification, point).map_err(|e| e.to_string())?
-        }
-        KeyFamily::Ed25519 => signature::ParsedPublicKey::new(&signature::ED25519, member("x")?)
-            .map_err(|e| e.to_string())?,
-        KeyFamily::Hmac => return Err("HMAC keys have a secret".into()),
-    };
-    Ok(Box::new(move || {
-        parsed.verify_sig(&signing_input, &sig).is_ok()
-    }))
 }

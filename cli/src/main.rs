@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod demo;
 mod doctor;
+mod floor;
 mod inspect;
 mod issuer;
 mod jwks_serve;
