@@ -182,7 +182,7 @@ impl TokenCache {
         let mut best = (u8::MAX, u64::MAX, f64::INFINITY);
         for way in ways {
             let rank = match way.load().as_deref() {
-                Some(e) if *e.token == *token => (0, 0, 0.0),
+                Some(e) if constant_time_eq(e.token.as_bytes(), token.as_bytes()) => (0, 0, 0.0),
                 None => (1, 0, 0.0),
                 Some(e) if e.valid_until <= now => (2, 0, 0.0),
                 Some(e) => (3, e.last_used.load(Ordering::Relaxed), e.valid_until),

@@ -179,6 +179,28 @@ pub(crate) fn parse_document<'de, T>(
     })
 }
 
+/// Checks a whole document that is then parsed into a `serde_json::Value` (a JWKS, a JWK, a
+/// discovery document): no duplicate member names at any level (a `Value` would silently keep
+/// the last one, so two parsers could read two different documents), nesting of at most
+/// [`MAX_DEPTH`] levels, valid syntax. Errors are `token_malformed` with the reason; callers
+/// rewrap them with their own code.
+pub(crate) fn check_document(bytes: &[u8], what: &'static str) -> Result<(), Error> {
+    let mut problem = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result = Skip {
+        depth: 0,
+        what,
+        problem: &mut problem,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    result.map_err(|e| {
+        problem.take().unwrap_or_else(|| {
+            Error::malformed(format!("{what} is not valid JSON ({})", describe(&e)))
+        })
+    })
+}
+
 /// A description of a serde_json error that never quotes the input.
 fn describe(e: &serde_json::Error) -> String {
     use serde_json::error::Category;

@@ -77,7 +77,9 @@ impl Key {
             verifiers: Default::default(),
         };
         // Parse once now so that a broken key is reported when the key set is built, not on the
-        // first token that names it.
+        // first token that names it. (With the aws-lc-rs backend this includes the EC on-curve
+        // check; ring parses EC points lazily, so there an off-curve point fails each token's
+        // signature check instead.)
         let probe = alg.unwrap_or(match family {
             KeyFamily::Rsa => Algorithm::RS256,
             KeyFamily::Ec(Curve::P256) => Algorithm::ES256,
@@ -99,6 +101,8 @@ impl Key {
     /// # Errors
     /// `key_unusable` with the reason when the JWK is not a usable public signature key.
     pub fn from_jwk_json(json: &str) -> Result<Key, Error> {
+        crate::json::check_document(json.as_bytes(), "the JWK")
+            .map_err(|e| Error::new(ErrorCode::KeyUnusable, e.message()))?;
         let value: Value = serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::KeyUnusable,

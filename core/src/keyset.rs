@@ -39,7 +39,7 @@ pub struct SkippedKey {
 /// assert_eq!(set.len(), 1);
 /// assert_eq!(set.skipped()[0].kid.as_deref(), Some("b")); // oct keys never come from a JWKS
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KeySet {
     keys: Vec<Key>,
     by_kid: HashMap<Box<str>, Vec<usize>>,
@@ -55,6 +55,13 @@ pub struct KeySet {
 pub(crate) enum Candidates {
     One(usize),
     Several(Vec<usize>),
+}
+
+impl Default for KeySet {
+    /// An empty, locally configured set (as `KeySet::new(Vec::new())`).
+    fn default() -> KeySet {
+        KeySet::new(Vec::new())
+    }
 }
 
 impl KeySet {
@@ -111,6 +118,8 @@ impl KeySet {
 
     /// As [`from_jwks_json`](KeySet::from_jwks_json), refusing documents with over `max_keys` keys.
     pub(crate) fn from_jwks_json_limited(json: &str, max_keys: usize) -> Result<KeySet, Error> {
+        crate::json::check_document(json.as_bytes(), "the JWKS")
+            .map_err(|e| Error::new(ErrorCode::KeyUnusable, e.message()))?;
         let doc: Value = serde_json::from_str(json).map_err(|e| {
             Error::new(
                 ErrorCode::KeyUnusable,

@@ -99,7 +99,7 @@ mod weak_keys;
 pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
 pub use builder::{
     MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
-    MAX_TOKEN_BYTES_LIMIT, VerifierBuilder,
+    MAX_TOKEN_BYTES_LIMIT, MIN_REFRESH_COOLDOWN, VerifierBuilder,
 };
 pub use error::{Error, ErrorCode, ErrorDetail};
 pub use jwk::Key;

@@ -20,20 +20,27 @@ pub(crate) struct Compact<'a> {
     pub(crate) signature_b64: &'a [u8],
 }
 
+/// `token_too_large` for a credential over `max_bytes` (checked before anything else looks at
+/// it, static-token hashing included).
+pub(crate) fn check_size(token: &str, max_bytes: usize) -> Result<(), Error> {
+    if token.len() > max_bytes {
+        return Err(Error::new(
+            ErrorCode::TokenTooLarge,
+            format!(
+                "token is {} bytes, over the limit of {max_bytes} bytes",
+                token.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl<'a> Compact<'a> {
     /// Splits `token` without copying. Only the shape is checked here; the base64 of each segment
     /// is checked when it is decoded.
     pub(crate) fn split(token: &'a str, max_bytes: usize) -> Result<Compact<'a>, Error> {
         let bytes = token.as_bytes();
-        if bytes.len() > max_bytes {
-            return Err(Error::new(
-                ErrorCode::TokenTooLarge,
-                format!(
-                    "token is {} bytes, over the limit of {max_bytes} bytes",
-                    bytes.len()
-                ),
-            ));
-        }
+        check_size(token, max_bytes)?;
         if bytes.is_empty() {
             return Err(Error::malformed("token is empty"));
         }

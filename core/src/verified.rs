@@ -262,9 +262,13 @@ impl Verified {
     /// ```
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_str(&self.0.claims_json).map_err(|e| {
+            // serde's message may quote a claim value: shown truncated, like all token input.
             Error::new(
                 ErrorCode::ClaimInvalid,
-                format!("claims do not fit the requested type: {e}"),
+                format!(
+                    "claims do not fit the requested type: {}",
+                    crate::error::quote(&e.to_string())
+                ),
             )
         })
     }

@@ -231,6 +231,7 @@ impl Verifier {
     /// One verification pass. On failure, also says what a key fetch could fix.
     fn attempt(&self, token: &str, now: SystemTime) -> Result<Verified, (Error, Option<Need>)> {
         let inner = &*self.inner;
+        token::check_size(token, inner.policy.jws.max_token_bytes).map_err(|e| (e, None))?;
         if let Some(verified) = inner.static_tokens.verify(token) {
             let verified = inner.policy.check_scopes(verified).map_err(|e| (e, None))?;
             inner.counters.add(Event::StaticToken);

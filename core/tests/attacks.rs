@@ -852,12 +852,12 @@ fn absurd_configuration_values_are_config_invalid_not_a_crash() {
         (
             "cache_size 2^40",
             builder(&[es]).cache_size(1 << 40),
-            "1048576",
+            "65536",
         ),
         (
             "cache_size max",
             builder(&[es]).cache_size(usize::MAX),
-            "1048576",
+            "65536",
         ),
         (
             "max_token_bytes 0",
@@ -887,7 +887,12 @@ fn absurd_configuration_values_are_config_invalid_not_a_crash() {
         (
             "refresh_cooldown max",
             remote().refresh_cooldown(Duration::MAX),
-            "at most",
+            "between 100ms",
+        ),
+        (
+            "refresh_cooldown 0",
+            remote().refresh_cooldown(Duration::ZERO),
+            "between 100ms",
         ),
         (
             "max_stale max",
@@ -1199,4 +1204,46 @@ fn a_kidless_key_in_a_remote_jwks_does_not_block_rotation() {
     let verified = v.verify(&new.mint(&claims()).unwrap()).unwrap();
     assert_eq!(verified.kid(), Some("new"));
     assert_eq!(server.count("/jwks"), fetches + 1);
+}
+
+#[test]
+fn jwks_jwk_and_discovery_documents_with_duplicate_members_are_refused() {
+    let es = key(Algorithm::ES256, "es");
+    let jwk = es.public_jwk().unwrap().to_string();
+    // The same JWK twice in one object: a `Value` parser would keep the second `x`.
+    let twice_x = jwk.replacen("\"x\":", "\"x\":\"AAAA\",\"x\":", 1);
+    let err = Key::from_jwk_json(&twice_x).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::KeyUnusable);
+    assert!(err.message().contains("duplicate member"), "{err}");
+    let doc = format!(r#"{{"keys":[{jwk}],"keys":[]}}"#);
+    let err = KeySet::from_jwks_json(&doc).unwrap_err();
+    assert!(err.message().contains("duplicate member"), "{err}");
+    // A discovery document naming two issuers (or two jwks_uris) is refused.
+    let doubled = format!(
+        r#"{{"issuer":"https://evil.example","issuer":"{ISS}","jwks_uri":"https://idp.example.com/jwks"}}"#
+    );
+    let v = Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .fetch_timeout(Duration::from_millis(300))
+        .fetcher(Arc::new(Documents(vec![(
+            format!("{ISS}/.well-known/openid-configuration"),
+            doubled,
+        )])))
+        .build()
+        .unwrap();
+    let err = v.wait_ready(Duration::from_millis(300)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DiscoveryFailed, "{err}");
+    assert!(err.message().contains("duplicate member"), "{err}");
+}
+
+#[test]
+fn an_oversized_credential_is_refused_before_static_token_hashing() {
+    let v = Verifier::builder()
+        .static_token("s3cret", "bot")
+        .max_token_bytes(64)
+        .build()
+        .unwrap();
+    assert_eq!(code(v.verify(&"s".repeat(65))), ErrorCode::TokenTooLarge);
+    assert_eq!(v.verify("s3cret").unwrap().client_id(), Some("bot"));
 }

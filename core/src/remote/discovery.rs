@@ -74,6 +74,8 @@ pub(crate) fn metadata_from(
     url: &str,
     allow_http: bool,
 ) -> Result<ProviderMetadata, String> {
+    crate::json::check_document(body, "the discovery document")
+        .map_err(|e| format!("{url}: {}", e.message()))?;
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| format!("{url}: not valid JSON ({e})"))?;
     let found = doc

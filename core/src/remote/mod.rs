@@ -451,12 +451,13 @@ impl Future for AttemptDone {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Register before checking, so a completion between the check and the registration
-        // cannot be missed.
-        self.shared
-            .wakers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(cx.waker().clone());
+        // cannot be missed; a waker already registered (a spurious re-poll) is not added twice.
+        {
+            let mut wakers = self.shared.wakers.lock().unwrap_or_else(|p| p.into_inner());
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+        }
         let state = self.shared.lock();
         if state.attempts > self.attempts || state.shutdown {
             Poll::Ready(())
