@@ -1,15 +1,16 @@
 //! `jwtgate inspect`: decodes a token WITHOUT verifying it, for a human to read.
 //!
 //! Decoding is core's `diagnostics::decode_unverified` (the verifier's own splitting and
-//! base64url rules). Nothing here accepts or rejects a token: the warnings point at header
-//! members and claim values that deserve a second look, and the output says loudly that nothing
-//! was checked.
+//! base64url rules), and the header rules are core's JWS layer (`jws::verify_compact`, with no
+//! keys). Nothing here accepts or rejects a token: the warnings name the rules core says the
+//! token breaks, then point at header members and claim values that deserve a second look, and
+//! the output says loudly that no signature was checked.
 
 use std::process::ExitCode;
 
 use clap::Args;
-use jwtgate::Algorithm;
 use jwtgate::diagnostics::{self, UnverifiedToken};
+use jwtgate::{Algorithm, ErrorCode, KeySet, jws};
 use serde_json::{Value, json};
 
 use crate::ui::{self, BOLD, DIM, FAIL, WARN, paint};
@@ -61,7 +62,7 @@ pub(crate) fn run(args: &InspectArgs) -> ExitCode {
         }
     };
     let now = ui::unix_now();
-    let warnings = warnings(&decoded, now);
+    let warnings = warnings(&token, &decoded, now);
     if args.json {
         let times: serde_json::Map<String, Value> = TIMES
             .iter()
@@ -182,24 +183,34 @@ pub(crate) fn looks_like_id_token(claims: Option<&Value>) -> bool {
     })
 }
 
-/// Header members and claim values worth a second look. Descriptions only: acceptance is
-/// decided by the verifier.
-pub(crate) fn warnings(token: &UnverifiedToken, now: f64) -> Vec<String> {
+/// What the verifier's own JWS layer says about the token: `jws::verify_compact` with no keys
+/// applies every header rule (RFC 7515 §4.1: `alg` none or unsupported, `crit`; `b64`, `enc`,
+/// `zip` and a nested `cty` refused) and the signature-shape checks before it looks for a key, so
+/// any answer but `key_not_found` is a rule this token breaks. No signature is checked.
+fn jws_verdict(token: &str) -> Option<jwtgate::Error> {
+    jws::verify_compact(token, &KeySet::new(Vec::new()), &Algorithm::ALL)
+        .err()
+        .filter(|e| e.code() != ErrorCode::KeyNotFound)
+}
+
+/// Header members and claim values worth a second look: the JWS rules the token breaks (from
+/// core), then advice. Descriptions only: acceptance is decided by the verifier.
+pub(crate) fn warnings(raw: &str, token: &UnverifiedToken, now: f64) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(e) = jws_verdict(raw) {
+        out.push(format!(
+            "jwtgate rejects this token ({}): {}",
+            e.code(),
+            e.message()
+        ));
+    }
     let header = &token.header;
     let text = |v: &Value, name: &str| v.get(name).and_then(Value::as_str).map(str::to_owned);
-    match text(header, "alg") {
-        None => out.push("no alg in the header".to_string()),
-        Some(alg) if alg.eq_ignore_ascii_case("none") => {
-            out.push(format!("alg {alg:?}: an unsigned token; anyone can make one (jwtgate rejects it)"))
-        }
-        Some(alg) => match alg.parse::<Algorithm>() {
-            Ok(a) if a.is_symmetric() => out.push(format!(
-                "alg {alg}: a shared secret signs and verifies, so every verifier can also mint tokens; never accept HS* where a JWKS is used"
-            )),
-            Ok(_) => {}
-            Err(_) => out.push(format!("alg {alg:?} is not one jwtgate supports")),
-        },
+    let alg = text(header, "alg").and_then(|a| a.parse::<Algorithm>().ok());
+    if let Some(alg) = alg.filter(|a| a.is_symmetric()) {
+        out.push(format!(
+            "alg {alg}: a shared secret signs and verifies, so every verifier can also mint tokens; never accept HS* where a JWKS is used"
+        ));
     }
     for (member, why) in [
         (
@@ -218,20 +229,10 @@ pub(crate) fn warnings(token: &UnverifiedToken, now: f64) -> Vec<String> {
             "x5c",
             "an embedded certificate chain: trusting it without pinning lets anyone sign (jwtgate ignores it)",
         ),
-        (
-            "crit",
-            "critical extensions a verifier must understand (jwtgate rejects crit)",
-        ),
-        ("b64", "an unencoded payload (RFC 7797; jwtgate rejects it)"),
-        ("enc", "an encryption header: this is JWE, not JWS"),
-        ("zip", "a compressed payload (jwtgate rejects it)"),
     ] {
         if header.get(member).is_some() {
             out.push(format!("header {member}: {why}"));
         }
-    }
-    if text(header, "cty").is_some_and(|c| c.eq_ignore_ascii_case("jwt")) {
-        out.push("cty JWT: a nested token (jwtgate rejects nesting)".to_string());
     }
     match text(header, "kid") {
         None => out.push("no kid: the key is chosen by algorithm alone, which fails once the JWKS has two keys for it".to_string()),
@@ -244,6 +245,8 @@ pub(crate) fn warnings(token: &UnverifiedToken, now: f64) -> Vec<String> {
     let claims = token.claims.as_ref().and_then(Value::as_object);
     let looks_like_id_token = looks_like_id_token(token.claims.as_ref());
     match typ.as_deref() {
+        // RFC 7515 §4.1.9 (case-insensitive, "application/" optional), as core compares typ;
+        // core does not expose the comparison outside a verifier that requires a typ.
         Some(t)
             if t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt") => {
         }
@@ -307,12 +310,9 @@ mod tests {
 
     #[test]
     fn risky_headers_are_named() {
-        let t = UnverifiedToken::clone(&diagnostics::decode_unverified(
-            // {"alg":"HS256","jku":"https://evil.example/k","kid":"../../dev/null"} . {"sub":"x"} . sig
-            "eyJhbGciOiJIUzI1NiIsImprdSI6Imh0dHBzOi8vZXZpbC5leGFtcGxlL2siLCJraWQiOiIuLi8uLi9kZXYvbnVsbCJ9.eyJzdWIiOiJ4In0.c2ln",
-        )
-        .unwrap());
-        let w = warnings(&t, 0.0).join("\n");
+        // {"alg":"HS256","jku":"https://evil.example/k","kid":"../../dev/null"} . {"sub":"x"} . sig
+        let token = "eyJhbGciOiJIUzI1NiIsImprdSI6Imh0dHBzOi8vZXZpbC5leGFtcGxlL2siLCJraWQiOiIuLi8uLi9kZXYvbnVsbCJ9.eyJzdWIiOiJ4In0.c2ln";
+        let w = warnings(token, &diagnostics::decode_unverified(token).unwrap(), 0.0).join("\n");
         for needle in [
             "HS256",
             "header jku",
@@ -323,6 +323,68 @@ mod tests {
         ] {
             assert!(w.contains(needle), "{needle} missing from:\n{w}");
         }
+    }
+
+    /// A compact JWS with this header, claims and an all-zero signature of `sig_len` bytes.
+    fn jws(header: &str, sig_len: usize) -> String {
+        let b64 = |bytes: &[u8]| base64_simd::URL_SAFE_NO_PAD.encode_to_string(bytes);
+        format!(
+            "{}.{}.{}",
+            b64(header.as_bytes()),
+            b64(br#"{"iss":"https://idp.example","aud":"api","exp":4102444800}"#),
+            b64(&vec![0; sig_len])
+        )
+    }
+
+    fn rule_warnings(token: &str) -> Vec<String> {
+        let decoded = diagnostics::decode_unverified(token).unwrap();
+        warnings(token, &decoded, 0.0)
+            .into_iter()
+            .filter(|w| w.starts_with("jwtgate rejects"))
+            .collect()
+    }
+
+    #[test]
+    fn header_rules_are_the_verifiers() {
+        for (header, code) in [
+            (
+                r#"{"alg":"none","kid":"k","typ":"at+jwt"}"#,
+                "alg_not_allowed",
+            ),
+            (
+                r#"{"alg":"XS256","kid":"k","typ":"at+jwt"}"#,
+                "alg_not_allowed",
+            ),
+            (r#"{"kid":"k","typ":"at+jwt"}"#, "token_malformed"),
+            (
+                r#"{"alg":"ES256","kid":"k","crit":["exp"]}"#,
+                "header_unsupported",
+            ),
+            (
+                r#"{"alg":"ES256","kid":"k","zip":"DEF"}"#,
+                "header_unsupported",
+            ),
+            (
+                r#"{"alg":"ES256","kid":"k","cty":"JWT"}"#,
+                "header_unsupported",
+            ),
+        ] {
+            let found = rule_warnings(&jws(header, 64));
+            assert_eq!(found.len(), 1, "{header}: {found:?}");
+            assert!(
+                found[0].contains(&format!("({code})")),
+                "{header}: {found:?}"
+            );
+        }
+        // The signature's shape is checked too: a DER-encoded ES256 signature is the wrong size.
+        let der = rule_warnings(&jws(r#"{"alg":"ES256","kid":"k"}"#, 71));
+        assert!(der[0].contains("signature_invalid"), "{der:?}");
+        // A token that breaks no rule gets no verdict: only a key could tell more.
+        let clean = jws(
+            r#"{"alg":"ES256","kid":"k","typ":"at+jwt","jku":"https://x"}"#,
+            64,
+        );
+        assert_eq!(rule_warnings(&clean), Vec::<String>::new());
     }
 
     #[test]
