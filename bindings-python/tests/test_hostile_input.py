@@ -171,7 +171,7 @@ async def test_hostile_verify_arguments_raise_typed_errors() -> None:
     timeout out of range, TypeError for a wrong type."""
     verifier = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=JWKS, static_tokens={"k\ufffd": "bot"})
     remote = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=f"http://127.0.0.1:{closed_port()}/jwks",
-                              fetch_timeout=0.2, refresh_cooldown=0)
+                              fetch_timeout=0.2, refresh_cooldown=0.1)
     failures = []
 
     def check(what: str, error: BaseException | None, *allowed: type[BaseException]) -> None:

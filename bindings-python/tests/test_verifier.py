@@ -483,7 +483,7 @@ def test_max_stale_bounds_how_long_last_good_keys_outlive_failing_fetches(keys) 
     try:
         uri = f"http://127.0.0.1:{server.server_address[1]}/jwks"
         v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks_uri=uri, max_stale=timedelta(seconds=2),
-                             refresh_cooldown=0, fetch_timeout=1)
+                             refresh_cooldown=0.1, fetch_timeout=1)  # least cooldown allowed
         v.wait_ready(5)
         token = key.mint(claims())
         assert v.verify(token).sub == "alice"
@@ -491,7 +491,8 @@ def test_max_stale_bounds_how_long_last_good_keys_outlive_failing_fetches(keys) 
         assert (status.ready, status.stale, status.max_stale) == (True, False, 2.0)
         assert status.to_dict()["stale"] is False and status.to_dict()["max_stale"] == 2.0
         failing.set()
-        # An unknown kid makes the verifier refetch at once (cooldown 0): the fetch fails.
+        # Past the cooldown, an unknown kid makes the verifier refetch at once: the fetch fails.
+        time.sleep(0.25)
         with pytest.raises(jwtgate.InvalidToken):
             v.verify(SigningKey.generate("ES256", "unknown-kid").mint(claims()))
         status = v.keys_status()
