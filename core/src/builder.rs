@@ -325,26 +325,52 @@ impl VerifierBuilder {
             return Err(e.clone());
         }
         self.check_limits()?;
-        if !self.secrets_for_algorithms.is_empty() {
-            let hs: Vec<Algorithm> = self
-                .algorithms
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|a| a.is_symmetric())
-                .collect();
-            if hs.is_empty() {
-                return Err(Error::config(
-                    "an HMAC secret needs algorithms naming its HMAC algorithm (HS256, HS384 or HS512)",
-                ));
-            }
-            for secret in std::mem::take(&mut self.secrets_for_algorithms) {
-                for &alg in &hs {
-                    self.keys.push(Key::hmac_secret(alg, &*secret)?);
-                }
-            }
+        self.check_strings()?;
+        self.bind_secrets_to_algorithms()?;
+        let source = self.key_source()?;
+        let static_tokens = StaticTokens::new(std::mem::take(&mut self.static_tokens));
+        let jwt = !self.keys.is_empty() || source.is_some();
+        if !jwt && static_tokens.is_empty() {
+            return Err(Error::config(
+                "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
+            ));
         }
-        let static_tokens = StaticTokens::new(self.static_tokens);
+        if !jwt && !self.audiences.is_empty() {
+            return Err(Error::config(
+                "an audience is configured but no issuer or keys",
+            ));
+        }
+        let keys = KeySet::new(std::mem::take(&mut self.keys));
+        let algorithms = if jwt {
+            self.check_claims_policy()?;
+            self.allowed_algorithms(&keys, source.is_none())?
+        } else {
+            AlgSet::default()
+        };
+        let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
+        let remote = match (source, &holder) {
+            (Some(source), Some(holder)) => Some(self.start_remote(source, holder)?),
+            _ => None,
+        };
+        Ok(Verifier::from_inner(Inner {
+            keys: holder,
+            remote,
+            cache: if jwt {
+                TokenCache::new(self.cache_size.unwrap_or(cache::DEFAULT_CAPACITY))
+            } else {
+                None
+            },
+            policy: self.policy(algorithms),
+            static_tokens,
+            counters: Counters::new(),
+        }))
+    }
+}
+
+/// The steps of [`VerifierBuilder::build`], in order.
+impl VerifierBuilder {
+    /// No blank issuer or audience, a leeway within bounds, at most 64 required claims.
+    fn check_strings(&self) -> Result<(), Error> {
         let blank = |s: &String| s.trim().is_empty();
         if self.issuers.iter().any(blank) {
             return Err(Error::config("an issuer is empty"));
@@ -362,149 +388,157 @@ impl VerifierBuilder {
         if self.required_claims.len() > 64 {
             return Err(Error::config("at most 64 required claims are supported"));
         }
-        let remote_source = if !self.keys.is_empty() {
+        Ok(())
+    }
+
+    /// Turns each secret of [`hmac_secret_for_algorithms`](Self::hmac_secret_for_algorithms) into
+    /// one key per HS* algorithm of the allow-list.
+    fn bind_secrets_to_algorithms(&mut self) -> Result<(), Error> {
+        if self.secrets_for_algorithms.is_empty() {
+            return Ok(());
+        }
+        let hs: Vec<Algorithm> = self
+            .algorithms
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|a| a.is_symmetric())
+            .collect();
+        if hs.is_empty() {
+            return Err(Error::config(
+                "an HMAC secret needs algorithms naming its HMAC algorithm (HS256, HS384 or HS512)",
+            ));
+        }
+        for secret in std::mem::take(&mut self.secrets_for_algorithms) {
+            for &alg in &hs {
+                self.keys.push(Key::hmac_secret(alg, &*secret)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where remote keys come from, if they do: a JWKS URL, or discovery from the one issuer.
+    fn key_source(&self) -> Result<Option<Source>, Error> {
+        if !self.keys.is_empty() {
             if self.jwks_uri.is_some() {
                 return Err(Error::config(
                     "both static keys and a jwks_uri are configured: use one key source",
                 ));
             }
-            None
-        } else if let Some(uri) = &self.jwks_uri {
-            Some(Source::JwksUri(uri.clone()))
-        } else if !self.issuers.is_empty() {
-            if self.issuers.len() > 1 {
-                return Err(Error::config(
-                    "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
-                ));
-            }
-            Some(Source::Discovery {
-                issuer: self.issuers[0].clone(),
-            })
-        } else {
-            None
-        };
-        let jwt = !self.keys.is_empty() || remote_source.is_some();
-        if !jwt && static_tokens.is_empty() {
+            return Ok(None);
+        }
+        if let Some(uri) = &self.jwks_uri {
+            return Ok(Some(Source::JwksUri(uri.clone())));
+        }
+        match self.issuers.as_slice() {
+            [] => Ok(None),
+            [issuer] => Ok(Some(Source::Discovery {
+                issuer: issuer.clone(),
+            })),
+            _ => Err(Error::config(
+                "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
+            )),
+        }
+    }
+
+    /// A JWT policy needs an issuer and an audience (or the explicit opt-out, logged once).
+    fn check_claims_policy(&self) -> Result<(), Error> {
+        if self.issuers.is_empty() {
             return Err(Error::config(
-                "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
+                "no issuer configured: set the issuer your tokens carry in iss",
             ));
         }
-        if !jwt && !self.audiences.is_empty() {
+        if self.audiences_set_empty {
+            return Err(Error::config("the audience list is empty"));
+        }
+        if self.audiences.is_empty() && !self.skip_audience {
             return Err(Error::config(
-                "an audience is configured but no issuer or keys",
+                "no audience configured: set the audience (resource) your tokens carry in aud, or call insecure_skip_audience_check() for providers that set none",
             ));
         }
-        let keys = KeySet::new(self.keys);
-        let algorithms = if jwt {
-            check_no_mixing(&keys)?;
-            if self.issuers.is_empty() {
-                return Err(Error::config(
-                    "no issuer configured: set the issuer your tokens carry in iss",
-                ));
+        if self.skip_audience {
+            log::warn!(
+                "jwtgate: audience check disabled for issuer {}: tokens issued for any other service of this issuer will be accepted",
+                quote(&self.issuers[0])
+            );
+        }
+        Ok(())
+    }
+
+    /// The allow-list: as configured, else every asymmetric algorithm (or, for HMAC secrets, the
+    /// secrets' own). HS* never next to public keys; static keys must serve at least one.
+    fn allowed_algorithms(&self, keys: &KeySet, static_keys: bool) -> Result<AlgSet, Error> {
+        check_no_mixing(keys)?;
+        let usable = keys.usable_algorithms();
+        let algorithms = match &self.algorithms {
+            Some(list) if list.is_empty() => {
+                return Err(Error::config("the algorithm list is empty"));
             }
-            if self.audiences_set_empty {
-                return Err(Error::config("the audience list is empty"));
-            }
-            if self.audiences.is_empty() && !self.skip_audience {
-                return Err(Error::config(
-                    "no audience configured: set the audience (resource) your tokens carry in aud, or call insecure_skip_audience_check() for providers that set none",
-                ));
-            }
-            if self.skip_audience {
-                log::warn!(
-                    "jwtgate: audience check disabled for issuer {}: tokens issued for any other service of this issuer will be accepted",
-                    quote(&self.issuers[0])
-                );
-            }
-            let usable = keys.usable_algorithms();
-            let algorithms = match self.algorithms {
-                Some(list) if list.is_empty() => {
-                    return Err(Error::config("the algorithm list is empty"));
-                }
-                Some(list) => list,
-                None if keys.has_secrets() => usable.clone(),
-                None => Algorithm::ASYMMETRIC.to_vec(),
-            };
-            let set = AlgSet::from_slice(&algorithms);
-            if !keys.has_secrets() && set.any(Algorithm::is_symmetric) {
-                return Err(Error::config(format!(
-                    "{} cannot be allowed together with public keys (algorithm confusion); HMAC needs its own verifier with hmac_secret",
-                    alg::list(
-                        &algorithms
-                            .iter()
-                            .copied()
-                            .filter(|a| a.is_symmetric())
-                            .collect::<Vec<_>>()
-                    )
-                )));
-            }
-            if remote_source.is_none() && !set.any(|a| usable.contains(&a)) {
-                return Err(Error::config(format!(
-                    "no configured key can verify any allowed algorithm (allowed: {}; keys support: {})",
-                    alg::list(&set.to_vec()),
-                    alg::list(&usable)
-                )));
-            }
-            set
-        } else {
-            AlgSet::default()
+            Some(list) => list.clone(),
+            None if keys.has_secrets() => usable.clone(),
+            None => Algorithm::ASYMMETRIC.to_vec(),
         };
-        let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
-        let remote = match (remote_source, &holder) {
-            (Some(source), Some(holder)) => {
-                let url = match &source {
-                    Source::JwksUri(uri) => uri,
-                    Source::Discovery { issuer } => issuer,
-                };
-                crate::remote::url::HttpUrl::parse(url)
-                    .and_then(|u| u.check_transport(url, self.remote.allow_http))
-                    .map_err(Error::config)?;
-                let fetcher = match self.fetcher {
-                    Some(fetcher) => fetcher,
-                    None => default_fetcher(self.remote.fetch_timeout)?,
-                };
-                Some(Remote::start(
-                    source,
-                    self.remote,
-                    fetcher,
-                    Arc::clone(holder),
-                )?)
-            }
-            _ => None,
+        let set = AlgSet::from_slice(&algorithms);
+        if !keys.has_secrets() && set.any(Algorithm::is_symmetric) {
+            let hs: Vec<Algorithm> = algorithms
+                .into_iter()
+                .filter(|a| a.is_symmetric())
+                .collect();
+            return Err(Error::config(format!(
+                "{} cannot be allowed together with public keys (algorithm confusion); HMAC needs its own verifier with hmac_secret",
+                alg::list(&hs)
+            )));
+        }
+        if static_keys && !set.any(|a| usable.contains(&a)) {
+            return Err(Error::config(format!(
+                "no configured key can verify any allowed algorithm (allowed: {}; keys support: {})",
+                alg::list(&set.to_vec()),
+                alg::list(&usable)
+            )));
+        }
+        Ok(set)
+    }
+
+    /// Checks the source's URL against the transport policy and starts its refresh thread.
+    fn start_remote(&mut self, source: Source, holder: &Arc<KeyHolder>) -> Result<Remote, Error> {
+        let url = match &source {
+            Source::JwksUri(uri) => uri,
+            Source::Discovery { issuer } => issuer,
         };
+        crate::remote::url::HttpUrl::parse(url)
+            .and_then(|u| u.check_transport(url, self.remote.allow_http))
+            .map_err(Error::config)?;
+        let fetcher = match self.fetcher.take() {
+            Some(fetcher) => fetcher,
+            None => default_fetcher(self.remote.fetch_timeout)?,
+        };
+        Remote::start(source, self.remote.clone(), fetcher, Arc::clone(holder))
+    }
+
+    /// The rules, moved out of the builder.
+    fn policy(self, algorithms: AlgSet) -> Policy {
         let boxed = |v: Vec<String>| {
             v.into_iter()
                 .map(String::into_boxed_str)
                 .collect::<Vec<_>>()
         };
-        Ok(Verifier::from_inner(Inner {
-            keys: holder,
-            remote,
-            cache: if jwt {
-                TokenCache::new(self.cache_size.unwrap_or(cache::DEFAULT_CAPACITY))
-            } else {
-                None
+        Policy {
+            jws: JwsPolicy {
+                algorithms,
+                max_token_bytes: self
+                    .max_token_bytes
+                    .unwrap_or(token::DEFAULT_MAX_TOKEN_BYTES),
             },
-            policy: Policy {
-                jws: JwsPolicy {
-                    algorithms,
-                    max_token_bytes: self
-                        .max_token_bytes
-                        .unwrap_or(token::DEFAULT_MAX_TOKEN_BYTES),
-                },
-                typ: self.typ.map(String::into_boxed_str),
-                claims: ClaimsPolicy {
-                    issuers: boxed(self.issuers),
-                    audiences: (!self.skip_audience).then(|| boxed(self.audiences)),
-                    leeway: self.leeway.as_secs_f64(),
-                    require_exp: !self.allow_missing_exp,
-                    required_claims: boxed(self.required_claims),
-                },
-                required_scopes: boxed(self.required_scopes),
+            typ: self.typ.map(String::into_boxed_str),
+            claims: ClaimsPolicy {
+                issuers: boxed(self.issuers),
+                audiences: (!self.skip_audience).then(|| boxed(self.audiences)),
+                leeway: self.leeway.as_secs_f64(),
+                require_exp: !self.allow_missing_exp,
+                required_claims: boxed(self.required_claims),
             },
-            static_tokens,
-            counters: Counters::new(),
-        }))
+            required_scopes: boxed(self.required_scopes),
+        }
     }
 }
 
