@@ -19,6 +19,8 @@ use pyo3::types::{PyTuple, PyType};
 
 use jwtgate::{Error, ErrorCode};
 
+use crate::claims::Claims;
+
 create_exception!(
     jwtgate,
     InvalidToken,
@@ -55,12 +57,17 @@ create_exception!(
 
 /// The one conversion of a core [`Error`] into the matching Python exception.
 pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
+    // `insufficient_scope` carries the otherwise valid credential: `.claims`.
+    let claims = error
+        .credential()
+        .and_then(|verified| Bound::new(py, Claims::new(verified.clone())).ok())
+        .map(Bound::into_any);
     build(
         &class_of(py, error.code()),
         error.code().as_str(),
         error.message(),
         error.claim(),
-        None,
+        claims,
     )
 }
 
@@ -90,18 +97,6 @@ pub fn config_error(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
         message.as_ref(),
         None,
         None,
-    )
-}
-
-/// An `InsufficientScope` carrying the otherwise valid credential's claims (see
-/// `verifier::Verifier` for why the binding produces this one itself).
-pub fn insufficient_scope(py: Python<'_>, message: &str, claims: Bound<'_, PyAny>) -> PyErr {
-    build(
-        &py.get_type::<InsufficientScope>(),
-        ErrorCode::InsufficientScope.as_str(),
-        message,
-        Some("scope"),
-        Some(claims),
     )
 }
 

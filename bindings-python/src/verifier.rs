@@ -1,16 +1,11 @@
 //! [`Verifier`]: the core's `Verifier`, built from Python keyword arguments (DESIGN.md's option
 //! names), verifying with the Python thread state detached.
 //!
-//! # Interim: required scopes
-//!
-//! The MCP adapters need the claims of a token that is valid except for a missing scope, so that
-//! the framework can answer 403 `insufficient_scope` instead of 401. The core's error does not
-//! carry them yet, so for `required_scopes` given as an argument this binding builds the core
-//! verifier without them and reports a missing scope itself, as an `InsufficientScope` with
-//! `.claims` (same code, claim and message shape as the core's). Static tokens skip the scope
-//! check, as in the core. When the core offers the verified credential on its
-//! `insufficient_scope` error, this shim goes: the scopes go to the builder, `.claims` comes from
-//! the error.
+//! `required_scopes` go to the core like every other option, so the scope rule (static tokens
+//! included) is the core's. The MCP adapters need the claims of a credential that is valid except
+//! for a missing scope, to let the framework answer 403 instead of 401: the core's
+//! `insufficient_scope` error carries that credential (`Error::credential`), which
+//! `errors::to_pyerr` exposes as `InsufficientScope.claims`.
 
 use std::str::FromStr;
 
@@ -19,13 +14,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyMapping, PyString};
 
-use jwtgate::{Algorithm, CredentialKind, StaticToken, Verified, VerifierBuilder};
+use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
 
 use crate::claims::Claims;
 use crate::convert::{
     bytes, credential, given, plain_text, scopes, seconds, size, strings, text, unix_time,
 };
-use crate::errors::{config_error, insufficient_scope, to_pyerr};
+use crate::errors::{config_error, to_pyerr};
 use crate::remote::KeysStatus;
 
 /// The default prefix of `from_env`: never empty, so that generic variables such as `API_KEY`
@@ -39,7 +34,7 @@ const DEFAULT_ENV_PREFIX: &str = "MCP_";
 pub struct Verifier {
     /// Always `Some`; an `Option` so that `Drop` can release it with the thread detached.
     core: Option<jwtgate::Verifier>,
-    /// Scopes checked by this binding (see the module docs).
+    /// The scopes given as `required_scopes` (the core checks them).
     required_scopes: Vec<String>,
 }
 
@@ -95,18 +90,9 @@ impl Verifier {
         })
     }
 
-    /// Converts a core result, applying the scope check with the core's own rule and message.
+    /// Converts a core result.
     fn finish(&self, py: Python<'_>, result: Result<Verified, jwtgate::Error>) -> PyResult<Claims> {
-        let verified = result.map_err(|e| to_pyerr(py, &e))?;
-        if self.required_scopes.is_empty() || verified.kind() == CredentialKind::StaticToken {
-            return Ok(Claims::new(verified));
-        }
-        let Err(error) = verified.require_scopes(&self.required_scopes) else {
-            return Ok(Claims::new(verified));
-        };
-        let message = error.message().to_string();
-        let claims = Bound::new(py, Claims::new(verified))?;
-        Err(insufficient_scope(py, &message, claims.into_any()))
+        result.map(Claims::new).map_err(|e| to_pyerr(py, &e))
     }
 }
 
@@ -309,7 +295,7 @@ impl Verifier {
             .collect()
     }
 
-    /// The scopes every JWT must carry (given as `required_scopes`).
+    /// The scopes every credential must carry (given as `required_scopes`).
     #[getter]
     fn required_scopes(&self) -> Vec<String> {
         self.required_scopes.clone()
@@ -423,6 +409,7 @@ fn configure(
         builder = builder.algorithms(algorithms);
     }
     let required_scopes = scopes(given(required_scopes), "required_scopes")?;
+    builder = builder.required_scopes(required_scopes.iter().cloned());
     if let Some(leeway) = given(leeway) {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
     }

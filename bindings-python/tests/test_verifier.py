@@ -275,8 +275,13 @@ def test_static_tokens_next_to_jwts(keys) -> None:
     )
     c = v.verify("k-2")
     assert (c.kind, c.client_id, c.sub, c.scopes, dict(c)) == ("static_token", "bot-2", "bot-2", ["deploy"], {})
-    assert v.verify("k-1").client_id == "bot-1"
     assert v.verify(keys["RS256"].mint(claims(scope="deploy"))).sub == "alice"
+    # Required scopes apply to static tokens too (the core's rule, the same in every language):
+    # an API key without "deploy" is refused, with its identity on the error.
+    with pytest.raises(jwtgate.InsufficientScope) as e:
+        v.verify("k-1")
+    assert e.value.claims is not None and e.value.claims.client_id == "bot-1"
+    assert jwtgate.Verifier(static_tokens={"k-1": "bot-1"}).verify("k-1").client_id == "bot-1"
     for wrong in ["k-3", "  ", ""]:
         with pytest.raises(jwtgate.InvalidToken):
             v.verify(wrong)

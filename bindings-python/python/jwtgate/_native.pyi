@@ -42,7 +42,7 @@ class InsufficientScope(InvalidToken):
     """Valid credential lacking a required scope: code ``insufficient_scope`` (HTTP 403)."""
 
     claims: Optional[Claims]
-    """The otherwise valid credential's claims (None when the scopes came from ``from_env``)."""
+    """The otherwise valid credential's claims (a static token's too)."""
 
 class KeysUnavailable(InvalidToken):
     """No usable key set: code ``jwks_unavailable`` or ``discovery_failed``."""
@@ -189,7 +189,8 @@ class Verifier:
         * ``jwks``: a static JWKS (JSON text or dict). ``public_key``: PEM public key(s).
         * ``hmac_secret``: a shared secret for the HS* algorithms named in ``algorithms``.
         * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm).
-        * ``required_scopes``: scopes every JWT must carry (a str is split on spaces).
+        * ``required_scopes``: scopes every credential must carry, static tokens included (a
+          str is split on spaces).
         * ``leeway``: clock-skew tolerance for ``exp``/``nbf``/``iat`` in seconds (≤ 600).
         * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
         * ``require_claims``: claims that must be present.
