@@ -132,7 +132,7 @@ export interface VerifierOptions {
   allowInsecureHttp?: boolean;
   /** Deadline of each key fetch, in seconds (default 5, at most 60). */
   fetchTimeout?: number;
-  /** Least time between two fetches caused by unknown `kid`s, in seconds (default 30, at most 86400). */
+  /** Least time between two fetches caused by unknown `kid`s, in seconds (default 30; from 0.1 to 86400). */
   refreshCooldown?: number;
   /** Largest accepted token, in bytes (default 16384, at most 1 MiB). */
   maxTokenBytes?: number;

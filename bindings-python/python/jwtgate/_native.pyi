@@ -199,7 +199,7 @@ class Verifier:
         * ``cache_size``: verified-token cache entries (default 1024; 0 disables; at most
           1,048,576).
         * ``max_token_bytes`` (default 16 KiB, at most 1 MiB), ``fetch_timeout`` (5 s, at most
-          60 s), ``refresh_cooldown`` (30 s, at most 24 h).
+          60 s), ``refresh_cooldown`` (30 s, from 100 ms to 24 h).
         * ``max_stale``: how long the last good remotely fetched keys keep verifying after
           refreshes start failing, counted from their fetch (default 24 h, at most 30 days);
           past it, verifications raise :class:`KeysUnavailable` until a fetch succeeds.
