@@ -119,7 +119,7 @@ export interface VerifierOptions {
   staticTokens?: readonly StaticTokenOptions[];
   /**
    * Capacity of the verified-token cache (default 1024 tokens; 0 disables it; at most
-   * 1,048,576). A hit skips the signature check after re-checking `exp`/`nbf` and that the key
+   * 65,536). A hit skips the signature check after re-checking `exp`/`nbf` and that the key
    * is still published.
    */
   cacheSize?: number;

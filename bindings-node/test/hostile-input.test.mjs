@@ -37,11 +37,12 @@ const OPTIONS = [
   'maxStale',
 ];
 
-// Numbers: finite but huge (past a Duration, a u64, the i64 seconds of a clock), negative,
+// Numbers: finite but huge (past a Duration, a u64, the i64 seconds of a clock; 2 ** 40 is exact
+// and reaches the core, whose limits refuse it before allocating a cache), negative,
 // NaN, infinities, a fraction. Strings: lone surrogates (no UTF-8 form). Wrong types: BigInt,
 // Symbol, functions, containers, Buffers, Dates, Proxies, null-prototype objects.
 const HOSTILE = [
-  1e20, 1.8e19, 9.3e18, 2 ** 64, 1e300, Number.MAX_VALUE, -1, -1e-9, NaN, Infinity, -Infinity, 1.5,
+  1e20, 1.8e19, 9.3e18, 2 ** 64, 1e300, Number.MAX_VALUE, 2 ** 40, -1, -1e-9, NaN, Infinity, -Infinity, 1.5,
   '\ud800', 'a\udfffb', '10', '',
   [], {}, [[1]], ['\ud800'], { '\ud800': 'x' }, [null], [1e20], [{}],
   10n, 2n ** 70n, Symbol('s'), () => 1, true, new Date(0), Buffer.from([0xff, 0xfe]), null,

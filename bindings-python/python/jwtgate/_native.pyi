@@ -197,7 +197,7 @@ class Verifier:
         * ``static_tokens``: ``{secret: client_id}`` or
           ``{secret: {"client_id": ..., "scopes": [...]}}`` — API keys next to JWTs.
         * ``cache_size``: verified-token cache entries (default 1024; 0 disables; at most
-          1,048,576).
+          65,536).
         * ``max_token_bytes`` (default 16 KiB, at most 1 MiB), ``fetch_timeout`` (5 s, at most
           60 s), ``refresh_cooldown`` (30 s, from 100 ms to 24 h).
         * ``max_stale``: how long the last good remotely fetched keys keep verifying after
