@@ -58,7 +58,7 @@ pub fn builder_for(key: &SigningKey) -> jwtgate::VerifierBuilder {
         .required_scopes([SCOPE]);
     match key.secret() {
         Some(secret) => builder.hmac_secret(key.algorithm(), secret),
-        None => builder.jwks_json(&key.public_jwks()),
+        None => builder.jwks(&key.public_jwks()),
     }
 }
 
@@ -202,7 +202,7 @@ pub fn key_set_fixture(n: usize) -> (Verifier, String) {
         .issuer(ISSUER)
         .audience(AUDIENCE)
         .required_scopes([SCOPE])
-        .jwks_json(&jwks)
+        .jwks(&jwks)
         .cache_size(0)
         .build()
         .expect("verifier");

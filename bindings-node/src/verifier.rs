@@ -216,7 +216,7 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
         b = b.jwks_uri(uri);
     }
     if let Some(jwks) = options.jwks {
-        b = b.jwks_json(&jwks);
+        b = b.jwks(&jwks);
     }
     if let Some(pem) = options.public_key {
         for pem in list(pem) {

@@ -29,7 +29,7 @@ fn builder(options: &Value) -> VerifierBuilder {
         b = match name.as_str() {
             "issuer" => b.issuers(strings(value)),
             "audience" => b.audiences(strings(value)),
-            "jwks" => b.jwks_json(&value.to_string()),
+            "jwks" => b.jwks(&value.to_string()),
             "requiredScopes" => b.required_scopes(strings(value)),
             "requiredClaims" => b.require_claims(strings(value)),
             "typ" => b.typ(value.as_str().unwrap()),

@@ -363,7 +363,7 @@ fn configure(
                 "jwks must be a JWKS document: JSON text (str or bytes) or a mapping",
             ));
         };
-        builder = builder.jwks_json(&json);
+        builder = builder.jwks(&json);
     }
     if let Some(pem) = given(public_key) {
         builder = builder.public_key_pem(&text(&pem, "public_key")?);

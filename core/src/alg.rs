@@ -31,6 +31,7 @@ use crate::error::{Error, ErrorCode, quote};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(clippy::upper_case_acronyms)] // the JOSE registry spells them this way
+#[non_exhaustive]
 pub enum Algorithm {
     /// HMAC with SHA-256.
     HS256,
@@ -60,6 +61,7 @@ pub enum Algorithm {
 
 /// The kind of key an algorithm needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyFamily {
     /// A shared secret (`kty: oct`), configured explicitly.
     Hmac,
@@ -73,6 +75,7 @@ pub enum KeyFamily {
 
 /// An elliptic curve usable with ECDSA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Curve {
     /// NIST P-256 (`crv: P-256`).
     P256,

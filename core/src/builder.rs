@@ -142,7 +142,7 @@ impl VerifierBuilder {
     }
 
     /// Adds keys from a JWKS document (unusable keys are skipped and logged).
-    pub fn jwks_json(mut self, jwks: &str) -> Self {
+    pub fn jwks(mut self, jwks: &str) -> Self {
         match KeySet::from_jwks_json(jwks) {
             Ok(set) if set.is_empty() => self.key_errors.push(Error::config(format!(
                 "the JWKS has no usable key ({} skipped: {})",

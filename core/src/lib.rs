@@ -48,7 +48,7 @@
 //! let verifier = Verifier::builder()
 //!     .issuer("https://auth.example.com")
 //!     .audience("https://mcp.example.com")
-//!     .jwks_json(&jwks)
+//!     .jwks(&jwks)
 //!     .build()?;
 //! # let token = key.mint(&serde_json::json!({"iss":"https://auth.example.com",
 //! #     "aud":"https://mcp.example.com","sub":"alice","exp":jwtgate::now_unix()+60})).unwrap();

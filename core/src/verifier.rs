@@ -32,7 +32,7 @@ use crate::verified::Verified;
 /// let verifier = Verifier::builder()
 ///     .issuer("https://idp.example.com")
 ///     .audience("https://mcp.example.com")
-///     .jwks_json(&key.public_jwks())
+///     .jwks(&key.public_jwks())
 ///     .required_scopes(["tools:call"])
 ///     .build()
 ///     .unwrap();

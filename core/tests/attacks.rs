@@ -44,7 +44,7 @@ fn hmac_with_the_rsa_public_key_as_secret_is_rejected() {
     let verifier = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&rs.public_jwks())
+        .jwks(&rs.public_jwks())
         .build()
         .unwrap();
     let pem_verifier = Verifier::builder()
@@ -68,7 +68,7 @@ fn hmac_with_the_rsa_public_key_as_secret_is_rejected() {
     let err = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&rs.public_jwks())
+        .jwks(&rs.public_jwks())
         .algorithms([Algorithm::RS256, Algorithm::HS256])
         .build()
         .unwrap_err();
@@ -78,7 +78,7 @@ fn hmac_with_the_rsa_public_key_as_secret_is_rejected() {
     let err = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&rs.public_jwks())
+        .jwks(&rs.public_jwks())
         .hmac_secret(Algorithm::HS256, [1u8; 32])
         .build()
         .unwrap_err();
@@ -474,7 +474,7 @@ fn issuer_must_match_exactly_with_or_without_trailing_slash() {
     let slash_verifier = Verifier::builder()
         .issuer(format!("{ISS}/"))
         .audience(AUD)
-        .jwks_json(&ec.public_jwks())
+        .jwks(&ec.public_jwks())
         .build()
         .unwrap();
     let plain = ec.mint(&claims()).unwrap();
@@ -576,7 +576,7 @@ fn rsa_1024_bit_keys_are_refused() {
     let err = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&format!(r#"{{"keys":[{weak_jwk}]}}"#))
+        .jwks(&format!(r#"{{"keys":[{weak_jwk}]}}"#))
         .build()
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::ConfigInvalid);
@@ -594,7 +594,7 @@ fn rsa_1024_bit_keys_are_refused() {
     let v = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&mixed)
+        .jwks(&mixed)
         .build()
         .unwrap();
     let weak = SigningKey::from_pkcs8_pem(
@@ -640,7 +640,7 @@ fn rsa_exponent_one_is_refused_and_its_forgery_fails() {
     let v = Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&jwks)
+        .jwks(&jwks)
         .build()
         .unwrap();
     assert_eq!(code(v.verify(&forged)), ErrorCode::KeyNotFound);
@@ -800,7 +800,7 @@ fn ed25519_small_order_keys_would_accept_a_forged_identity_signature_and_are_ref
         let v = Verifier::builder()
             .issuer(ISS)
             .audience(AUD)
-            .jwks_json(&doc)
+            .jwks(&doc)
             .build()
             .unwrap();
         assert_eq!(code(v.verify(&forged)), ErrorCode::KeyNotFound, "{x}");
@@ -1004,7 +1004,7 @@ fn cached_token_is_refused_once_its_key_is_republished_under_another_kid_alg_or_
             .issuer(ISS)
             .audience(AUD)
             .keys(republished(change))
-            .jwks_json(&key(Algorithm::ES256, "other").public_jwks())
+            .jwks(&key(Algorithm::ES256, "other").public_jwks())
             .cache_size(0)
             .build()
             .unwrap();

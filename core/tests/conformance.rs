@@ -63,7 +63,7 @@ fn builder(options: &Value) -> VerifierBuilder {
         b = match name.as_str() {
             "issuer" => b.issuers(strings(value)),
             "audience" => b.audiences(strings(value)),
-            "jwks" => b.jwks_json(&value.to_string()),
+            "jwks" => b.jwks(&value.to_string()),
             "jwksUri" => b.jwks_uri(value.as_str().unwrap()),
             "publicKey" => b.public_key_pem(value.as_str().unwrap()),
             "hmacSecret" => b.hmac_secret_for_algorithms(

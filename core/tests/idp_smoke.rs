@@ -25,7 +25,7 @@ fn verifier(idp: &Idp, jwks: &str) -> Verifier {
         .issuer(&idp.issuer)
         .audience(DEFAULT_RESOURCE)
         .typ("at+jwt")
-        .jwks_json(jwks)
+        .jwks(jwks)
         .build()
         .unwrap()
 }

@@ -146,27 +146,18 @@ fn contradictory_configuration_is_config_invalid() {
     let jwks = k.public_jwks();
     let cases: Vec<(&str, jwtgate::VerifierBuilder)> = vec![
         ("nothing", Verifier::builder()),
-        (
-            "no issuer",
-            Verifier::builder().audience(AUD).jwks_json(&jwks),
-        ),
-        (
-            "no audience",
-            Verifier::builder().issuer(ISS).jwks_json(&jwks),
-        ),
+        ("no issuer", Verifier::builder().audience(AUD).jwks(&jwks)),
+        ("no audience", Verifier::builder().issuer(ISS).jwks(&jwks)),
         (
             "empty audience list",
             Verifier::builder()
                 .issuer(ISS)
                 .audiences(Vec::<String>::new())
-                .jwks_json(&jwks),
+                .jwks(&jwks),
         ),
         (
             "blank issuer",
-            Verifier::builder()
-                .issuer(" ")
-                .audience(AUD)
-                .jwks_json(&jwks),
+            Verifier::builder().issuer(" ").audience(AUD).jwks(&jwks),
         ),
         (
             "audience without issuer",
@@ -213,7 +204,7 @@ fn contradictory_configuration_is_config_invalid() {
         ),
         (
             "bad JWKS",
-            Verifier::builder().issuer(ISS).audience(AUD).jwks_json("{"),
+            Verifier::builder().issuer(ISS).audience(AUD).jwks("{"),
         ),
         (
             "bad PEM",
@@ -231,7 +222,7 @@ fn contradictory_configuration_is_config_invalid() {
     // Skipping the audience is possible, but only when asked for.
     Verifier::builder()
         .issuer(ISS)
-        .jwks_json(&jwks)
+        .jwks(&jwks)
         .insecure_skip_audience_check()
         .build()
         .unwrap();
@@ -325,7 +316,7 @@ fn audience_matched_principal_and_token_id() {
     let v = Verifier::builder()
         .issuer(ISS)
         .audiences(["https://other.example", AUD])
-        .jwks_json(&k.public_jwks())
+        .jwks(&k.public_jwks())
         .build()
         .unwrap();
     let token = k.mint(&claims_with(json!({"aud": ["x", AUD]}))).unwrap();

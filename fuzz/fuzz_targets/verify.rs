@@ -45,7 +45,7 @@ fn fixture() -> &'static Fixture {
                 .issuer("https://fuzz.example")
                 .audience("fuzz")
                 .required_scopes(["read"])
-                .jwks_json(&jwks(&[&es, &ed]))
+                .jwks(&jwks(&[&es, &ed]))
         };
         Fixture {
             asymmetric: builder().build().expect("verifier"),

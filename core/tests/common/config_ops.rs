@@ -58,8 +58,8 @@ pub fn builder(ops: &[Op], key: &SigningKey) -> VerifierBuilder {
             0 => b.issuer(text.as_str()),
             1 => b.audience(text.as_str()),
             2 => b.audiences(words(text)),
-            3 => b.jwks_json(text),
-            4 => b.jwks_json(&key.public_jwks()),
+            3 => b.jwks(text),
+            4 => b.jwks(&key.public_jwks()),
             5 => b.public_key_pem(text),
             6 => b.hmac_secret(
                 Algorithm::ALL[n as usize % Algorithm::ALL.len()],

@@ -68,7 +68,7 @@ pub fn builder(keys: &[&SigningKey]) -> VerifierBuilder {
     Verifier::builder()
         .issuer(ISS)
         .audience(AUD)
-        .jwks_json(&jwtgate::sign::jwks(keys))
+        .jwks(&jwtgate::sign::jwks(keys))
 }
 
 pub fn verifier(keys: &[&SigningKey]) -> Verifier {
