@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use serde_json::{Value, json};
@@ -18,18 +17,10 @@ use tiny_http::{Header, Response, Server};
 /// Produces the current JWKS document.
 pub(crate) type JwksSource = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// Request counters, per document.
-#[derive(Default)]
-pub(crate) struct Counts {
-    pub(crate) discovery: AtomicU64,
-    pub(crate) jwks: AtomicU64,
-}
-
 /// A running issuer; stops when dropped.
 pub(crate) struct Issuer {
     server: Arc<Server>,
     addr: SocketAddr,
-    counts: Arc<Counts>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -44,19 +35,17 @@ impl Issuer {
             .to_ip()
             .ok_or("the server has no IP address")?;
         let server = Arc::new(server);
-        let counts = Arc::new(Counts::default());
         let issuer = format!("http://{addr}");
         let thread = {
-            let (server, counts) = (Arc::clone(&server), Arc::clone(&counts));
+            let server = Arc::clone(&server);
             std::thread::Builder::new()
                 .name("jwtgate-issuer".into())
-                .spawn(move || serve(&server, &issuer, &jwks, &counts, log))
+                .spawn(move || serve(&server, &issuer, &jwks, log))
                 .map_err(|e| format!("cannot start the issuer thread: {e}"))?
         };
         Ok(Issuer {
             server,
             addr,
-            counts,
             thread: Some(thread),
         })
     }
@@ -65,10 +54,6 @@ impl Issuer {
     /// slash).
     pub(crate) fn issuer(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub(crate) fn counts(&self) -> &Counts {
-        &self.counts
     }
 
     /// Serves until the process ends (`jwks serve`).
@@ -88,7 +73,7 @@ impl Drop for Issuer {
     }
 }
 
-fn serve(server: &Server, issuer: &str, jwks: &JwksSource, counts: &Counts, log: bool) {
+fn serve(server: &Server, issuer: &str, jwks: &JwksSource, log: bool) {
     for request in server.incoming_requests() {
         let path = request
             .url()
@@ -100,14 +85,8 @@ fn serve(server: &Server, issuer: &str, jwks: &JwksSource, counts: &Counts, log:
             (
                 tiny_http::Method::Get,
                 "/.well-known/openid-configuration" | "/.well-known/oauth-authorization-server",
-            ) => {
-                counts.discovery.fetch_add(1, Ordering::Relaxed);
-                (200, discovery_document(issuer, &jwks()))
-            }
-            (tiny_http::Method::Get, "/jwks") => {
-                counts.jwks.fetch_add(1, Ordering::Relaxed);
-                (200, jwks())
-            }
+            ) => (200, discovery_document(issuer, &jwks())),
+            (tiny_http::Method::Get, "/jwks") => (200, jwks()),
             (tiny_http::Method::Get, _) => (
                 404,
                 json!({"error": "not found", "documents": ["/.well-known/openid-configuration", "/jwks"]})

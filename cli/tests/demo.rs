@@ -54,5 +54,20 @@ fn demo_json_reports_the_rotation() {
     assert!(doc["rotation"]["picked_up_after_ms"].is_number(), "{doc:#}");
     // Start-up, then one fetch for the first unknown kid: the rotation costs one JWKS request.
     assert_eq!(doc["fetches"]["jwks"], 2, "{doc:#}");
-    assert_eq!(doc["results"].as_array().unwrap().len(), 6);
+    assert_eq!(doc["fetches"]["kid_refreshes"], 1, "{doc:#}");
+    assert!(doc["key_generation"].as_u64().unwrap() >= 2, "{doc:#}");
+    let results = doc["results"].as_array().unwrap();
+    assert_eq!(results.len(), 6);
+
+    // Cache use is the verifiers' own count. Every call a worker counted as a hit was answered
+    // by the cache; the verifier may count a few more (a token cached by another worker between
+    // the cache lookup and the full verification).
+    let hits = doc["cache"]["hits"].as_u64().unwrap();
+    let per_algorithm: u64 = results
+        .iter()
+        .map(|r| r["cache_hits"].as_u64().unwrap())
+        .sum();
+    assert!(per_algorithm > 0 && hits >= per_algorithm, "{doc:#}");
+    let rate = doc["cache_hit_rate"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate <= 1.0, "{doc:#}");
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::shared::Entry;
 use super::{AUDIENCE, HMAC_ROW, PUBLISHED, ROWS, TOKEN_SCOPE, join};
-use crate::issuer::{Counts, Issuer};
+use crate::issuer::Issuer;
 use crate::ui::Failure;
 
 /// Keys of both generations, and the HMAC key.
@@ -59,7 +59,7 @@ pub(super) struct DemoIssuer {
     /// The JWKS document served; swapped during the rotation.
     published: Arc<ArcSwap<String>>,
     /// Serves discovery and JWKS until dropped.
-    server: Issuer,
+    _server: Issuer,
     url: String,
     /// Seconds each minted token lives.
     lifetime: u64,
@@ -79,7 +79,7 @@ impl DemoIssuer {
             keys,
             published,
             url: server.issuer(),
-            server,
+            _server: server,
             lifetime,
         })
     }
@@ -87,11 +87,6 @@ impl DemoIssuer {
     /// `http://127.0.0.1:PORT`, as in its discovery document.
     pub(super) fn url(&self) -> &str {
         &self.url
-    }
-
-    /// How often discovery and the JWKS were requested.
-    pub(super) fn counts(&self) -> &Counts {
-        self.server.counts()
     }
 
     /// The HS256 key, which a server configures instead of discovering.

@@ -1,10 +1,9 @@
 //! The load: worker threads verifying the sessions' tokens round-robin, as MCP clients re-send
 //! theirs, and what each worker tallies per algorithm.
 //!
-//! Cache hit rate: core has no hit counters. The workload says which verifications re-send a
-//! token seen before, but not whether the cache still held it, so hits are measured: a re-sent
-//! token answered in under half the time of a full verification of its algorithm skipped the
-//! signature check (see `Tally::cache`).
+//! A worker asks the verified-token cache first (`Verifier::verify_cached`) and verifies fully
+//! only when the cache has no answer, as a non-blocking server does; so whether a call was a
+//! cache hit is the verifier's own answer, not a guess from its duration.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -21,14 +20,15 @@ const BATCH: usize = 16;
 /// Per-algorithm tallies of one worker.
 #[derive(Default, Clone)]
 pub(super) struct Tally {
-    first: u64,
+    pub(super) verifications: u64,
     /// Durations of first verifications (one per minted token: thousands, not millions), for
     /// the median, which preemption on a busy machine cannot drag the way it drags a mean.
-    first_samples: Vec<u64>,
-    pub(super) repeat: u64,
-    /// Re-sent tokens by duration: `repeat_count[b]` verifications took [2^(b-1), 2^b) ns.
-    repeat_count: [u64; BUCKETS],
-    repeat_ns: [u64; BUCKETS],
+    pub(super) first_samples: Vec<u64>,
+    /// Verifications of a token sent before.
+    pub(super) resent: u64,
+    /// Calls the verified-token cache answered, and their total duration.
+    pub(super) hits: u64,
+    pub(super) hit_ns: u64,
     /// Verifications of new-key tokens that started before the verifier had the new keys: they
     /// waited for the key fetch and are left out of the µs columns.
     pub(super) waited: u64,
@@ -39,23 +39,17 @@ pub(super) struct Tally {
 
 impl Tally {
     fn add(&mut self, other: &Tally) {
-        self.first += other.first;
+        self.verifications += other.verifications;
         self.first_samples.extend_from_slice(&other.first_samples);
-        self.repeat += other.repeat;
-        for b in 0..BUCKETS {
-            self.repeat_count[b] += other.repeat_count[b];
-            self.repeat_ns[b] += other.repeat_ns[b];
-        }
+        self.resent += other.resent;
+        self.hits += other.hits;
+        self.hit_ns += other.hit_ns;
         self.waited += other.waited;
         self.waited_ns = self.waited_ns.max(other.waited_ns);
         self.failures += other.failures;
         if self.first_error.is_none() {
             self.first_error.clone_from(&other.first_error);
         }
-    }
-
-    pub(super) fn verifications(&self) -> u64 {
-        self.first + self.repeat + self.waited
     }
 
     /// The median duration of a full verification (a token's first), in ns.
@@ -67,43 +61,7 @@ impl Tally {
         let middle = samples.len() / 2;
         *samples.select_nth_unstable(middle).1
     }
-
-    fn record_repeat(&mut self, ns: u64) {
-        let b = ((u64::BITS - ns.leading_zeros()) as usize).min(BUCKETS - 1);
-        self.repeat += 1;
-        self.repeat_count[b] += 1;
-        self.repeat_ns[b] += ns;
-    }
-
-    /// Cache hits among the re-sent tokens, measured: core has no hit counter, but a hit skips
-    /// the signature check, so it takes a fraction of a full verification while a re-sent token
-    /// that was evicted takes the full time. Re-sent verifications faster than half the mean
-    /// first verification (rounded down to a power of two) count as hits.
-    /// Returns (hits, their ns, misses among re-sent tokens, their ns).
-    pub(super) fn cache(&self) -> (u64, u64, u64, u64) {
-        let full = self.median_first_ns();
-        let limit = if self.first_samples.is_empty() {
-            BUCKETS
-        } else {
-            (u64::BITS - (full / 2).leading_zeros()) as usize
-        };
-        let (mut hits, mut hit_ns, mut misses, mut miss_ns) = (0, 0, 0, 0);
-        for b in 0..BUCKETS {
-            // Bucket b holds durations below 2^b; it is all hits if 2^b <= full / 2.
-            if b < limit {
-                hits += self.repeat_count[b];
-                hit_ns += self.repeat_ns[b];
-            } else {
-                misses += self.repeat_count[b];
-                miss_ns += self.repeat_ns[b];
-            }
-        }
-        (hits, hit_ns, misses, miss_ns)
-    }
 }
-
-/// Duration buckets of re-sent verifications (powers of two of nanoseconds, up to ~1 s).
-const BUCKETS: usize = 31;
 
 /// The tallies of all workers, merged per algorithm.
 pub(super) fn merge(workers: &[Vec<Tally>]) -> Vec<Tally> {
@@ -131,17 +89,26 @@ pub(super) fn work(shared: &Shared, verifiers: &Verifiers, first: usize) -> Vec<
             let waiting = new_key && shared.picked_up_ns.load(Ordering::Relaxed) == u64::MAX;
             let verifier = verifiers.for_row(entry.row);
             let started = Instant::now();
-            let result = verifier.verify(&entry.token);
+            let (hit, result) = match verifier.verify_cached(&entry.token) {
+                Some(result) => (true, result),
+                None => (false, verifier.verify(&entry.token)),
+            };
             let ns = started.elapsed().as_nanos() as u64;
             let tally = &mut tallies[entry.row];
+            tally.verifications += 1;
             if waiting {
                 tally.waited += 1;
                 tally.waited_ns = tally.waited_ns.max(ns);
-            } else if repeat {
-                tally.record_repeat(ns);
             } else {
-                tally.first += 1;
-                tally.first_samples.push(ns);
+                if repeat {
+                    tally.resent += 1;
+                }
+                if hit {
+                    tally.hits += 1;
+                    tally.hit_ns += ns;
+                } else if !repeat {
+                    tally.first_samples.push(ns);
+                }
             }
             match result {
                 Ok(_) if waiting => {
@@ -165,5 +132,34 @@ pub(super) fn work(shared: &Shared, verifiers: &Verifiers, first: usize) -> Vec<
         if shared.stop.load(Ordering::Relaxed) {
             return tallies;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tallies_merge_per_algorithm() {
+        let worker = |first: &[u64], hits: u64| {
+            let mut tallies = vec![Tally::default(); ROWS.len()];
+            tallies[0] = Tally {
+                verifications: first.len() as u64 + hits,
+                first_samples: first.to_vec(),
+                hits,
+                hit_ns: hits * 200,
+                waited_ns: first.len() as u64,
+                ..Tally::default()
+            };
+            tallies
+        };
+        let rows = merge(&[worker(&[10, 30], 5), worker(&[20], 7)]);
+        assert_eq!(rows.len(), ROWS.len());
+        let row = &rows[0];
+        assert_eq!((row.verifications, row.hits, row.hit_ns), (15, 12, 2400));
+        assert_eq!(row.median_first_ns(), 20);
+        // The longest wait is the longest of any worker, not a sum.
+        assert_eq!(row.waited_ns, 2);
+        assert_eq!(rows[1].median_first_ns(), 0);
     }
 }

@@ -9,7 +9,9 @@
 //! first unknown kid — no restart, no failed request.
 //!
 //! Every token goes through the public `Verifier`, so a failure here is a real verification
-//! failure. The run needs no network beyond loopback and no files.
+//! failure. The run needs no network beyond loopback and no files. Cache hits, key fetches and
+//! the key set generation are the verifiers' own counts (`Verifier::stats`); per algorithm, a
+//! hit is a call that `Verifier::verify_cached` answered.
 //!
 //! The parts, in the order a run uses them: `issuer` (the keys, the in-process issuer, minting),
 //! `verifiers` (what a server would build), `shared` (the sessions and what the threads share),

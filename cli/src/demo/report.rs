@@ -1,9 +1,11 @@
-//! The summary of a run, for a person or as JSON: throughput, failures, the rotation, key
-//! fetches, the measured cache hit rate and a row per algorithm.
+//! The summary of a run, for a person or as JSON: throughput, failures, the rotation, what the
+//! verifiers counted (`Verifier::stats`: cache use, key fetches, the key generation) and a row
+//! per algorithm.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use jwtgate::Stats;
 use serde_json::json;
 
 use super::issuer::DemoIssuer;
@@ -27,8 +29,10 @@ pub(super) struct Outcome {
     minted: Vec<u64>,
     pub(super) picked_up: Option<Duration>,
     pub(super) rotation: Rotation,
-    discovery_fetches: u64,
-    jwks_fetches: u64,
+    /// What the discovery verifier counted.
+    discovery: Stats,
+    /// What the HS256 verifier counted.
+    hmac: Stats,
 }
 
 impl Outcome {
@@ -41,6 +45,7 @@ impl Outcome {
         seconds: f64,
         live: Live,
     ) -> Outcome {
+        let (discovery, hmac) = verifiers.stats();
         Outcome {
             issuer: issuer.url().to_string(),
             threads,
@@ -56,9 +61,28 @@ impl Outcome {
                 .collect(),
             picked_up: shared.picked_up(),
             rotation: live.rotation,
-            discovery_fetches: issuer.counts().discovery.load(Ordering::Relaxed),
-            jwks_fetches: issuer.counts().jwks.load(Ordering::Relaxed),
+            discovery,
+            hmac,
         }
+    }
+
+    /// Run totals: verifications, failures, re-sent tokens.
+    fn totals(&self) -> (u64, u64, u64) {
+        let verifications: u64 = self.rows.iter().map(|r| r.verifications).sum();
+        let failures: u64 = self.rows.iter().map(|r| r.failures).sum();
+        let resent: u64 = self.rows.iter().map(|r| r.resent).sum();
+        (verifications, failures, resent)
+    }
+
+    /// The cache counters of both verifiers, added up: (hits, misses, inserts, evictions).
+    fn cache(&self) -> (u64, u64, u64, u64) {
+        let (d, h) = (&self.discovery, &self.hmac);
+        (
+            d.cache_hits + h.cache_hits,
+            d.cache_misses + h.cache_misses,
+            d.cache_inserts + h.cache_inserts,
+            d.cache_evictions + h.cache_evictions,
+        )
     }
 }
 
@@ -70,27 +94,18 @@ fn micros(ns: u64, n: u64) -> f64 {
     }
 }
 
-/// Run totals: verifications, failures, re-sent tokens, measured cache hits.
-fn totals(o: &Outcome) -> (u64, u64, u64, u64) {
-    let verifications: u64 = o.rows.iter().map(Tally::verifications).sum();
-    let failures: u64 = o.rows.iter().map(|r| r.failures).sum();
-    let repeats: u64 = o.rows.iter().map(|r| r.repeat).sum();
-    let hits: u64 = o.rows.iter().map(|r| r.cache().0).sum();
-    (verifications, failures, repeats, hits)
-}
-
 /// Per algorithm: (hit rate, median µs of a full verification, mean µs of a cache hit).
 fn costs(t: &Tally) -> (f64, f64, f64) {
-    let (hits, hit_ns, _, _) = t.cache();
     (
-        hits as f64 / t.verifications().max(1) as f64,
+        t.hits as f64 / t.verifications.max(1) as f64,
         t.median_first_ns() as f64 / 1e3,
-        micros(hit_ns, hits),
+        micros(t.hit_ns, t.hits),
     )
 }
 
 pub(super) fn print_summary(o: &Outcome) {
-    let (verifications, failures, repeats, hits) = totals(o);
+    let (verifications, failures, resent) = o.totals();
+    let (hits, misses, inserts, evictions) = o.cache();
     let secs = o.elapsed.as_secs_f64();
     let waited: u64 = o.rows.iter().map(|r| r.waited).sum();
     let longest_wait = o.rows.iter().map(|r| r.waited_ns).max().unwrap_or(0);
@@ -140,12 +155,15 @@ pub(super) fn print_summary(o: &Outcome) {
             (None, _) => "the run ended before the rotation".to_string(),
         },
     );
+    let keys = &o.discovery;
     row(
         "key fetches",
         format!(
-            "discovery {}, JWKS {} (verifier ready after {:.1} ms)",
-            o.discovery_fetches,
-            o.jwks_fetches,
+            "discovery {}, JWKS {} ({} for an unknown kid); key set generation {} (verifier ready after {:.1} ms)",
+            keys.discovery_fetches,
+            keys.jwks_fetches,
+            keys.kid_refreshes,
+            keys.key_generation,
             o.ready_after.as_secs_f64() * 1e3
         ),
     );
@@ -158,11 +176,22 @@ pub(super) fn print_summary(o: &Outcome) {
             paint(
                 DIM,
                 format!(
-                    "(measured; {:.1}% of requests re-sent a token; {} sessions, cache 1,024 per verifier)",
-                    percent(repeats),
-                    o.sessions
+                    "({:.1}% of requests re-sent a token; {} sessions, cache {} per verifier)",
+                    percent(resent),
+                    o.sessions,
+                    group_digits(o.discovery.cache_capacity as u64)
                 )
             )
+        ),
+    );
+    row(
+        "cache",
+        format!(
+            "{} hits, {} misses, {} inserts, {} evictions",
+            group_digits(hits),
+            group_digits(misses),
+            group_digits(inserts),
+            group_digits(evictions)
         ),
     );
     ui::outln!();
@@ -182,7 +211,7 @@ pub(super) fn print_summary(o: &Outcome) {
             "{:<9}  {:>6}  {:>13}  {:>8}  {:>7.1}%  {:>7.2}  {:>6.2}",
             alg.as_str(),
             group_digits(o.minted[i]),
-            group_digits(t.verifications()),
+            group_digits(t.verifications),
             group_digits(t.failures),
             100.0 * rate,
             full,
@@ -194,7 +223,7 @@ pub(super) fn print_summary(o: &Outcome) {
         paint(
             DIM,
             "µs full: median of first verifications (signature and claims checked); µs hit: mean of answers from the verified-token cache. \
-             Core has no hit counter: a re-sent token answered in under half the time of a full verification counts as a hit. \
+             Hits, misses, fetches and the key set generation are the verifiers' own counts (Verifier::stats); per algorithm, a hit is a call Verifier::verify_cached answered. \
              HS256: a configured secret (never in a JWKS), not rotated."
         )
     );
@@ -213,27 +242,31 @@ pub(super) fn print_summary(o: &Outcome) {
 }
 
 pub(super) fn print_json(o: &Outcome) {
-    let (verifications, failures, repeats, hits) = totals(o);
+    let (verifications, failures, resent) = o.totals();
+    let (hits, misses, inserts, evictions) = o.cache();
     let results: Vec<_> = ROWS
         .iter()
         .zip(&o.rows)
         .enumerate()
         .map(|(i, (alg, t))| {
+            let (hit_rate, us_full, us_hit) = costs(t);
             json!({
                 "algorithm": alg.as_str(),
                 "source": if i == HMAC_ROW { "configured secret" } else { "discovery" },
                 "tokens_minted": o.minted[i],
-                "verifications": t.verifications(),
+                "verifications": t.verifications,
                 "failures": t.failures,
-                "cache_hit_rate": costs(t).0,
-                "us_full": costs(t).1,
-                "us_hit": costs(t).2,
-                "resent": t.repeat,
+                "cache_hits": t.hits,
+                "cache_hit_rate": hit_rate,
+                "us_full": us_full,
+                "us_hit": us_hit,
+                "resent": t.resent,
                 "waited_for_key_fetch": t.waited,
                 "first_error": t.first_error.as_ref().map(|e| json!({"code": e.code().as_str(), "message": e.message()})),
             })
         })
         .collect();
+    let keys = &o.discovery;
     ui::print_json(&json!({
         "issuer": o.issuer,
         "crypto_backend": jwtgate::CRYPTO_BACKEND,
@@ -247,9 +280,21 @@ pub(super) fn print_json(o: &Outcome) {
             "picked_up_after_ms": o.picked_up.map(|d| d.as_secs_f64() * 1e3),
             "old_keys_withdrawn_at_s": o.rotation.withdrawn_at.map(|d| d.as_secs_f64()),
         },
-        "fetches": { "discovery": o.discovery_fetches, "jwks": o.jwks_fetches },
+        "fetches": {
+            "discovery": keys.discovery_fetches,
+            "jwks": keys.jwks_fetches,
+            "kid_refreshes": keys.kid_refreshes,
+        },
+        "key_generation": keys.key_generation,
+        "cache": {
+            "hits": hits,
+            "misses": misses,
+            "inserts": inserts,
+            "evictions": evictions,
+            "capacity_per_verifier": keys.cache_capacity,
+        },
         "cache_hit_rate": hits as f64 / verifications.max(1) as f64,
-        "resent_rate": repeats as f64 / verifications.max(1) as f64,
+        "resent_rate": resent as f64 / verifications.max(1) as f64,
         "results": results,
         "total": { "verifications": verifications, "failures": failures },
     }));

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use jwtgate::{Algorithm, Error, Key, Verifier};
+use jwtgate::{Algorithm, Error, Key, Stats, Verifier};
 
 use super::issuer::DemoIssuer;
 use super::{AUDIENCE, HMAC_ROW, REQUIRED_SCOPE};
@@ -57,6 +57,11 @@ impl Verifiers {
         } else {
             &self.discovery
         }
+    }
+
+    /// What each has counted: (discovery, hmac).
+    pub(super) fn stats(&self) -> (Stats, Stats) {
+        (self.discovery.stats(), self.hmac.stats())
     }
 }
 
