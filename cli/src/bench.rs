@@ -23,15 +23,8 @@ const ISSUER: &str = "https://idp.bench.example";
 const AUDIENCE: &str = "https://mcp.bench.example";
 const SCOPE: &str = "tools:call";
 
-/// The default line-up: one algorithm per key family and hash, as in the demo.
-const DEFAULT_ALGS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::PS256,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-    Algorithm::HS256,
-];
+/// The default line-up: the demo's, one algorithm per key family and hash.
+const DEFAULT_ALGS: [Algorithm; 6] = crate::demo::ROWS;
 
 /// Calls between clock reads: cheap enough that the clock does not dominate a cached
 /// verification (~0.2 µs), few enough that an ES384 batch overshoots the deadline by < 10 ms.
