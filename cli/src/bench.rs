@@ -265,7 +265,7 @@ fn fixture(alg: Algorithm) -> Result<Fixture, Failure> {
             .typ("at+jwt");
         match key.secret() {
             Some(secret) => b.hmac_secret(alg, secret),
-            None => b.jwks_json(&key.public_jwks()),
+            None => b.jwks(&key.public_jwks()),
         }
     };
     let cold = builder()

@@ -104,6 +104,7 @@ fn public_key(key: &SigningKey, alg: Algorithm) -> Result<signature::ParsedPubli
         KeyFamily::Ed25519 => signature::ParsedPublicKey::new(&signature::ED25519, member("x")?)
             .map_err(|e| e.to_string()),
         KeyFamily::Hmac => Err("HMAC keys have a secret".into()),
+        other => Err(format!("no crypto floor for {other:?} keys")),
     }
 }
 

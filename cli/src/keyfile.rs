@@ -148,6 +148,7 @@ pub(crate) fn private_jwk(key: &SigningKey) -> Result<Value, String> {
             jwk.insert("d".into(), b64url(seed.as_ref()).into());
         }
         KeyFamily::Hmac => return Err(fail("HMAC keys have no PKCS#8 form")),
+        other => return Err(fail(&format!("{other:?} keys cannot be exported"))),
     }
     Ok(Value::Object(jwk))
 }
@@ -215,6 +216,7 @@ fn pkcs8_from_jwk(jwk: &Value, alg: Algorithm) -> Result<Vec<u8>, String> {
                 .to_vec())
         }
         KeyFamily::Hmac => Err("HMAC keys have no PKCS#8 form".into()),
+        other => Err(format!("{other:?} keys cannot be imported")),
     }
 }
 
@@ -350,7 +352,7 @@ pub(crate) fn add_verification_keys(
     let doc: Value =
         serde_json::from_str(trimmed).map_err(|e| bad(format!("not valid JSON: {e}")))?;
     if doc.get("keys").is_some() {
-        return Ok(builder.jwks_json(trimmed));
+        return Ok(builder.jwks(trimmed));
     }
     if doc.get("kty").and_then(Value::as_str) == Some("oct") {
         let alg = match doc.get("alg").and_then(Value::as_str) {
@@ -366,7 +368,7 @@ pub(crate) fn add_verification_keys(
         }
         return Ok(builder.key(key));
     }
-    Ok(builder.jwks_json(&json!({ "keys": [doc] }).to_string()))
+    Ok(builder.jwks(&json!({ "keys": [doc] }).to_string()))
 }
 
 #[cfg(test)]
@@ -420,7 +422,7 @@ mod tests {
                 .insecure_allow_missing_exp();
             let verifier = match key.secret() {
                 Some(secret) => builder.key(Key::hmac_secret(alg, secret).unwrap().with_kid("k")),
-                None => builder.jwks_json(&key.public_jwks()),
+                None => builder.jwks(&key.public_jwks()),
             }
             .build()
             .unwrap();

@@ -100,7 +100,7 @@ mod tests {
     fn verdict(args: &[&str], key: &SigningKey, token: &str) -> Option<ErrorCode> {
         let verifier = flags(args)
             .builder(ISSUER, TIMEOUT)
-            .jwks_json(&key.public_jwks())
+            .jwks(&key.public_jwks())
             .build()
             .expect("verifier");
         verifier.verify(token).err().map(|e| e.code())

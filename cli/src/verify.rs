@@ -113,7 +113,7 @@ fn build(args: &VerifyArgs) -> Result<Verifier, Failure> {
         builder = if jwks.starts_with("https://") || jwks.starts_with("http://") {
             builder.jwks_uri(jwks)
         } else {
-            builder.jwks_json(&ui::read_file(std::path::Path::new(jwks), "the JWKS file")?)
+            builder.jwks(&ui::read_file(std::path::Path::new(jwks), "the JWKS file")?)
         };
     }
     for path in &args.key {

@@ -247,7 +247,7 @@ impl Probe<'_> {
             .unwrap_or_else(|| self.doctor.issuer.clone());
         let mut builder = Verifier::builder()
             .issuer(issuer)
-            .jwks_json(self.jwks)
+            .jwks(self.jwks)
             .required_scopes(spec.scopes)
             .leeway(spec.leeway)
             .cache_size(0);
