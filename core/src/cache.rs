@@ -58,6 +58,10 @@ pub(crate) fn stripe() -> usize {
 }
 
 pub(crate) struct Entry {
+    /// The keyed hash of `token`: compared first, so that only the entry that can match is
+    /// compared byte for byte (in constant time). The hash is keyed per process and reveals
+    /// nothing about the token.
+    hash: u64,
     token: Box<str>,
     /// Equal copies of the result, each with its own reference count: threads take the copy of
     /// their stripe, so concurrent hits on one token do not bounce one counter's cache line
@@ -113,13 +117,13 @@ impl TokenCache {
         })
     }
 
-    /// The slots a token may occupy.
+    /// The token's keyed hash and the slots it may occupy.
     #[inline]
-    fn ways(&self, token: &str) -> &[ArcSwapOption<Entry>] {
+    fn ways(&self, token: &str) -> (u64, &[ArcSwapOption<Entry>]) {
         let hash = self.hasher.hash_one(token.as_bytes());
         // Multiply-shift maps the hash onto 0..sets without a division.
         let set = ((hash as u128 * self.sets as u128) >> 64) as usize;
-        &self.slots[self.ways * set..self.ways * (set + 1)]
+        (hash, &self.slots[self.ways * set..self.ways * (set + 1)])
     }
 
     /// Returns the cached result for `token` if it is still valid at `now` under `keys`.
@@ -128,13 +132,14 @@ impl TokenCache {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return Err(Miss::Absent);
         }
-        for way in self.ways(token) {
+        let (hash, ways) = self.ways(token);
+        for way in ways {
             let guard = way.load();
             let Some(entry) = guard.as_deref() else {
                 continue;
             };
             // Constant time: how many leading bytes of a cached token a guess shares must not show.
-            if !constant_time_eq(entry.token.as_bytes(), token.as_bytes()) {
+            if entry.hash != hash || !constant_time_eq(entry.token.as_bytes(), token.as_bytes()) {
                 continue;
             }
             if now < entry.valid_from || now >= entry.valid_until {
@@ -175,14 +180,18 @@ impl TokenCache {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return false;
         }
-        let ways = self.ways(token);
+        let (hash, ways) = self.ways(token);
         // The way to replace: this token's own, else an empty one, else an expired one, else the
         // least recently used (ties: the one expiring first).
         let mut target = &ways[0];
         let mut best = (u8::MAX, u64::MAX, f64::INFINITY);
         for way in ways {
             let rank = match way.load().as_deref() {
-                Some(e) if constant_time_eq(e.token.as_bytes(), token.as_bytes()) => (0, 0, 0.0),
+                Some(e)
+                    if e.hash == hash && constant_time_eq(e.token.as_bytes(), token.as_bytes()) =>
+                {
+                    (0, 0, 0.0)
+                }
                 None => (1, 0, 0.0),
                 Some(e) if e.valid_until <= now => (2, 0, 0.0),
                 Some(e) => (3, e.last_used.load(Ordering::Relaxed), e.valid_until),
@@ -202,6 +211,7 @@ impl TokenCache {
             })
             .collect();
         target.store(Some(Arc::new(Entry {
+            hash,
             token: token.into(),
             copies,
             key_fingerprint,

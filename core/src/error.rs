@@ -193,11 +193,15 @@ pub struct ErrorDetail {
 /// assert_eq!(err.code().http_status(), 401);
 /// ```
 #[derive(Clone)]
-pub struct Error {
+pub struct Error(Box<Inner>);
+
+/// Boxed, so that `Result<Verified, Error>` stays two words and the success path moves little.
+#[derive(Clone)]
+struct Inner {
     code: ErrorCode,
     message: Box<str>,
     claim: Option<Box<str>>,
-    detail: Option<Box<ErrorDetail>>,
+    detail: Option<ErrorDetail>,
     /// The otherwise valid credential of an `insufficient_scope` rejection.
     credential: Option<Verified>,
 }
@@ -205,10 +209,8 @@ pub struct Error {
 impl PartialEq for Error {
     /// Equal code, message, claim and detail (the attached credential is not compared).
     fn eq(&self, other: &Error) -> bool {
-        self.code == other.code
-            && self.message == other.message
-            && self.claim == other.claim
-            && self.detail == other.detail
+        let (a, b) = (&*self.0, &*other.0);
+        a.code == b.code && a.message == b.message && a.claim == b.claim && a.detail == b.detail
     }
 }
 
@@ -216,20 +218,19 @@ impl Eq for Error {}
 
 impl Error {
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(Inner {
             code,
             message: message.into().into_boxed_str(),
             claim: None,
             detail: None,
             credential: None,
-        }
+        }))
     }
 
     pub(crate) fn for_claim(code: ErrorCode, claim: &str, message: impl Into<String>) -> Self {
-        Error {
-            claim: Some(claim.into()),
-            ..Error::new(code, message)
-        }
+        let mut error = Error::new(code, message);
+        error.0.claim = Some(claim.into());
+        error
     }
 
     pub(crate) fn malformed(message: impl Into<String>) -> Self {
@@ -242,37 +243,37 @@ impl Error {
 
     /// Adds structured detail.
     pub(crate) fn with_detail(mut self, detail: ErrorDetail) -> Self {
-        self.detail = Some(Box::new(detail));
+        self.0.detail = Some(detail);
         self
     }
 
     /// Attaches the credential that was valid but for its scopes.
     pub(crate) fn with_credential(mut self, credential: Verified) -> Self {
-        self.credential = Some(credential);
+        self.0.credential = Some(credential);
         self
     }
 
     /// The stable code; match on this, not on the message.
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     /// The human-readable explanation for an operator (the same text as `Display`). It may name
     /// configuration (URLs, expected issuers): log it, and send clients
     /// [`ErrorCode::client_description`] instead.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The claim concerned, for claim errors (`exp`, `aud`, a required custom claim, …).
     pub fn claim(&self) -> Option<&str> {
-        self.claim.as_deref()
+        self.0.claim.as_deref()
     }
 
     /// Structured facts (expected and found values, missing scopes, clock skew, key id), where
     /// the error has them.
     pub fn detail(&self) -> Option<&ErrorDetail> {
-        self.detail.as_deref()
+        self.0.detail.as_ref()
     }
 
     /// For `insufficient_scope`: the credential, which verified in every other respect. A
@@ -290,19 +291,19 @@ impl Error {
     /// assert_eq!(err.credential().unwrap().client_id(), Some("bot"));
     /// ```
     pub fn credential(&self) -> Option<&Verified> {
-        self.credential.as_ref()
+        self.0.credential.as_ref()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}: {})", self.code.as_str(), self.message)
+        write!(f, "Error({}: {})", self.0.code.as_str(), self.0.message)
     }
 }
 

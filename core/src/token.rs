@@ -22,17 +22,20 @@ pub(crate) struct Compact<'a> {
 
 /// `token_too_large` for a credential over `max_bytes` (checked before anything else looks at
 /// it, static-token hashing included).
+#[inline]
 pub(crate) fn check_size(token: &str, max_bytes: usize) -> Result<(), Error> {
     if token.len() > max_bytes {
-        return Err(Error::new(
-            ErrorCode::TokenTooLarge,
-            format!(
-                "token is {} bytes, over the limit of {max_bytes} bytes",
-                token.len()
-            ),
-        ));
+        return Err(too_large(token.len(), max_bytes));
     }
     Ok(())
+}
+
+#[cold]
+fn too_large(len: usize, max_bytes: usize) -> Error {
+    Error::new(
+        ErrorCode::TokenTooLarge,
+        format!("token is {len} bytes, over the limit of {max_bytes} bytes"),
+    )
 }
 
 impl<'a> Compact<'a> {

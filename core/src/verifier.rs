@@ -216,6 +216,7 @@ impl Verifier {
     /// Runs the pipeline once; when it needs a key fetch, asks for one (at most once per
     /// cooldown) and says what to wait for. The one retry rule of `verify_at`, `verify_async`
     /// and `verify_nonblocking`.
+    #[inline(always)]
     fn first_pass(&self, token: &str, now: SystemTime) -> Pass {
         match self.attempt(token, now) {
             Ok(verified) => Pass::Done(Ok(verified)),

@@ -50,7 +50,13 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // An index loop over two slices of one proven length: LLVM vectorises it (16 bytes a step),
+    // about as fast as memcmp on a cached token, with no data-dependent exit.
+    let (a, b) = (&a[..a.len()], &b[..a.len()]);
+    let mut diff = 0u8;
+    for i in 0..a.len() {
+        diff |= a[i] ^ b[i];
+    }
     // black_box keeps the optimiser from turning the fold into an early-exit comparison.
     std::hint::black_box(diff) == 0
 }
