@@ -75,6 +75,14 @@ pub fn bytes(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Vec<u8>> {
     }
 }
 
+/// A `bool` (no truthiness: `1`, `"yes"` or `None` passed on purpose are not flags).
+pub fn flag(value: &Bound<'_, PyAny>, name: &str) -> PyResult<bool> {
+    value
+        .cast::<PyBool>()
+        .map(|b| b.is_true())
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a bool")))
+}
+
 /// One string, or an iterable of strings (a lone `str` is one value, never its characters).
 pub fn strings(value: Option<Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<String>> {
     let Some(value) = value else {

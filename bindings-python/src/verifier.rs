@@ -1,5 +1,12 @@
-//! [`Verifier`]: the core's `Verifier`, built from Python keyword arguments (DESIGN.md's option
-//! names), verifying with the Python thread state detached.
+//! [`Verifier`]: the core's `Verifier`, built from Python keyword arguments, verifying with the
+//! Python thread state detached.
+//!
+//! Both constructors (`Verifier(**options)`, `Verifier.from_env(prefix, **options)`) take the
+//! same keyword options ([`OPTIONS`]: the builder's options under their snake_case names, the
+//! ones `tests/conformance` maps from Node's) through one function, [`configure`]. Each option
+//! becomes one builder call; what the options mean is the core's (`hmac_secret` is
+//! `hmac_secret_for_algorithms`, `required_scopes` are checked by the core, static tokens
+//! included).
 //!
 //! `required_scopes` go to the core like every other option, so the scope rule (static tokens
 //! included) is the core's. The MCP adapters need the claims of a credential that is valid except
@@ -12,13 +19,13 @@ use std::str::FromStr;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyMapping, PyString};
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
 use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
 
 use crate::claims::Claims;
 use crate::convert::{
-    bytes, credential, given, plain_text, scopes, seconds, size, strings, text, unix_time,
+    bytes, credential, flag, given, plain_text, scopes, seconds, size, strings, text, unix_time,
 };
 use crate::errors::{config_error, to_pyerr};
 use crate::remote::KeysStatus;
@@ -49,28 +56,68 @@ impl Drop for Verifier {
     }
 }
 
-/// The keyword options of `Verifier(...)` and `Verifier.from_env(...)` (`None` = not given).
-struct Options<'py> {
-    issuer: Option<Bound<'py, PyAny>>,
-    audience: Option<Bound<'py, PyAny>>,
-    jwks_uri: Option<Bound<'py, PyAny>>,
-    jwks: Option<Bound<'py, PyAny>>,
-    public_key: Option<Bound<'py, PyAny>>,
-    hmac_secret: Option<Bound<'py, PyAny>>,
-    algorithms: Option<Bound<'py, PyAny>>,
-    required_scopes: Option<Bound<'py, PyAny>>,
-    leeway: Option<Bound<'py, PyAny>>,
-    typ: Option<Bound<'py, PyAny>>,
-    require_claims: Option<Bound<'py, PyAny>>,
-    static_tokens: Option<Bound<'py, PyAny>>,
-    cache_size: Option<Bound<'py, PyAny>>,
-    max_token_bytes: Option<Bound<'py, PyAny>>,
-    fetch_timeout: Option<Bound<'py, PyAny>>,
-    refresh_cooldown: Option<Bound<'py, PyAny>>,
-    max_stale: Option<Bound<'py, PyAny>>,
-    allow_insecure_http: bool,
-    insecure_skip_audience_check: bool,
-    insecure_allow_missing_exp: bool,
+/// Every keyword option of `Verifier(...)` and `Verifier.from_env(...)`, in the order of the
+/// builder (`VerifierBuilder`). One list for both constructors: the stub
+/// (`jwtgate/_native.pyi`) spells out their types.
+pub const OPTIONS: [&str; 20] = [
+    "issuer",
+    "audience",
+    "jwks_uri",
+    "jwks",
+    "public_key",
+    "hmac_secret",
+    "algorithms",
+    "required_scopes",
+    "leeway",
+    "typ",
+    "require_claims",
+    "static_tokens",
+    "cache_size",
+    "max_token_bytes",
+    "fetch_timeout",
+    "refresh_cooldown",
+    "max_stale",
+    "allow_insecure_http",
+    "insecure_skip_audience_check",
+    "insecure_allow_missing_exp",
+];
+
+/// The keyword options given to a constructor, checked against [`OPTIONS`].
+struct Options<'a, 'py>(Option<&'a Bound<'py, PyDict>>);
+
+impl<'a, 'py> Options<'a, 'py> {
+    /// Refuses a keyword that is not an option, as Python does for a function's signature.
+    fn new(caller: &str, given: Option<&'a Bound<'py, PyDict>>) -> PyResult<Self> {
+        for name in given.iter().flat_map(|d| d.keys()) {
+            let known = name
+                .cast::<PyString>()
+                .ok()
+                .and_then(|n| n.to_cow().ok())
+                .is_some_and(|n| OPTIONS.contains(&&*n));
+            if !known {
+                return Err(PyTypeError::new_err(format!(
+                    "{caller} got an unexpected keyword argument {}; the options are: {}",
+                    name.repr()?,
+                    OPTIONS.join(", ")
+                )));
+            }
+        }
+        Ok(Options(given))
+    }
+
+    /// The option's value (`None` when absent or given as `None`).
+    fn get(&self, name: &'static str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        debug_assert!(OPTIONS.contains(&name), "{name} is not in OPTIONS");
+        match self.0 {
+            Some(d) => Ok(given(d.get_item(name)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A `bool` option (absent or `None`: false).
+    fn flag(&self, name: &'static str) -> PyResult<bool> {
+        self.get(name)?.map_or(Ok(false), |v| flag(&v, name))
+    }
 }
 
 impl Verifier {
@@ -81,7 +128,11 @@ impl Verifier {
     }
 
     /// Builds from a core builder plus Python keyword arguments.
-    fn build(py: Python<'_>, builder: VerifierBuilder, options: Options<'_>) -> PyResult<Verifier> {
+    fn build(
+        py: Python<'_>,
+        builder: VerifierBuilder,
+        options: &Options<'_, '_>,
+    ) -> PyResult<Verifier> {
         let (builder, required_scopes) = configure(py, builder, options)?;
         let core = builder.build().map_err(|e| to_pyerr(py, &e))?;
         Ok(Verifier {
@@ -98,119 +149,34 @@ impl Verifier {
 
 #[pymethods]
 impl Verifier {
-    /// `Verifier(*, issuer, audience, jwks_uri=None, jwks=None, public_key=None, ...)`: see the
-    /// stub (`jwtgate/_native.pyi`) for every option.
+    /// `Verifier(*, issuer=..., audience=..., ...)`: the keyword options of [`OPTIONS`] (the
+    /// stub, `jwtgate/_native.pyi`, types each one).
     #[new]
-    #[pyo3(signature = (*, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false))]
-    #[allow(clippy::too_many_arguments)] // one per keyword option
-    fn new<'py>(
-        py: Python<'py>,
-        issuer: Option<Bound<'py, PyAny>>,
-        audience: Option<Bound<'py, PyAny>>,
-        jwks_uri: Option<Bound<'py, PyAny>>,
-        jwks: Option<Bound<'py, PyAny>>,
-        public_key: Option<Bound<'py, PyAny>>,
-        hmac_secret: Option<Bound<'py, PyAny>>,
-        algorithms: Option<Bound<'py, PyAny>>,
-        required_scopes: Option<Bound<'py, PyAny>>,
-        leeway: Option<Bound<'py, PyAny>>,
-        typ: Option<Bound<'py, PyAny>>,
-        require_claims: Option<Bound<'py, PyAny>>,
-        static_tokens: Option<Bound<'py, PyAny>>,
-        cache_size: Option<Bound<'py, PyAny>>,
-        max_token_bytes: Option<Bound<'py, PyAny>>,
-        fetch_timeout: Option<Bound<'py, PyAny>>,
-        refresh_cooldown: Option<Bound<'py, PyAny>>,
-        max_stale: Option<Bound<'py, PyAny>>,
-        allow_insecure_http: bool,
-        insecure_skip_audience_check: bool,
-        insecure_allow_missing_exp: bool,
-    ) -> PyResult<Verifier> {
-        let options = Options {
-            issuer,
-            audience,
-            jwks_uri,
-            jwks,
-            public_key,
-            hmac_secret,
-            algorithms,
-            required_scopes,
-            leeway,
-            typ,
-            require_claims,
-            static_tokens,
-            cache_size,
-            max_token_bytes,
-            fetch_timeout,
-            refresh_cooldown,
-            max_stale,
-            allow_insecure_http,
-            insecure_skip_audience_check,
-            insecure_allow_missing_exp,
-        };
-        Verifier::build(py, VerifierBuilder::default(), options)
+    #[pyo3(signature = (**options))]
+    fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Verifier> {
+        let options = Options::new("Verifier()", options)?;
+        Verifier::build(py, VerifierBuilder::default(), &options)
     }
 
     /// Builds from `{prefix}OAUTH_ISSUER`, `{prefix}OIDC_AUDIENCE`, … environment variables (see
-    /// the stub), plus any keyword option.
+    /// the stub), plus any keyword option of [`OPTIONS`].
     #[staticmethod]
     #[pyo3(
-        signature = (prefix = None, *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=false, insecure_skip_audience_check=false, insecure_allow_missing_exp=false),
-        text_signature = "(prefix='MCP_', *, issuer=None, audience=None, jwks_uri=None, jwks=None, public_key=None, hmac_secret=None, algorithms=None, required_scopes=None, leeway=None, typ=None, require_claims=None, static_tokens=None, cache_size=None, max_token_bytes=None, fetch_timeout=None, refresh_cooldown=None, max_stale=None, allow_insecure_http=False, insecure_skip_audience_check=False, insecure_allow_missing_exp=False)"
+        signature = (prefix = None, **options),
+        text_signature = "(prefix='MCP_', **options)"
     )]
-    #[allow(clippy::too_many_arguments)] // one per keyword option
-    fn from_env<'py>(
-        py: Python<'py>,
-        prefix: Option<Bound<'py, PyAny>>,
-        issuer: Option<Bound<'py, PyAny>>,
-        audience: Option<Bound<'py, PyAny>>,
-        jwks_uri: Option<Bound<'py, PyAny>>,
-        jwks: Option<Bound<'py, PyAny>>,
-        public_key: Option<Bound<'py, PyAny>>,
-        hmac_secret: Option<Bound<'py, PyAny>>,
-        algorithms: Option<Bound<'py, PyAny>>,
-        required_scopes: Option<Bound<'py, PyAny>>,
-        leeway: Option<Bound<'py, PyAny>>,
-        typ: Option<Bound<'py, PyAny>>,
-        require_claims: Option<Bound<'py, PyAny>>,
-        static_tokens: Option<Bound<'py, PyAny>>,
-        cache_size: Option<Bound<'py, PyAny>>,
-        max_token_bytes: Option<Bound<'py, PyAny>>,
-        fetch_timeout: Option<Bound<'py, PyAny>>,
-        refresh_cooldown: Option<Bound<'py, PyAny>>,
-        max_stale: Option<Bound<'py, PyAny>>,
-        allow_insecure_http: bool,
-        insecure_skip_audience_check: bool,
-        insecure_allow_missing_exp: bool,
+    fn from_env(
+        py: Python<'_>,
+        prefix: Option<Bound<'_, PyAny>>,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Verifier> {
-        let options = Options {
-            issuer,
-            audience,
-            jwks_uri,
-            jwks,
-            public_key,
-            hmac_secret,
-            algorithms,
-            required_scopes,
-            leeway,
-            typ,
-            require_claims,
-            static_tokens,
-            cache_size,
-            max_token_bytes,
-            fetch_timeout,
-            refresh_cooldown,
-            max_stale,
-            allow_insecure_http,
-            insecure_skip_audience_check,
-            insecure_allow_missing_exp,
-        };
+        let options = Options::new("Verifier.from_env()", options)?;
         let prefix = match given(prefix) {
             Some(prefix) => plain_text(&prefix, "prefix")?,
             None => DEFAULT_ENV_PREFIX.to_owned(),
         };
         let builder = VerifierBuilder::from_env(&prefix).map_err(|e| to_pyerr(py, &e))?;
-        Verifier::build(py, builder, options)
+        Verifier::build(py, builder, &options)
     }
 
     /// Verifies a bearer credential (without the `Bearer ` prefix) now.
@@ -306,144 +272,111 @@ impl Verifier {
     }
 }
 
-/// Applies the keyword options to `builder`; returns it and the scopes the binding checks.
+/// Applies the keyword options to `builder`; returns it and the scopes given as
+/// `required_scopes` (reported by `Verifier.required_scopes`; the core checks them).
 fn configure(
     py: Python<'_>,
     mut builder: VerifierBuilder,
-    options: Options<'_>,
+    options: &Options<'_, '_>,
 ) -> PyResult<(VerifierBuilder, Vec<String>)> {
-    let Options {
-        issuer,
-        audience,
-        jwks_uri,
-        jwks,
-        public_key,
-        hmac_secret,
-        algorithms,
-        required_scopes,
-        leeway,
-        typ,
-        require_claims,
-        static_tokens,
-        cache_size,
-        max_token_bytes,
-        fetch_timeout,
-        refresh_cooldown,
-        max_stale,
-        allow_insecure_http,
-        insecure_skip_audience_check,
-        insecure_allow_missing_exp,
-    } = options;
-
-    builder = builder.issuers(strings(given(issuer), "issuer")?);
-    if let Some(audience) = given(audience) {
+    builder = builder.issuers(strings(options.get("issuer")?, "issuer")?);
+    if let Some(audience) = options.get("audience")? {
         builder = builder.audiences(strings(Some(audience), "audience")?);
     }
-    if insecure_skip_audience_check {
+    if options.flag("insecure_skip_audience_check")? {
         builder = builder.insecure_skip_audience_check();
     }
-    if insecure_allow_missing_exp {
+    if options.flag("insecure_allow_missing_exp")? {
         builder = builder.insecure_allow_missing_exp();
     }
-    if let Some(uri) = given(jwks_uri) {
+    if let Some(uri) = options.get("jwks_uri")? {
         builder = builder.jwks_uri(text(&uri, "jwks_uri")?);
     }
-    if let Some(jwks) = given(jwks) {
-        let json = if jwks.is_instance_of::<PyString>() || jwks.is_instance_of::<PyBytes>() {
-            text(&jwks, "jwks")?
-        } else if jwks.cast::<PyMapping>().is_ok() {
-            static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-            let dumped = DUMPS
-                .import(py, "json", "dumps")?
-                .call1((jwks,))
-                .map_err(|e| config_error(py, format!("jwks is not a JSON document: {e}")))?;
-            plain_text(&dumped, "jwks")?
-        } else {
-            return Err(PyTypeError::new_err(
-                "jwks must be a JWKS document: JSON text (str or bytes) or a mapping",
-            ));
-        };
-        builder = builder.jwks(&json);
+    if let Some(jwks) = options.get("jwks")? {
+        builder = builder.jwks(&jwks_text(py, &jwks)?);
     }
-    if let Some(pem) = given(public_key) {
+    if let Some(pem) = options.get("public_key")? {
         builder = builder.public_key_pem(&text(&pem, "public_key")?);
     }
-    let algorithms = match given(algorithms) {
-        Some(list) => Some(
-            strings(Some(list), "algorithms")?
-                .iter()
-                .map(|name| {
-                    Algorithm::from_str(name).map_err(|_| {
-                        config_error(
-                            py,
-                            format!(
-                                "unknown or unsupported algorithm {name:?}; supported: {}",
-                                Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                            ),
-                        )
-                    })
-                })
-                .collect::<PyResult<Vec<_>>>()?,
-        ),
-        None => None,
-    };
-    if let Some(secret) = given(hmac_secret) {
-        let secret = bytes(&secret, "hmac_secret")?;
-        let hs: Vec<Algorithm> = algorithms
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|a| a.is_symmetric())
-            .collect();
-        if hs.is_empty() {
-            return Err(config_error(
-                py,
-                "hmac_secret needs algorithms naming the HMAC algorithm (HS256, HS384 or HS512)",
-            ));
-        }
-        for alg in hs {
-            builder = builder.hmac_secret(alg, &secret);
-        }
+    if let Some(secret) = options.get("hmac_secret")? {
+        // The core binds the secret to the HS* algorithms of the allow-list.
+        builder = builder.hmac_secret_for_algorithms(bytes(&secret, "hmac_secret")?);
     }
-    if let Some(algorithms) = algorithms {
+    if let Some(list) = options.get("algorithms")? {
+        let algorithms = strings(Some(list), "algorithms")?
+            .iter()
+            .map(|name| {
+                Algorithm::from_str(name).map_err(|_| {
+                    config_error(
+                        py,
+                        format!(
+                            "unknown or unsupported algorithm {name:?}; supported: {}",
+                            Algorithm::ALL.map(Algorithm::as_str).join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
         builder = builder.algorithms(algorithms);
     }
-    let required_scopes = scopes(given(required_scopes), "required_scopes")?;
+    let required_scopes = scopes(options.get("required_scopes")?, "required_scopes")?;
     builder = builder.required_scopes(required_scopes.iter().cloned());
-    if let Some(leeway) = given(leeway) {
+    if let Some(leeway) = options.get("leeway")? {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
     }
-    if let Some(typ) = given(typ) {
+    if let Some(typ) = options.get("typ")? {
         builder = builder.typ(text(&typ, "typ")?);
     }
-    builder = builder.require_claims(strings(given(require_claims), "require_claims")?);
-    if let Some(tokens) = given(static_tokens) {
+    builder = builder.require_claims(strings(options.get("require_claims")?, "require_claims")?);
+    if let Some(tokens) = options.get("static_tokens")? {
         builder = builder.static_tokens(parse_static_tokens(&tokens)?);
     }
-    if let Some(entries) = given(cache_size) {
+    if let Some(entries) = options.get("cache_size")? {
         builder = builder.cache_size(size(&entries, "cache_size")?);
     }
-    if let Some(limit) = given(max_token_bytes) {
+    if let Some(limit) = options.get("max_token_bytes")? {
         builder = builder.max_token_bytes(size(&limit, "max_token_bytes")?);
     }
-    if let Some(timeout) = given(fetch_timeout) {
+    if let Some(timeout) = options.get("fetch_timeout")? {
         builder = builder.fetch_timeout(seconds(&timeout, "fetch_timeout")?);
     }
-    if let Some(cooldown) = given(refresh_cooldown) {
+    if let Some(cooldown) = options.get("refresh_cooldown")? {
         builder = builder.refresh_cooldown(seconds(&cooldown, "refresh_cooldown")?);
     }
-    if let Some(max_stale) = given(max_stale) {
+    if let Some(max_stale) = options.get("max_stale")? {
         builder = builder.max_stale(seconds(&max_stale, "max_stale")?);
     }
-    if allow_insecure_http {
+    if options.flag("allow_insecure_http")? {
         builder = builder.allow_insecure_http();
     }
     Ok((builder, required_scopes))
 }
 
-/// `{secret: client_id}` or `{secret: {"client_id": ..., "scopes": [...]}}`.
+/// A JWKS document: JSON text (`str` or `bytes`) or a mapping (serialised with `json.dumps`).
+fn jwks_text(py: Python<'_>, jwks: &Bound<'_, PyAny>) -> PyResult<String> {
+    if jwks.is_instance_of::<PyString>() || jwks.is_instance_of::<PyBytes>() {
+        text(jwks, "jwks")
+    } else if jwks.cast::<PyMapping>().is_ok() {
+        static DUMPS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let dumped = DUMPS
+            .import(py, "json", "dumps")?
+            .call1((jwks,))
+            .map_err(|e| config_error(py, format!("jwks is not a JSON document: {e}")))?;
+        plain_text(&dumped, "jwks")
+    } else {
+        Err(PyTypeError::new_err(
+            "jwks must be a JWKS document: JSON text (str or bytes) or a mapping",
+        ))
+    }
+}
+
+/// The keys of a static token's identity mapping.
+const STATIC_TOKEN_KEYS: [&str; 3] = ["client_id", "scopes", "audience"];
+
+/// `{secret: client_id}` or `{secret: {"client_id": ..., "scopes": [...], "audience": ...}}`
+/// (`scopes` and `audience` optional).
 fn parse_static_tokens(value: &Bound<'_, PyAny>) -> PyResult<Vec<StaticToken>> {
-    const SHAPE: &str = "static_tokens must map each secret to a client id or to {\"client_id\": ..., \"scopes\": [...]}";
+    const SHAPE: &str = "static_tokens must map each secret to a client id or to {\"client_id\": ..., \"scopes\": [...], \"audience\": ...}";
     let mapping = value
         .cast::<PyMapping>()
         .map_err(|_| PyTypeError::new_err(SHAPE))?;
@@ -458,17 +391,34 @@ fn parse_static_tokens(value: &Bound<'_, PyAny>) -> PyResult<Vec<StaticToken>> {
         let token = if identity.is_instance_of::<PyString>() {
             StaticToken::new(secret, plain_text(&identity, "a static token's client id")?)
         } else if let Ok(identity) = identity.cast::<PyMapping>() {
-            let client_id = identity
-                .get_item("client_id")
-                .ok()
+            for key in identity.keys()?.iter() {
+                let known = key
+                    .cast::<PyString>()
+                    .ok()
+                    .and_then(|k| k.to_cow().ok())
+                    .is_some_and(|k| STATIC_TOKEN_KEYS.contains(&&*k));
+                if !known {
+                    return Err(PyTypeError::new_err(format!(
+                        "a static token has the unknown key {}; the keys are: {}",
+                        key.repr()?,
+                        STATIC_TOKEN_KEYS.join(", ")
+                    )));
+                }
+            }
+            let member =
+                |key: &str| -> Option<Bound<'_, PyAny>> { given(identity.get_item(key).ok()) };
+            let client_id = member("client_id")
                 .filter(|c| c.is_instance_of::<PyString>())
                 .ok_or_else(|| PyTypeError::new_err(SHAPE))?;
             let client_id = plain_text(&client_id, "a static token's client_id")?;
-            let scopes = scopes(
-                identity.get_item("scopes").ok().filter(|s| !s.is_none()),
-                "a static token's scopes",
-            )?;
-            StaticToken::new(secret, client_id).with_scopes(scopes)
+            let scopes = scopes(member("scopes"), "a static token's scopes")?;
+            let token = StaticToken::new(secret, client_id).with_scopes(scopes);
+            match member("audience") {
+                Some(audience) => {
+                    token.with_audience(plain_text(&audience, "a static token's audience")?)
+                }
+                None => token,
+            }
         } else {
             return Err(PyTypeError::new_err(SHAPE));
         };

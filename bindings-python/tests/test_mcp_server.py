@@ -129,6 +129,20 @@ def test_static_api_key_is_200(idp: Idp) -> None:
         assert post_initialize(f"{base}/mcp", "wrong-key").status == 401
 
 
+def test_static_api_key_with_an_audience_passes_the_resource_check(idp: Idp) -> None:
+    """A static token configured with the server's resource as its audience is accepted where
+    the SDK compares the token's resource (RFC 8707), as an IdP token is."""
+    factory = app(
+        idp,
+        validate_token_resource=True,
+        scopes=["tools:call"],
+        static_tokens={STATIC: {"client_id": "ci-bot", "scopes": ["tools:call"], "audience": RESOURCE}},
+    )
+    with serve(factory) as base:
+        assert post_initialize(f"{base}/mcp", STATIC).status == 200
+        assert post_initialize(f"{base}/mcp", idp.token("RS256")).status == 200
+
+
 def test_rejections_do_not_leak_jwks_url_issuer_or_audience_to_clients(idp: Idp, caplog) -> None:
     """The 401 an unauthenticated client gets carries no core message: not the JWKS or
     discovery URL, not the expected issuer or audience, not a connection error. The reason,

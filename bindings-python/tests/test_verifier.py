@@ -232,8 +232,6 @@ def test_config_errors(keys) -> None:
         assert e.value.code == "config_invalid" and e.value.message, options
         assert isinstance(e.value, ValueError) and not isinstance(e.value, jwtgate.InvalidToken)
     with pytest.raises(TypeError):
-        jwtgate.Verifier(issuer=ISS, audiences=[AUD])  # type: ignore[call-arg]
-    with pytest.raises(TypeError):
         jwtgate.Verifier(ISS)  # type: ignore[misc]
 
 
@@ -266,6 +264,10 @@ def test_hmac_secret_needs_its_algorithm() -> None:
     assert v.verify(key.mint(claims())).alg == "HS256"
     with pytest.raises(jwtgate.ConfigError):
         jwtgate.Verifier(issuer=ISS, audience=AUD, hmac_secret=b"k" * 32)
+    # The core binds the one secret to every HS* algorithm of the allow-list.
+    both = jwtgate.Verifier(issuer=ISS, audience=AUD, hmac_secret="s" * 48, algorithms=["HS256", "HS384"])
+    for alg in ("HS256", "HS384"):
+        assert both.verify(SigningKey.hmac(alg, "h", b"s" * 48).mint(claims())).alg == alg
 
 
 def test_static_tokens_next_to_jwts(keys) -> None:
@@ -285,6 +287,36 @@ def test_static_tokens_next_to_jwts(keys) -> None:
     for wrong in ["k-3", "  ", ""]:
         with pytest.raises(jwtgate.InvalidToken):
             v.verify(wrong)
+
+
+def test_static_tokens_may_carry_an_audience(keys) -> None:
+    v = jwtgate.Verifier(
+        issuer=ISS, audience=AUD, jwks=keys["RS256"].public_jwks(),
+        static_tokens={"k-aud": {"client_id": "bot", "scopes": "a b", "audience": AUD}, "k-none": {"client_id": "old"}},
+    )
+    c = v.verify("k-aud")
+    assert (c.aud, c.audience_matched, c.scopes, c.principal) == ([AUD], AUD, ["a", "b"], (None, "bot"))
+    c = v.verify("k-none")
+    assert (c.aud, c.audience_matched, c.scopes) == ([], None, [])
+    for identity in ({"client_id": "bot", "scope": "a"}, {"scopes": ["a"]}, {"client_id": "bot", "audience": 7}):
+        with pytest.raises(TypeError):
+            jwtgate.Verifier(static_tokens={"k": identity})
+
+
+def test_unknown_keywords_are_type_errors_naming_the_options() -> None:
+    """Both constructors take the same keyword options through one path; a misspelt one is
+    refused as Python refuses an unexpected keyword, with the list of options."""
+    for build in (jwtgate.Verifier, lambda **o: jwtgate.Verifier.from_env("JWTGATE_UNKNOWN_", **o)):
+        with pytest.raises(TypeError) as e:
+            build(issuer=ISS, audiences=[AUD])
+        message = str(e.value)
+        assert "'audiences'" in message and "audience" in message and "static_tokens" in message
+    with pytest.raises(TypeError) as e:
+        jwtgate.Verifier.from_env("JWTGATE_UNKNOWN_", prefix="X_")  # type: ignore[misc]
+    for flag in ("allow_insecure_http", "insecure_skip_audience_check", "insecure_allow_missing_exp"):
+        with pytest.raises(TypeError) as e:
+            jwtgate.Verifier(static_tokens={"k": "c"}, **{flag: 1})
+        assert flag in str(e.value)
 
 
 def test_from_env(monkeypatch, keys) -> None:

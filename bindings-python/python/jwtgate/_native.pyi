@@ -2,7 +2,7 @@
 
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
 from datetime import datetime, timedelta
-from typing import Any, Literal, Optional, Union, final
+from typing import Any, Literal, Optional, TypedDict, Union, final
 
 __all__ = [
     "Verifier", "Claims", "KeysStatus", "SigningKey", "InvalidToken", "ExpiredToken",
@@ -17,7 +17,16 @@ ERROR_CODES: tuple[str, ...]
 
 _Seconds = Union[float, int, timedelta]
 _Strings = Union[str, Sequence[str]]
-_StaticIdentity = Union[str, Mapping[str, Any]]
+
+class _StaticIdentityMapping(TypedDict, total=False):
+    client_id: str
+    """Required: the identity the token grants (``Claims.client_id`` and ``sub``)."""
+    scopes: Union[str, Sequence[str]]
+    """The scopes it grants (a str is split on spaces)."""
+    audience: str
+    """The resource it is for: ``Claims.aud`` and ``Claims.audience_matched``."""
+
+_StaticIdentity = Union[str, _StaticIdentityMapping]
 
 def _debug_panic() -> None:
     """Panics inside Rust on purpose (tests prove it surfaces as an exception)."""
@@ -187,7 +196,8 @@ class Verifier:
         * ``jwks_uri``: fetch keys from this URL (https; http on loopback hosts or with
           ``allow_insecure_http``), refreshed in the background.
         * ``jwks``: a static JWKS (JSON text or dict). ``public_key``: PEM public key(s).
-        * ``hmac_secret``: a shared secret for the HS* algorithms named in ``algorithms``.
+        * ``hmac_secret``: a shared secret, bound by the core to every HS* algorithm named in
+          ``algorithms`` (:class:`ConfigError` if none is).
         * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm).
         * ``required_scopes``: scopes every credential must carry, static tokens included (a
           str is split on spaces).
@@ -195,7 +205,9 @@ class Verifier:
         * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
         * ``require_claims``: claims that must be present.
         * ``static_tokens``: ``{secret: client_id}`` or
-          ``{secret: {"client_id": ..., "scopes": [...]}}`` — API keys next to JWTs.
+          ``{secret: {"client_id": ..., "scopes": [...], "audience": ...}}`` (``scopes`` and
+          ``audience`` optional) — API keys next to JWTs; ``audience`` is the resource the key
+          is for (``Claims.aud``, ``Claims.audience_matched``).
         * ``cache_size``: verified-token cache entries (default 1024; 0 disables; at most
           65,536).
         * ``max_token_bytes`` (default 16 KiB, at most 1 MiB), ``fetch_timeout`` (5 s, at most
@@ -204,10 +216,10 @@ class Verifier:
           refreshes start failing, counted from their fetch (default 24 h, at most 30 days);
           past it, verifications raise :class:`KeysUnavailable` until a fetch succeeds.
 
-        Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``. A value of
-        another type raises ``TypeError``; a value out of range (negative, NaN, infinite, too
-        large) or a ``str`` that is not valid Unicode (a lone surrogate) raises
-        :class:`ConfigError`.
+        Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``; flags a
+        ``bool``. A value of another type or an unknown keyword raises ``TypeError``; a value out
+        of range (negative, NaN, infinite, too large) or a ``str`` that is not valid Unicode (a
+        lone surrogate) raises :class:`ConfigError`.
         """
     @staticmethod
     def from_env(
