@@ -2,7 +2,8 @@
 //!
 //! The mapping holds the claims set exactly as signed (parsed on first access with Python's
 //! `json`, once per object); typed attributes give the registered claims the core already parsed,
-//! plus `scopes` and `client_id`, without touching the JSON.
+//! plus the facts the core derives (`scopes`, `client_id`, `audience_matched`, `principal`,
+//! `token_id`), without touching the JSON.
 
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
@@ -113,6 +114,25 @@ impl Claims {
     #[getter]
     fn client_id(&self) -> Option<&str> {
         self.verified.client_id()
+    }
+    /// The configured audience that the credential's `aud` matched (the resource it was issued
+    /// for, as this server names it); for a static token the audience it was configured with;
+    /// `None` when the verifier checks no audience.
+    #[getter]
+    fn audience_matched(&self) -> Option<&str> {
+        self.verified.audience_matched()
+    }
+    /// `(iss, sub)`: who the credential speaks for, across tokens (a static token: no issuer,
+    /// its client id as subject).
+    #[getter]
+    fn principal(&self) -> (Option<&str>, Option<&str>) {
+        self.verified.principal()
+    }
+    /// Identifies the credential's text within this process: equal for results of the same
+    /// token (a fresh verification and a cache hit), different otherwise (a keyed 64-bit hash).
+    #[getter]
+    fn token_id(&self) -> u64 {
+        self.verified.token_id()
     }
     /// Scopes from `scope` (space-separated) and `scp`; for static tokens the configured ones.
     #[getter]

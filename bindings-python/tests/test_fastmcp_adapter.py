@@ -112,6 +112,21 @@ async def test_resource_is_the_matching_audience(keys) -> None:
     assert access is not None and access.resource == AUD
 
 
+async def test_client_id_is_the_cores_and_empty_when_the_token_names_none(keys) -> None:
+    verifier = JWTVerifier(jwks=keys["RS256"].public_jwks(), issuer=ISS, audience=AUD)
+    azp = await verifier.verify_token(keys["RS256"].mint(claims(client_id=None, azp="web")))
+    nobody = await verifier.verify_token(keys["RS256"].mint(claims(client_id=None, sub=None)))
+    assert azp is not None and azp.client_id == "web"
+    assert nobody is not None and nobody.client_id == "" and nobody.subject is None
+
+
+async def test_static_token_resource_is_its_configured_audience() -> None:
+    verifier = JWTVerifier(static_tokens={"api-key-2": {"client_id": "bot", "audience": AUD}}, issuer=ISS,
+                           audience=AUD, jwks=SigningKey.generate("ES256", "e").public_jwks())
+    access = await verifier.verify_token("api-key-2")
+    assert access is not None and (access.client_id, access.resource) == ("bot", AUD)
+
+
 async def test_static_tokens() -> None:
     verifier = JWTVerifier(static_tokens={"api-key-1": {"client_id": "bot", "scopes": ["a"]}}, issuer=ISS,
                            audience=AUD, jwks=SigningKey.generate("ES256", "e").public_jwks())

@@ -78,6 +78,20 @@ def test_claims_are_a_read_only_mapping_with_typed_attributes(verifier, keys) ->
 def test_client_id_falls_back_to_azp_then_sub(verifier, keys) -> None:
     assert verifier.verify(keys["RS256"].mint(claims(azp="web"))).client_id == "web"
     assert verifier.verify(keys["RS256"].mint(claims())).client_id == "alice"
+    assert verifier.verify(keys["RS256"].mint(claims(sub=None))).client_id is None
+
+
+def test_identity_facts_come_from_the_core(keys) -> None:
+    """audience_matched, principal and token_id are the core's answers, not recomputed here."""
+    v = jwtgate.Verifier(issuer=ISS, audience=["https://other.test/", AUD], jwks=keys["ES256"].public_jwks())
+    token = keys["ES256"].mint(claims(aud=["https://unrelated.test/", AUD]))
+    first, again = v.verify(token), v.verify(token)  # the second answer comes from the cache
+    assert first.aud == ["https://unrelated.test/", AUD] and first.audience_matched == AUD
+    assert first.principal == (ISS, "alice")
+    assert isinstance(first.token_id, int) and first.token_id == again.token_id
+    assert v.verify(keys["ES256"].mint(claims(jti="other"))).token_id != first.token_id
+    unchecked = jwtgate.Verifier(issuer=ISS, jwks=keys["ES256"].public_jwks(), insecure_skip_audience_check=True)
+    assert unchecked.verify(token).audience_matched is None
 
 
 def test_verify_at_takes_seconds_or_datetime(verifier, keys) -> None:

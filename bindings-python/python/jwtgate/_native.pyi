@@ -96,7 +96,21 @@ class Claims(Mapping[str, Any]):
     def jti(self) -> Optional[str]: ...
     @property
     def client_id(self) -> Optional[str]:
-        """``client_id``, else ``azp``, else ``sub``; for static tokens the configured id."""
+        """``client_id`` (RFC 9068), else ``azp``, else ``sub``; for static tokens the configured
+        id. None only for a JWT with none of the three."""
+    @property
+    def audience_matched(self) -> Optional[str]:
+        """The configured audience that ``aud`` matched (the resource the token was issued for,
+        as this server names it); for a static token its configured ``audience``; None when the
+        verifier checks no audience."""
+    @property
+    def principal(self) -> tuple[Optional[str], Optional[str]]:
+        """``(iss, sub)``: who the credential speaks for, across tokens. A static token has no
+        issuer, and its client id as subject."""
+    @property
+    def token_id(self) -> int:
+        """Identifies the credential's text within this process: equal for results of the same
+        token, different otherwise (a keyed 64-bit hash)."""
     @property
     def scopes(self) -> list[str]:
         """Scopes from ``scope`` (space-separated) and ``scp``."""

@@ -22,6 +22,10 @@ jwtgate's (``algorithms``, ``leeway``, ``typ``, ``require_claims``, ``static_tok
 * Scopes: used directly as ``FastMCP(auth=...)``, a token lacking a required scope is handed to
   FastMCP, which answers 403 ``insufficient_scope``; in any other composition (``MultiAuth``,
   ``RemoteAuthProvider``, direct calls) ``verify_token`` returns ``None`` (401) for it.
+* ``AccessToken.resource`` is the configured audience the token's ``aud`` matched
+  (``Claims.audience_matched``; for a static token its configured ``audience``), None when the
+  audience check is off; ``client_id`` is ``client_id``, else ``azp``, else ``sub`` (the core's
+  rule), ``""`` for a token naming none.
 * Invalid tokens return ``None``; the reason is logged at debug level on the
   ``jwtgate.fastmcp`` logger with its code (``token_expired``, ``audience_mismatch``, …).
 * ``verify_token`` never blocks the event loop: it verifies inline when the keys are known and
@@ -162,6 +166,7 @@ class JWTVerifier(TokenVerifier):
             algorithms = [algorithm]
         hmac_secret = None
         if public_key is not None and algorithms and all(a.startswith("HS") for a in algorithms):
+            # FastMCP's convention: with an HS* algorithm, `public_key` is the shared secret.
             hmac_secret, public_key = public_key, None
 
         self.issuer = issuer
@@ -197,9 +202,6 @@ class JWTVerifier(TokenVerifier):
         # a pure function of the token's bytes and this configuration.
         self._converted: dict[str, AccessToken] = {}
         self._converted_max = 1024 if cache_size is None else cache_size
-        self._audiences = (
-            [audience] if isinstance(audience, str) else list(audience) if audience else []
-        )
 
     @classmethod
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> JWTVerifier:
@@ -255,17 +257,12 @@ class JWTVerifier(TokenVerifier):
         return converted.model_copy(update={"claims": dict(converted.claims)})
 
     def _access_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
-        aud = claims.aud
-        if len(aud) == 1:
-            resource: str | None = aud[0]
-        else:
-            resource = next((a for a in aud if a in self._audiences), None)
         return _new_access_token(
             token=token,
-            client_id=claims.client_id or "unknown",
+            client_id=claims.client_id or "",  # None only for a JWT naming no client: "" here
             scopes=claims.scopes,
             expires_at=claims.exp,
-            resource=resource,
+            resource=claims.audience_matched,
             subject=claims.sub,
             claims=claims.to_dict(),
         )

@@ -17,8 +17,9 @@
         ),
     )
 
-Options are :class:`jwtgate.Verifier`'s. ``AccessToken.resource`` is the token's audience (for
-several, the one that matched). Put scopes that should produce 403 in ``AuthSettings``; scopes
+Options are :class:`jwtgate.Verifier`'s. ``AccessToken.resource`` is the configured audience the
+token's ``aud`` matched (``Claims.audience_matched``; for a static token its configured
+``audience``), which is what ``validate_token_resource`` compares. Put scopes that should produce 403 in ``AuthSettings``; scopes
 given here make tokens without them invalid (401). Invalid tokens return ``None``; the reason is
 logged at debug level on the ``jwtgate.mcp`` logger with its code. ``verify_token`` never blocks
 the event loop.
@@ -56,10 +57,6 @@ class TokenVerifier:
         if verifier is None:
             verifier = jwtgate.Verifier(**options)
         self.verifier = verifier
-        audience = options.get("audience")
-        self._audiences = (
-            [audience] if isinstance(audience, str) else list(audience) if audience else []
-        )
 
     @classmethod
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> TokenVerifier:
@@ -77,17 +74,12 @@ class TokenVerifier:
         except jwtgate.InvalidToken as e:
             logger.debug("jwtgate: bearer token rejected (%s): %s", e.code, e.message)
             return None
-        aud = claims.aud
-        if len(aud) == 1:
-            resource: str | None = aud[0]
-        else:
-            resource = next((a for a in aud if a in self._audiences), None)
         fields: dict[str, Any] = {
             "token": token,
-            "client_id": claims.client_id or "unknown",
+            "client_id": claims.client_id or "",  # None only for a JWT naming no client
             "scopes": claims.scopes,
             "expires_at": claims.exp,
-            "resource": resource,
+            "resource": claims.audience_matched,
             "subject": claims.sub,
             "claims": claims.to_dict(),
         }
