@@ -1,149 +1,142 @@
-//! Core errors as Python exceptions: one class per group users catch, the stable code on `.code`.
+//! Core errors as Python exceptions, and the core's table of codes as data.
 //!
-//! | Python class | base | codes |
-//! |---|---|---|
-//! | `InvalidToken` | `ValueError` | every rejection not listed below |
-//! | `ExpiredToken` | `InvalidToken` | `token_expired` |
-//! | `InsufficientScope` | `InvalidToken` | `insufficient_scope` |
-//! | `KeysUnavailable` | `InvalidToken` | `jwks_unavailable`, `discovery_failed` |
-//! | `ConfigError` | `ValueError` | `config_invalid` |
+//! The exception classes (`InvalidToken` and its subclasses, `ConfigError`) are declared in
+//! `jwtgate/_errors.py`, not here: PyO3 can only extend a native exception type
+//! (`#[pyclass(extends=PyValueError)]`) when the limited API is Python 3.12 or later, and this
+//! package is one abi3 wheel for CPython ≥ 3.9 (pyo3's `abi3-py39`). What that module
+//! decides is the Python shape only: one class per group users catch, chosen for each code by
+//! the core's HTTP status (see `CLASS_BY_CODE` there). Everything an exception says comes from
+//! here:
 //!
-//! Every instance has `.code` (the core's `ErrorCode::as_str`), `.message` (the core's message,
-//! also `str(err)`) and `.claim` (the claim concerned, or `None`). Messages never contain the
-//! token (the core guarantees it). [`to_pyerr`] is the one conversion from the core's error.
+//! * [`to_pyerr`], the one conversion of a core [`Error`]: class by code, `.code`, `.message`,
+//!   `.claim`, `.detail` (the core's [`ErrorDetail`] as a dict), and for `insufficient_scope`
+//!   `.claims` (the core's [`Error::credential`]);
+//! * [`error_codes`], the core's table ([`ErrorCode::ALL`] with each code's HTTP status,
+//!   client-safe description and operator hint), from which the classes read `.status`,
+//!   `.client_description` and `.hint`.
+//!
+//! Messages never contain the token (the core guarantees it).
 
-use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple};
 
-use jwtgate::{Error, ErrorCode};
+use jwtgate::{Error, ErrorCode, ErrorDetail};
 
 use crate::claims::Claims;
 
-create_exception!(
-    jwtgate,
-    InvalidToken,
-    PyValueError,
-    "A credential was rejected. `.code` is the stable reason (see `jwtgate.ERROR_CODES`), \
-`.message` the explanation for an operator, `.claim` the claim concerned or None."
-);
-create_exception!(
-    jwtgate,
-    ExpiredToken,
-    InvalidToken,
-    "The token's `exp` has passed (beyond the leeway): code `token_expired`."
-);
-create_exception!(
-    jwtgate,
-    InsufficientScope,
-    InvalidToken,
-    "The credential is valid but lacks a required scope: code `insufficient_scope` \
-(HTTP 403). `.claims` holds the otherwise valid credential's claims."
-);
-create_exception!(
-    jwtgate,
-    KeysUnavailable,
-    InvalidToken,
-    "No usable key set: remote keys not fetched yet or every fetch failed (code \
-`jwks_unavailable`), or issuer discovery failed (code `discovery_failed`)."
-);
-create_exception!(
-    jwtgate,
-    ConfigError,
-    PyValueError,
-    "The verifier's configuration is invalid or contradictory: code `config_invalid`."
-);
+/// One row of the core's error table: a code and what every language says about it.
+#[pyclass(frozen, module = "jwtgate", name = "ErrorCodeInfo", get_all)]
+pub struct ErrorCodeInfo {
+    /// The stable code (`"token_expired"`, …): the value of an exception's `.code`.
+    code: &'static str,
+    /// The HTTP status a resource server answers with (401, 403, 500 or 503).
+    status: u16,
+    /// A fixed sentence safe to send to an unauthenticated client.
+    client_description: &'static str,
+    /// What an operator can do about it.
+    hint: &'static str,
+}
+
+#[pymethods]
+impl ErrorCodeInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "ErrorCodeInfo(code={:?}, status={}, client_description={:?}, hint={:?})",
+            self.code, self.status, self.client_description, self.hint
+        )
+    }
+}
+
+/// The core's error table, in the core's order: every code with its HTTP status, client-safe
+/// description and operator hint.
+#[pyfunction]
+pub fn error_codes(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
+    let rows = ErrorCode::ALL.iter().map(|&code| ErrorCodeInfo {
+        code: code.as_str(),
+        status: code.http_status(),
+        client_description: code.client_description(),
+        hint: code.hint(),
+    });
+    PyTuple::new(py, rows)
+}
 
 /// The one conversion of a core [`Error`] into the matching Python exception.
 pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
-    // `insufficient_scope` carries the otherwise valid credential: `.claims`.
-    let claims = error
-        .credential()
-        .and_then(|verified| Bound::new(py, Claims::new(verified.clone())).ok())
-        .map(Bound::into_any);
-    build(
-        &class_of(py, error.code()),
-        error.code().as_str(),
-        error.message(),
-        error.claim(),
-        claims,
-    )
-}
-
-/// The exception class of a code (the table above).
-fn class_of(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
-    match code {
-        ErrorCode::TokenExpired => py.get_type::<ExpiredToken>(),
-        ErrorCode::InsufficientScope => py.get_type::<InsufficientScope>(),
-        ErrorCode::JwksUnavailable | ErrorCode::DiscoveryFailed => py.get_type::<KeysUnavailable>(),
-        ErrorCode::ConfigInvalid => py.get_type::<ConfigError>(),
-        _ => py.get_type::<InvalidToken>(),
-    }
+    exception(py, error.code(), error.message(), |kwargs| {
+        kwargs.set_item("claim", error.claim())?;
+        if let Some(detail) = error.detail() {
+            kwargs.set_item("detail", detail_dict(py, detail)?)?;
+        }
+        // `insufficient_scope` carries the otherwise valid credential: `.claims`.
+        if let Some(verified) = error.credential() {
+            kwargs.set_item("claims", Claims::new(verified.clone()))?;
+        }
+        Ok(())
+    })
 }
 
 /// A rejection the binding finds before the core sees the credential (a `str` the core cannot
 /// receive), with the class and code the core would use.
 pub fn token_error(py: Python<'_>, code: ErrorCode, message: &str) -> PyErr {
-    build(&class_of(py, code), code.as_str(), message, None, None)
+    exception(py, code, message, |_| Ok(()))
 }
 
 /// A `ConfigError` for Python arguments the binding cannot hand to the core (wrong value for an
 /// option, unknown algorithm name): same class and code as the core's `config_invalid`.
 pub fn config_error(py: Python<'_>, message: impl AsRef<str>) -> PyErr {
-    build(
-        &py.get_type::<ConfigError>(),
-        ErrorCode::ConfigInvalid.as_str(),
-        message.as_ref(),
-        None,
-        None,
-    )
+    exception(py, ErrorCode::ConfigInvalid, message.as_ref(), |_| Ok(()))
 }
 
-/// Instantiates `class(message)` and sets `code`, `message`, `claim` (and `claims`).
-fn build(
-    class: &Bound<'_, PyType>,
-    code: &str,
+/// `CLASS_BY_CODE[code](message, code=code, **extra)`; an error while building it (none is
+/// expected) is returned in its place.
+fn exception(
+    py: Python<'_>,
+    code: ErrorCode,
     message: &str,
-    claim: Option<&str>,
-    claims: Option<Bound<'_, PyAny>>,
+    extra: impl FnOnce(&Bound<'_, PyDict>) -> PyResult<()>,
 ) -> PyErr {
+    static CLASS_BY_CODE: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
     let made = (|| -> PyResult<PyErr> {
-        let instance = class.call1((message,))?;
-        instance.setattr("code", code)?;
-        instance.setattr("message", message)?;
-        instance.setattr("claim", claim)?;
-        if let Some(claims) = claims {
-            instance.setattr("claims", claims)?;
-        }
-        Ok(PyErr::from_value(instance))
+        let class = CLASS_BY_CODE
+            .import(py, "jwtgate._errors", "CLASS_BY_CODE")?
+            .as_any()
+            .get_item(code.as_str())?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("code", code.as_str())?;
+        extra(&kwargs)?;
+        Ok(PyErr::from_value(class.call((message,), Some(&kwargs))?))
     })();
     made.unwrap_or_else(|e| e)
 }
 
-/// Adds the exception classes and `ERROR_CODES` (every core code, in the core's order).
+/// The core's [`ErrorDetail`] as a dict holding only the facts the error has: `expected`,
+/// `found`, `missing_scopes` (lists of str), `skew_seconds` (int), `kid` (str).
+fn detail_dict<'py>(py: Python<'py>, detail: &ErrorDetail) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (key, values) in [
+        ("expected", &detail.expected),
+        ("found", &detail.found),
+        ("missing_scopes", &detail.missing_scopes),
+    ] {
+        if !values.is_empty() {
+            dict.set_item(key, values)?;
+        }
+    }
+    if let Some(skew) = detail.skew_seconds {
+        dict.set_item("skew_seconds", skew)?;
+    }
+    if let Some(kid) = &detail.kid {
+        dict.set_item("kid", kid)?;
+    }
+    Ok(dict)
+}
+
+/// Adds `error_codes`, `ErrorCodeInfo` and `ERROR_CODES` (every core code, in the core's order).
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
-    m.add("InvalidToken", py.get_type::<InvalidToken>())?;
-    m.add("ExpiredToken", py.get_type::<ExpiredToken>())?;
-    m.add("InsufficientScope", py.get_type::<InsufficientScope>())?;
-    m.add("KeysUnavailable", py.get_type::<KeysUnavailable>())?;
-    m.add("ConfigError", py.get_type::<ConfigError>())?;
-    // Class-level defaults, so that instances raised by Python code (tests, mocks) still have
-    // the attributes.
-    for (class, code) in [
-        (py.get_type::<InvalidToken>(), "token_malformed"),
-        (py.get_type::<ExpiredToken>(), "token_expired"),
-        (py.get_type::<InsufficientScope>(), "insufficient_scope"),
-        (py.get_type::<KeysUnavailable>(), "jwks_unavailable"),
-        (py.get_type::<ConfigError>(), "config_invalid"),
-    ] {
-        class.setattr("code", code)?;
-        class.setattr("message", "")?;
-        class.setattr("claim", py.None())?;
-    }
-    py.get_type::<InsufficientScope>()
-        .setattr("claims", py.None())?;
+    m.add_class::<ErrorCodeInfo>()?;
+    m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     let codes = PyTuple::new(py, ErrorCode::ALL.iter().map(|c| c.as_str()))?;
     m.add("ERROR_CODES", codes)?;
     Ok(())

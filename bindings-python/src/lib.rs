@@ -11,9 +11,10 @@
 //! |---|---|---|
 //! | [`verifier`] | `Verifier`, `VerifierBuilder` | `jwtgate.Verifier` |
 //! | [`claims`] | `Verified` | `jwtgate.Claims` |
-//! | [`errors`] | `Error`, `ErrorCode` | `jwtgate.InvalidToken` and subclasses, `jwtgate.ConfigError` |
+//! | [`errors`] | `Error`, `ErrorCode`, `ErrorDetail` | `jwtgate.error_codes()`; the exceptions (`jwtgate/_errors.py`) |
 //! | [`convert`] | – | Python values → Rust values, every failure a typed exception |
 //! | [`remote`] | `KeysStatus` | `jwtgate.KeysStatus` |
+//! | [`stats`] | `Stats` | `jwtgate.Stats` |
 //! | [`sign`] | `sign::SigningKey` | `jwtgate.testing.SigningKey` |
 //!
 //! Threading: every call into the core that may verify, wait or take one of its locks runs with
@@ -29,6 +30,7 @@ pub mod convert;
 pub mod errors;
 pub mod remote;
 pub mod sign;
+pub mod stats;
 pub mod verifier;
 
 use pyo3::prelude::*;
@@ -45,6 +47,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<claims::Claims>()?;
     m.add_class::<remote::KeysStatus>()?;
+    m.add_class::<stats::Stats>()?;
     m.add_class::<sign::SigningKey>()?;
     errors::register(m)?;
     m.add("CRYPTO_BACKEND", jwtgate::CRYPTO_BACKEND)?;

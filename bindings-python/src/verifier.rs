@@ -29,6 +29,7 @@ use crate::convert::{
 };
 use crate::errors::{config_error, to_pyerr};
 use crate::remote::KeysStatus;
+use crate::stats::Stats;
 
 /// The default prefix of `from_env`: never empty, so that generic variables such as `API_KEY`
 /// or `BEARER_TOKEN` are never read as credentials.
@@ -249,6 +250,13 @@ impl Verifier {
         let core = self.core();
         let status = py.detach(|| core.keys_status());
         KeysStatus::from_core(py, status)
+    }
+
+    /// What the verifier has done since it was built (the core's counters), and the state of its
+    /// keys and cache.
+    fn stats(&self, py: Python<'_>) -> Stats {
+        let core = self.core();
+        Stats::from_core(py.detach(|| core.stats()))
     }
 
     /// The accepted algorithms.

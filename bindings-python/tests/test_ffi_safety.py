@@ -1,4 +1,4 @@
-"""A Rust panic must reach Python as an exception, never abort the interpreter (issue #8)."""
+"""A Rust panic must reach Python as an exception, never abort the interpreter."""
 
 from __future__ import annotations
 

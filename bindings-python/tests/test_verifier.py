@@ -249,11 +249,84 @@ def test_config_errors(keys) -> None:
         jwtgate.Verifier(ISS)  # type: ignore[misc]
 
 
-def test_errors_pickle_with_their_code(verifier) -> None:
+def test_errors_pickle_with_their_code(verifier, keys) -> None:
     with pytest.raises(jwtgate.InvalidToken) as e:
         verifier.verify("x.y.z")
     copy = pickle.loads(pickle.dumps(e.value))
     assert (type(copy), copy.code, copy.message) == (type(e.value), e.value.code, e.value.message)
+    with pytest.raises(jwtgate.InsufficientScope) as scope:
+        verifier.verify(keys["ES256"].mint(claims(scope="read")))
+    copy = pickle.loads(pickle.dumps(scope.value))
+    assert type(copy) is jwtgate.InsufficientScope and str(copy) == str(scope.value)
+    assert (copy.code, copy.claim, copy.detail, copy.status) == ("insufficient_scope", "scope", {"missing_scopes": ["tools:call"]}, 403)
+    assert copy.claims is None  # a verified credential is not pickled
+
+
+def test_errors_carry_the_cores_structured_detail(verifier, keys) -> None:
+    now = jwtgate.now_unix()
+    cases = [
+        (claims(iss=ISS + "/"), "issuer_mismatch", "iss", {"expected": [ISS], "found": [ISS + "/"]}),
+        (claims(aud=["a", "b"]), "audience_mismatch", "aud", {"expected": [AUD], "found": ["a", "b"]}),
+        (claims(exp=now - 100), "token_expired", "exp", None),
+        (claims(scope="read"), "insufficient_scope", "scope", {"missing_scopes": ["tools:call"]}),
+    ]
+    for payload, code, claim, detail in cases:
+        error = rejection(verifier, keys["RS256"].mint(payload))
+        assert (error.code, error.claim) == (code, claim)
+        if detail is not None:
+            assert error.detail == detail, code
+    expired = rejection(verifier, keys["RS256"].mint(claims(exp=now - 100)))
+    assert set(expired.detail) == {"skew_seconds"} and 99 <= expired.detail["skew_seconds"] <= 102
+    unknown_kid = rejection(verifier, keys["RS256"].mint(claims(), header={"kid": "nobody"}))
+    assert unknown_kid.code == "key_not_found" and unknown_kid.detail == {"kid": "nobody"}
+    assert rejection(verifier, "a.b").detail is None
+
+
+def test_errors_answer_status_hint_and_client_description_from_the_core_table(verifier, keys) -> None:
+    table = jwtgate.error_codes()
+    assert tuple(info.code for info in table) == jwtgate.ERROR_CODES
+    assert {info.status for info in table} == {401, 403, 500, 503}
+    by_code = {info.code: info for info in table}
+    for token, code in [
+        (keys["RS256"].mint(claims(scope="read")), "insufficient_scope"),
+        (keys["RS256"].mint(claims(exp=jwtgate.now_unix() - 10)), "token_expired"),
+        ("not-a-token", "token_malformed"),
+    ]:
+        error = rejection(verifier, token)
+        info = by_code[code]
+        assert (error.code, error.status, error.hint, error.client_description) == (
+            code, info.status, info.hint, info.client_description,
+        )
+        assert verifier.algorithms[0] not in error.client_description and ISS not in error.client_description
+    with pytest.raises(jwtgate.ConfigError) as config:
+        jwtgate.Verifier()
+    assert (config.value.status, config.value.hint) == (500, by_code["config_invalid"].hint)
+
+
+def test_each_code_raises_the_class_of_its_http_status() -> None:
+    """One rule over the core's table: 403 InsufficientScope, 503 KeysUnavailable, 500
+    ConfigError, 401 InvalidToken (ExpiredToken for token_expired)."""
+    from jwtgate._errors import CLASS_BY_CODE
+
+    assert set(CLASS_BY_CODE) == set(jwtgate.ERROR_CODES)
+    for info in jwtgate.error_codes():
+        cls = CLASS_BY_CODE[info.code]
+        expected = {403: jwtgate.InsufficientScope, 503: jwtgate.KeysUnavailable, 500: jwtgate.ConfigError}.get(
+            info.status, jwtgate.ExpiredToken if info.code == "token_expired" else jwtgate.InvalidToken
+        )
+        assert cls is expected, info.code
+        assert issubclass(cls, ValueError) and cls.__module__ == "jwtgate"
+        assert cls("m", code=info.code).status == info.status
+
+
+def test_exceptions_raised_by_python_code_have_every_field() -> None:
+    error = jwtgate.InvalidToken("custom")
+    assert (error.code, error.message, error.claim, error.detail, error.status) == ("token_malformed", "custom", None, None, 401)
+    assert jwtgate.ConfigError("bad").code == "config_invalid" and jwtgate.KeysUnavailable().status == 503
+    assert jwtgate.InsufficientScope().claims is None
+    with pytest.raises(ValueError):
+        jwtgate.InvalidToken("x", code="no_such_code")
+    assert repr(jwtgate.ExpiredToken("late")) == "jwtgate.ExpiredToken(code='token_expired', message='late')"
 
 
 # --- key sources ---------------------------------------------------------------------------
@@ -380,6 +453,30 @@ def test_from_env_empty_prefix_is_config_invalid(monkeypatch) -> None:
     assert e.value.code == "config_invalid" and "prefix" in e.value.message
 
 
+def test_stats_count_outcomes_by_code(keys) -> None:
+    v = jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=keys["ES256"].public_jwks(), cache_size=8,
+                         static_tokens={"k-1": "bot"})
+    empty = v.stats()
+    assert (empty.accepted, empty.rejected, empty.rejected_by_code, empty.cache_capacity) == (0, 0, {}, 8)
+    token = keys["ES256"].mint(claims())
+    v.verify(token)
+    v.verify(token)
+    v.verify("k-1")
+    for bad in (keys["ES256"].mint(claims(exp=jwtgate.now_unix() - 5)), "a.b", "c.d"):
+        with pytest.raises(jwtgate.InvalidToken):
+            v.verify(bad)
+    s = v.stats()
+    assert (s.accepted, s.verified, s.cache_hits, s.static_tokens) == (3, 1, 1, 1)
+    assert s.rejected == 3 and s.rejected_by_code == {"token_expired": 1, "token_malformed": 2}
+    assert list(s.rejected_by_code) == ["token_malformed", "token_expired"]  # the core's order
+    assert s.cache_entries == 1 and s.cache_inserts == 1 and s.key_generation >= 1
+    assert s.key_age is None and s.keys_stale is False and s.jwks_fetches == 0
+    d = s.to_dict()
+    assert json.loads(json.dumps(d)) == d and d["rejected_by_code"] == s.rejected_by_code
+    s.rejected_by_code["token_expired"] = 99  # a new dict each time
+    assert s.rejected_by_code["token_expired"] == 1
+
+
 def test_remote_keys_by_discovery(idp: Idp) -> None:
     v = jwtgate.Verifier(issuer=idp.issuer, audience=RESOURCE, typ="at+jwt")
     v.wait_ready(10)
@@ -388,6 +485,9 @@ def test_remote_keys_by_discovery(idp: Idp) -> None:
     assert status.to_dict()["key_count"] == len(idp.kids) and status.last_error is None
     for alg in idp.kids:
         assert v.verify(idp.token(alg)).client_id == f"client-{alg.lower()}"
+    stats = v.stats()
+    assert stats.discovery_fetches >= 1 and stats.jwks_fetches >= 1 and stats.jwks_failures == 0
+    assert stats.key_age is not None and stats.key_age >= 0 and not stats.keys_stale
 
 
 def unused_port() -> int:

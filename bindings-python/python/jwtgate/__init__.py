@@ -12,10 +12,9 @@ errors. Build a :class:`Verifier` once and share it between threads and tasks::
     )
     try:
         claims = verifier.verify(bearer)        # the GIL is released while verifying
-    except jwtgate.InsufficientScope as e:      # answer 403
-        ...
-    except jwtgate.InvalidToken as e:           # answer 401; e.code is stable, e.g. "token_expired"
-        ...
+    except jwtgate.InvalidToken as e:           # e.code is stable, e.g. "token_expired"
+        log.info("rejected (%s): %s", e.code, e.message)
+        answer(e.status, e.client_description)  # 401, 403 (InsufficientScope) or 503
 
 In async code, ``await verifier.verify_async(bearer)`` never blocks the event loop: it answers
 inline when keys are known and waits for a key fetch in a worker thread.
@@ -25,20 +24,24 @@ Adapters: :mod:`jwtgate.fastmcp` (``JWTVerifier`` for FastMCP) and :mod:`jwtgate
 """
 
 from collections.abc import Mapping
-from typing import Any, Optional
 
-from jwtgate._native import (
-    CRYPTO_BACKEND,
-    ERROR_CODES,
-    Claims,
+from jwtgate._errors import (
     ConfigError,
     ExpiredToken,
     InsufficientScope,
     InvalidToken,
-    KeysStatus,
     KeysUnavailable,
+)
+from jwtgate._native import (
+    CRYPTO_BACKEND,
+    ERROR_CODES,
+    Claims,
+    ErrorCodeInfo,
+    KeysStatus,
+    Stats,
     Verifier,
     __version__,
+    error_codes,
     now_unix,
 )
 
@@ -50,28 +53,15 @@ __all__ = [
     "ERROR_CODES",
     "Claims",
     "ConfigError",
+    "ErrorCodeInfo",
     "ExpiredToken",
     "InsufficientScope",
     "InvalidToken",
     "KeysStatus",
     "KeysUnavailable",
+    "Stats",
     "Verifier",
     "__version__",
+    "error_codes",
     "now_unix",
 ]
-
-
-def _rebuild(cls: type, message: str, code: str, claim: Optional[str]) -> Any:
-    """Pickle support for the exception classes: restores ``code`` and ``claim``."""
-    error = cls(message)
-    error.code, error.message, error.claim = code, message, claim
-    return error
-
-
-def _reduce(self: Any) -> tuple[Any, ...]:
-    return (_rebuild, (type(self), self.message, self.code, self.claim))
-
-
-for _cls in (InvalidToken, ExpiredToken, InsufficientScope, KeysUnavailable, ConfigError):
-    setattr(_cls, "__reduce__", _reduce)  # noqa: B010 (a native type: no class statement)
-del _cls

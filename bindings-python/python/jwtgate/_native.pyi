@@ -4,10 +4,11 @@ from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, Va
 from datetime import datetime, timedelta
 from typing import Any, Literal, Optional, TypedDict, Union, final
 
+from jwtgate._errors import InvalidToken
+
 __all__ = [
-    "Verifier", "Claims", "KeysStatus", "SigningKey", "InvalidToken", "ExpiredToken",
-    "InsufficientScope", "KeysUnavailable", "ConfigError", "ERROR_CODES", "CRYPTO_BACKEND",
-    "__version__", "now_unix", "_debug_panic",
+    "Verifier", "Claims", "KeysStatus", "Stats", "SigningKey", "ErrorCodeInfo", "error_codes",
+    "ERROR_CODES", "CRYPTO_BACKEND", "__version__", "now_unix", "_debug_panic",
 ]
 
 __version__: str
@@ -34,34 +35,26 @@ def _debug_panic() -> None:
 def now_unix() -> int:
     """The current time in whole seconds since the Unix epoch."""
 
-class InvalidToken(ValueError):
-    """A credential was rejected."""
+@final
+class ErrorCodeInfo:
+    """One row of the core's error table."""
 
-    code: str
-    """The stable reason: one of ``ERROR_CODES`` (``"token_expired"``, ``"audience_mismatch"``, …)."""
-    message: str
-    """The explanation for an operator (also ``str(err)``); never contains the token."""
-    claim: Optional[str]
-    """The claim concerned (``"exp"``, ``"aud"``, ``"scope"``, …), or None."""
+    @property
+    def code(self) -> str:
+        """The stable code: the value of an exception's ``.code``."""
+    @property
+    def status(self) -> int:
+        """The HTTP status a resource server answers with: 401, 403, 500 or 503."""
+    @property
+    def client_description(self) -> str:
+        """A fixed sentence safe to send to an unauthenticated client."""
+    @property
+    def hint(self) -> str:
+        """What an operator can do about it, in one line."""
 
-class ExpiredToken(InvalidToken):
-    """``exp`` has passed (beyond the leeway): code ``token_expired``."""
-
-class InsufficientScope(InvalidToken):
-    """Valid credential lacking a required scope: code ``insufficient_scope`` (HTTP 403)."""
-
-    claims: Optional[Claims]
-    """The otherwise valid credential's claims (a static token's too)."""
-
-class KeysUnavailable(InvalidToken):
-    """No usable key set: code ``jwks_unavailable`` or ``discovery_failed``."""
-
-class ConfigError(ValueError):
-    """Invalid or contradictory configuration: code ``config_invalid``."""
-
-    code: str
-    message: str
-    claim: Optional[str]
+def error_codes() -> tuple[ErrorCodeInfo, ...]:
+    """The core's error table, in the core's order: every code with its HTTP status, client-safe
+    description and operator hint (the same table in Rust, Python and Node)."""
 
 @final
 class Claims(Mapping[str, Any]):
@@ -170,6 +163,63 @@ class KeysStatus:
     def failures(self) -> int: ...
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (``last_error`` as ``{"code", "message"}``)."""
+
+@final
+class Stats:
+    """What a verifier has done since it was built, and the state of its keys and cache
+    (``Verifier.stats()``). Counters only grow: subtract two snapshots for rates."""
+
+    @property
+    def accepted(self) -> int:
+        """Credentials accepted (``cache_hits + verified + static_tokens``)."""
+    @property
+    def cache_hits(self) -> int:
+        """Accepted from the verified-token cache, without crypto."""
+    @property
+    def verified(self) -> int:
+        """Accepted by a full verification (signature and claims)."""
+    @property
+    def static_tokens(self) -> int:
+        """Accepted as configured static tokens."""
+    @property
+    def rejected(self) -> int:
+        """Rejections, in total."""
+    @property
+    def rejected_by_code(self) -> dict[str, int]:
+        """Rejections by error code (codes that occurred, in the core's order); a new dict."""
+    @property
+    def cache_misses(self) -> int: ...
+    @property
+    def cache_inserts(self) -> int: ...
+    @property
+    def cache_evictions(self) -> int:
+        """Live entries pushed out of the cache to make room."""
+    @property
+    def cache_entries(self) -> int: ...
+    @property
+    def cache_capacity(self) -> int:
+        """0 when the cache is disabled."""
+    @property
+    def discovery_fetches(self) -> int: ...
+    @property
+    def discovery_failures(self) -> int: ...
+    @property
+    def jwks_fetches(self) -> int: ...
+    @property
+    def jwks_failures(self) -> int: ...
+    @property
+    def kid_refreshes(self) -> int:
+        """Refreshes asked for by tokens with an unknown ``kid``."""
+    @property
+    def key_generation(self) -> int: ...
+    @property
+    def key_age(self) -> Optional[float]:
+        """Seconds since the current remote key set was fetched, or None."""
+    @property
+    def keys_stale(self) -> bool:
+        """Whether the last good remote keys are in use because refreshes fail."""
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of every field."""
 
 @final
 class Verifier:
@@ -289,6 +339,9 @@ class Verifier:
         a negative, NaN, infinite or too large timeout)."""
     def keys_status(self) -> KeysStatus:
         """The state of the verifier's keys."""
+    def stats(self) -> Stats:
+        """What the verifier has done since it was built: outcomes by error code, cache use,
+        key fetches, and the state of its keys and cache."""
     @property
     def algorithms(self) -> list[str]:
         """The accepted algorithms."""
