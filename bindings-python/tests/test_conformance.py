@@ -1,0 +1,131 @@
+"""The cross-language conformance fixtures (``tests/conformance/cases.json``, written by
+``tests/conformance/generate.mjs``) through the Python package: every case must end as it does in
+Rust (``core/tests/conformance.rs``) and Node — accepted with the same identity facts, or rejected
+with the same code and claim; waits and configurations with the same code."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+import jwtgate
+from jwtgate._errors import CLASS_BY_CODE
+
+from .conftest import REPO
+from .test_hostile_input import OPTIONS as PYTHON_OPTIONS
+
+FIXTURES: dict[str, Any] = json.loads((REPO / "tests" / "conformance" / "cases.json").read_text())
+
+# The fixtures use the Node option names; each maps to one Python keyword.
+NODE_TO_PYTHON = {
+    "issuer": "issuer",
+    "audience": "audience",
+    "jwks": "jwks",
+    "jwksUri": "jwks_uri",
+    "publicKey": "public_key",
+    "hmacSecret": "hmac_secret",
+    "algorithms": "algorithms",
+    "requiredScopes": "required_scopes",
+    "requiredClaims": "require_claims",
+    "typ": "typ",
+    "clockTolerance": "leeway",
+    "staticTokens": "static_tokens",
+    "cacheSize": "cache_size",
+    "maxTokenBytes": "max_token_bytes",
+    "fetchTimeout": "fetch_timeout",
+    "refreshCooldown": "refresh_cooldown",
+    "maxStale": "max_stale",
+    "allowInsecureHttp": "allow_insecure_http",
+    "insecureSkipAudienceCheck": "insecure_skip_audience_check",
+    "insecureAllowMissingExp": "insecure_allow_missing_exp",
+}
+
+
+def base64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def static_identity(token: dict[str, Any]) -> dict[str, Any]:
+    identity = {"client_id": token["clientId"], "scopes": token["scopes"]}
+    if "audience" in token:
+        identity["audience"] = token["audience"]
+    return identity
+
+
+def keywords(options: dict[str, Any]) -> dict[str, Any]:
+    """A fixture's options as ``jwtgate.Verifier`` keyword arguments."""
+    out: dict[str, Any] = {}
+    for name, value in options.items():
+        assert name in NODE_TO_PYTHON, f"option {name} is not mapped in this runner"
+        if name == "hmacSecret":
+            value = base64url(value)
+        elif name == "staticTokens":
+            value = {t["token"]: static_identity(t) for t in value}
+        out[NODE_TO_PYTHON[name]] = value
+    return out
+
+
+def identity(claims: jwtgate.Claims) -> dict[str, Any]:
+    """The identity facts every language reports for an accepted credential."""
+    return {
+        "sub": claims.sub,
+        "clientId": claims.client_id,
+        "scopes": claims.scopes,
+        "audienceMatched": claims.audience_matched,
+        "kind": claims.kind,
+    }
+
+
+@pytest.fixture(scope="module")
+def verifiers() -> dict[str, jwtgate.Verifier]:
+    return {name: jwtgate.Verifier(**keywords(options)) for name, options in FIXTURES["verifiers"].items()}
+
+
+def check_rejection(error: jwtgate.InvalidToken | jwtgate.ConfigError, code: str, name: str) -> None:
+    assert error.code == code, (name, error.message)
+    assert type(error) is CLASS_BY_CODE[code], (name, type(error))
+    row = next(info for info in jwtgate.error_codes() if info.code == code)
+    assert (error.status, error.client_description, error.hint) == (row.status, row.client_description, row.hint)
+
+
+@pytest.mark.parametrize("case", FIXTURES["cases"], ids=[c["name"] for c in FIXTURES["cases"]])
+def test_case(case: dict[str, Any], verifiers: dict[str, jwtgate.Verifier]) -> None:
+    verifier = verifiers[case.get("verifier", "default")]
+    name, code = case["name"], case["code"]
+    if code is None:
+        assert identity(verifier.verify_at(case["token"], FIXTURES["now"])) == case["claims"], name
+        return
+    with pytest.raises(jwtgate.InvalidToken) as caught:
+        verifier.verify_at(case["token"], FIXTURES["now"])
+    error = caught.value
+    check_rejection(error, code, name)
+    assert error.claim == case.get("claim"), (name, error.message)
+    if "claims" in case:
+        assert isinstance(error, jwtgate.InsufficientScope) and error.claims is not None
+        assert identity(error.claims) == case["claims"], name
+
+
+@pytest.mark.parametrize("wait", FIXTURES["waits"], ids=[w["name"] for w in FIXTURES["waits"]])
+def test_wait(wait: dict[str, Any], verifiers: dict[str, jwtgate.Verifier]) -> None:
+    with pytest.raises(jwtgate.KeysUnavailable) as caught:
+        verifiers[wait["verifier"]].wait_ready(wait["timeout"])
+    check_rejection(caught.value, wait["code"], wait["name"])
+
+
+@pytest.mark.parametrize("config", FIXTURES["configs"], ids=[c["name"] for c in FIXTURES["configs"]])
+def test_config(config: dict[str, Any]) -> None:
+    with pytest.raises(jwtgate.ConfigError) as caught:
+        jwtgate.Verifier(**keywords(config["options"]))
+    check_rejection(caught.value, config["code"], config["name"])
+
+
+def test_the_fixtures_cover_every_error_code_and_every_python_option() -> None:
+    codes = {case["code"] for kind in ("cases", "waits", "configs") for case in FIXTURES[kind]}
+    assert set(jwtgate.ERROR_CODES) <= codes
+    used = {name for options in FIXTURES["verifiers"].values() for name in options}
+    used |= {name for config in FIXTURES["configs"] for name in config["options"]}
+    assert used == set(NODE_TO_PYTHON)
+    assert set(NODE_TO_PYTHON.values()) == set(PYTHON_OPTIONS)
