@@ -17,6 +17,7 @@ from fastmcp.server.auth.providers.jwt import StaticTokenVerifier
 from fastmcp.server.dependencies import get_access_token
 from pydantic import AnyHttpUrl
 
+import jwtgate
 from jwtgate.fastmcp import JWTVerifier
 
 from .conftest import RESOURCE, Idp, client_visible, leaking_configurations, post_initialize, serve
@@ -113,6 +114,33 @@ def test_missing_scope_is_403(idp: Idp, main_server: str, caplog) -> None:
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge
     assert json.loads(response.body)["error"] == "insufficient_scope"
+
+
+def test_scopes_fastmcp_does_not_check_are_401_not_handed_on(idp: Idp) -> None:
+    """The core may require more scopes than FastMCP's own check (a `verifier=`, or
+    `{prefix}OIDC_REQUIRED_SCOPES` with `from_env`): a token lacking one of those extra scopes is
+    refused here (401), never passed to FastMCP, which would not refuse it. A token lacking only
+    scopes FastMCP checks is passed on, and FastMCP answers 403."""
+    core = jwtgate.Verifier(issuer=idp.issuer, audience=RESOURCE, required_scopes=["tools:call", "read"])
+    auth = JWTVerifier(verifier=core, required_scopes=["tools:call"])
+    with serve(app(auth)) as base:
+        url = f"{base}/mcp"
+        assert post_initialize(url, idp.token("ES256", scope="tools:call read")).status == 200
+        assert post_initialize(url, idp.token("ES256", scope="tools:call")).status == 401
+        assert post_initialize(url, idp.token("ES256", scope="read")).status == 403
+
+
+def test_scopes_required_by_the_environment_are_enforced(idp: Idp, monkeypatch) -> None:
+    """`{prefix}OIDC_REQUIRED_SCOPES` is read by the core; FastMCP does not know those scopes,
+    so a token lacking one is refused here."""
+    monkeypatch.setenv("SCOPED_OAUTH_ISSUER", idp.issuer)
+    monkeypatch.setenv("SCOPED_OIDC_AUDIENCE", RESOURCE)
+    monkeypatch.setenv("SCOPED_OIDC_REQUIRED_SCOPES", "read")
+    auth = JWTVerifier.from_env("SCOPED_")
+    with serve(app(auth)) as base:
+        url = f"{base}/mcp"
+        assert post_initialize(url, idp.token("RS256", scope="tools:call read")).status == 200
+        assert post_initialize(url, idp.token("RS256", scope="tools:call")).status == 401
 
 
 def test_static_api_key_is_200(main_server: str) -> None:

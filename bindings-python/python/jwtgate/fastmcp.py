@@ -237,12 +237,23 @@ class JWTVerifier(TokenVerifier):
     def _rejected(
         self, token: str, error: jwtgate.InvalidToken, *, scopes_checked_by_caller: bool
     ) -> AccessToken | None:
-        claims = getattr(error, "claims", None)
-        if scopes_checked_by_caller and isinstance(error, jwtgate.InsufficientScope) and claims is not None:
-            # FastMCP's RequireAuthMiddleware checks the same scopes and answers 403.
-            return self._access_token(token, claims)
+        if (
+            scopes_checked_by_caller
+            and isinstance(error, jwtgate.InsufficientScope)
+            and error.claims is not None
+            and self._fastmcp_refuses(error)
+        ):
+            # FastMCP's RequireAuthMiddleware finds the same scopes missing and answers 403.
+            return self._access_token(token, error.claims)
         logger.debug("jwtgate: bearer token rejected (%s): %s", error.code, error.message)
         return None
+
+    def _fastmcp_refuses(self, error: jwtgate.InsufficientScope) -> bool:
+        """Whether FastMCP's own check refuses the credential too: every scope the core found
+        missing is one of FastMCP's ``required_scopes``. (The core may require more, for example
+        from ``{prefix}OIDC_REQUIRED_SCOPES``; such a credential must not be handed on.)"""
+        missing = (error.detail or {}).get("missing_scopes", [])
+        return bool(missing) and set(missing) <= set(self.required_scopes or [])
 
     def _converted_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
         converted = self._converted.get(token)
@@ -270,14 +281,13 @@ class JWTVerifier(TokenVerifier):
     def get_middleware(self) -> list[Any]:
         """FastMCP's middleware, with one change: FastMCP calls this only on the server's own
         ``auth`` provider, whose ``required_scopes`` its ``RequireAuthMiddleware`` enforces; so
-        here a token lacking one of those scopes is passed on, and FastMCP answers 403
-        ``insufficient_scope`` with its challenge instead of 401."""
+        here a token lacking only some of those scopes (the core's ``missing_scopes``) is passed
+        on, and FastMCP answers 403 ``insufficient_scope`` with its challenge instead of 401."""
         middleware = super().get_middleware()
-        if set(self.verifier.required_scopes) <= set(self.required_scopes or []):
-            for item in middleware:
-                backend = getattr(item, "kwargs", {}).get("backend")
-                if backend is not None and getattr(backend, "token_verifier", None) is self:
-                    backend.token_verifier = _ScopesCheckedByFastMCP(self)
+        for item in middleware:
+            backend = getattr(item, "kwargs", {}).get("backend")
+            if backend is not None and getattr(backend, "token_verifier", None) is self:
+                backend.token_verifier = _ScopesCheckedByFastMCP(self)
         return middleware
 
     def __repr__(self) -> str:
