@@ -80,6 +80,17 @@ pub(crate) struct Entry {
     last_used: AtomicU64,
 }
 
+/// What selected the key that verified a cached token, re-checked after every key-set change.
+pub(crate) struct KeyBinding<'a> {
+    /// The key, by fingerprint.
+    pub(crate) fingerprint: [u8; 32],
+    /// The token's `alg` and `kid`, which selected it.
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<&'a str>,
+    /// The key-set generation that held it.
+    pub(crate) generation: u64,
+}
+
 /// Slots per set (fewer for caches smaller than this).
 const WAYS: usize = 4;
 
@@ -164,17 +175,14 @@ impl TokenCache {
         Err(Miss::Absent)
     }
 
-    /// Caches a successful verification; returns whether a live entry was pushed out for it.
-    #[allow(clippy::too_many_arguments)] // each is one fact about the entry; a struct would only rename them
+    /// Caches a successful verification, valid in `[valid_from, valid_until)` (seconds since the
+    /// epoch, leeway applied); returns whether a live entry was pushed out for it.
     pub(crate) fn insert(
         &self,
         token: &str,
         verified: &Verified,
-        key_fingerprint: [u8; 32],
-        selected_by: (Algorithm, Option<&str>),
-        generation: u64,
-        valid_from: f64,
-        valid_until: f64,
+        key: KeyBinding<'_>,
+        (valid_from, valid_until): (f64, f64),
         now: f64,
     ) -> bool {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
@@ -214,10 +222,10 @@ impl TokenCache {
             hash,
             token: token.into(),
             copies,
-            key_fingerprint,
-            alg: selected_by.0,
-            kid: selected_by.1.map(Into::into),
-            generation: AtomicU64::new(generation),
+            key_fingerprint: key.fingerprint,
+            alg: key.alg,
+            kid: key.kid.map(Into::into),
+            generation: AtomicU64::new(key.generation),
             valid_from,
             valid_until,
             // One second older than "now": an entry hit this second outranks one merely
@@ -242,6 +250,15 @@ impl TokenCache {
 mod tests {
     use super::*;
 
+    fn binding() -> KeyBinding<'static> {
+        KeyBinding {
+            fingerprint: [0; 32],
+            alg: Algorithm::EdDSA,
+            kid: None,
+            generation: 0,
+        }
+    }
+
     #[test]
     fn capacity_zero_disables_the_cache() {
         assert!(TokenCache::new(0).is_none());
@@ -253,30 +270,12 @@ mod tests {
         let v = Verified::from_static("x", &crate::StaticToken::new("x", "c"));
         let keys = KeySet::default();
         for i in 0..1000 {
-            cache.insert(
-                &format!("token-{i}"),
-                &v,
-                [0; 32],
-                (Algorithm::EdDSA, None),
-                0,
-                0.0,
-                f64::MAX,
-                0.0,
-            );
+            cache.insert(&format!("token-{i}"), &v, binding(), (0.0, f64::MAX), 0.0);
         }
         assert!(cache.entries() <= 10);
         assert!(cache.entries() >= 5, "{}", cache.entries());
         // Recent insertions are found; the window is enforced.
-        cache.insert(
-            "fresh",
-            &v,
-            [0; 32],
-            (Algorithm::EdDSA, None),
-            0,
-            100.0,
-            200.0,
-            100.0,
-        );
+        cache.insert("fresh", &v, binding(), (100.0, 200.0), 100.0);
         assert!(cache.get("fresh", 150.0, &keys).is_ok());
         assert!(matches!(cache.get("fresh", 200.0, &keys), Err(Miss::Stale)));
         assert!(matches!(cache.get("fresh", 99.0, &keys), Err(Miss::Stale)));
@@ -297,16 +296,7 @@ mod tests {
         let live: Vec<String> = (0..32).map(|i| format!("live-{i}")).collect();
         let mut second = 1_000.0;
         for t in &live {
-            cache.insert(
-                t,
-                &v,
-                [0; 32],
-                (Algorithm::EdDSA, None),
-                0,
-                0.0,
-                f64::MAX,
-                second,
-            );
+            cache.insert(t, &v, binding(), (0.0, f64::MAX), second);
         }
         let mut misses = 0;
         for round in 0..100 {
@@ -314,27 +304,15 @@ mod tests {
             for t in &live {
                 if cache.get(t, second, &keys).is_err() {
                     misses += 1;
-                    cache.insert(
-                        t,
-                        &v,
-                        [0; 32],
-                        (Algorithm::EdDSA, None),
-                        0,
-                        0.0,
-                        f64::MAX,
-                        second,
-                    );
+                    cache.insert(t, &v, binding(), (0.0, f64::MAX), second);
                 }
             }
             for j in 0..100 {
                 cache.insert(
                     &format!("once-{round}-{j}"),
                     &v,
-                    [0; 32],
-                    (Algorithm::EdDSA, None),
-                    0,
-                    0.0,
-                    f64::MAX,
+                    binding(),
+                    (0.0, f64::MAX),
                     second,
                 );
             }
@@ -349,16 +327,7 @@ mod tests {
         let cache = TokenCache::new(4).unwrap();
         let v = Verified::from_static("x", &crate::StaticToken::new("x", "c"));
         let long = "a".repeat(MAX_CACHED_TOKEN_BYTES + 1);
-        cache.insert(
-            &long,
-            &v,
-            [0; 32],
-            (Algorithm::EdDSA, None),
-            0,
-            0.0,
-            f64::MAX,
-            0.0,
-        );
+        cache.insert(&long, &v, binding(), (0.0, f64::MAX), 0.0);
         assert_eq!(cache.entries(), 0);
     }
 }

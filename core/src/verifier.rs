@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::alg::Algorithm;
 use crate::builder::VerifierBuilder;
-use crate::cache::TokenCache;
+use crate::cache::{KeyBinding, TokenCache};
 use crate::claims::Claims;
 use crate::error::{Error, ErrorCode};
 use crate::jws;
@@ -274,18 +274,15 @@ impl Verifier {
             Ok((verified, key)) => {
                 inner.counters.add(Event::Verified);
                 if let (Some(cache), Some(alg)) = (&inner.cache, verified.alg()) {
-                    let (from, until) = verified.validity(inner.policy.claims.leeway);
                     inner.counters.add(Event::CacheInsert);
-                    let evicted = cache.insert(
-                        token,
-                        &verified,
-                        *keys.key(key).fingerprint(),
-                        (alg, verified.kid()),
-                        keys.generation(),
-                        from,
-                        until,
-                        now_seconds,
-                    );
+                    let binding = KeyBinding {
+                        fingerprint: *keys.key(key).fingerprint(),
+                        alg,
+                        kid: verified.kid(),
+                        generation: keys.generation(),
+                    };
+                    let window = verified.validity(inner.policy.claims.leeway);
+                    let evicted = cache.insert(token, &verified, binding, window, now_seconds);
                     if evicted {
                         inner.counters.add(Event::CacheEviction);
                     }
