@@ -403,6 +403,17 @@ impl Verifier {
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.inner.policy.jws.algorithms.to_vec()
     }
+
+    /// The scopes every credential must carry, however they were configured (builder or
+    /// environment).
+    pub fn required_scopes(&self) -> Vec<&str> {
+        self.inner
+            .policy
+            .required_scopes
+            .iter()
+            .map(|s| &**s)
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for Verifier {

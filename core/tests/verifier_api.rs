@@ -446,3 +446,13 @@ fn one_hmac_entry_point_binds_the_secret_to_the_allowed_hmac_algorithms() {
         .unwrap_err();
     assert_eq!(short.code(), ErrorCode::ConfigInvalid);
 }
+
+#[test]
+fn required_scopes_are_readable_however_they_were_configured() {
+    let v = jwtgate::VerifierBuilder::default()
+        .static_token("k", "bot")
+        .required_scopes(["a", "b"])
+        .build()
+        .unwrap();
+    assert_eq!(v.required_scopes(), ["a", "b"]);
+}
