@@ -42,8 +42,6 @@ const DEFAULT_ENV_PREFIX: &str = "MCP_";
 pub struct Verifier {
     /// Always `Some`; an `Option` so that `Drop` can release it with the thread detached.
     core: Option<jwtgate::Verifier>,
-    /// The scopes given as `required_scopes` (the core checks them).
-    required_scopes: Vec<String>,
 }
 
 impl Drop for Verifier {
@@ -134,12 +132,9 @@ impl Verifier {
         builder: VerifierBuilder,
         options: &Options<'_, '_>,
     ) -> PyResult<Verifier> {
-        let (builder, required_scopes) = configure(py, builder, options)?;
+        let builder = configure(py, builder, options)?;
         let core = builder.build().map_err(|e| to_pyerr(py, &e))?;
-        Ok(Verifier {
-            core: Some(core),
-            required_scopes,
-        })
+        Ok(Verifier { core: Some(core) })
     }
 
     /// Converts a core result.
@@ -269,10 +264,14 @@ impl Verifier {
             .collect()
     }
 
-    /// The scopes every credential must carry (given as `required_scopes`).
+    /// The scopes every credential must carry, from `required_scopes` or the environment.
     #[getter]
     fn required_scopes(&self) -> Vec<String> {
-        self.required_scopes.clone()
+        self.core()
+            .required_scopes()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn __repr__(&self) -> String {
@@ -280,13 +279,12 @@ impl Verifier {
     }
 }
 
-/// Applies the keyword options to `builder`; returns it and the scopes given as
-/// `required_scopes` (reported by `Verifier.required_scopes`; the core checks them).
+/// Applies the keyword options to `builder`.
 fn configure(
     py: Python<'_>,
     mut builder: VerifierBuilder,
     options: &Options<'_, '_>,
-) -> PyResult<(VerifierBuilder, Vec<String>)> {
+) -> PyResult<VerifierBuilder> {
     builder = builder.issuers(strings(options.get("issuer")?, "issuer")?);
     if let Some(audience) = options.get("audience")? {
         builder = builder.audiences(strings(Some(audience), "audience")?);
@@ -327,8 +325,7 @@ fn configure(
             .collect::<PyResult<Vec<_>>>()?;
         builder = builder.algorithms(algorithms);
     }
-    let required_scopes = scopes(options.get("required_scopes")?, "required_scopes")?;
-    builder = builder.required_scopes(required_scopes.iter().cloned());
+    builder = builder.required_scopes(scopes(options.get("required_scopes")?, "required_scopes")?);
     if let Some(leeway) = options.get("leeway")? {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
     }
@@ -357,7 +354,7 @@ fn configure(
     if options.flag("allow_insecure_http")? {
         builder = builder.allow_insecure_http();
     }
-    Ok((builder, required_scopes))
+    Ok(builder)
 }
 
 /// A JWKS document: JSON text (`str` or `bytes`) or a mapping (serialised with `json.dumps`).

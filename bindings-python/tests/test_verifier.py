@@ -420,6 +420,18 @@ def test_from_env(monkeypatch, keys) -> None:
     assert jwtgate.Verifier.from_env("T_", cache_size=0).verify("env-key").client_id == "api-key"
 
 
+def test_required_scopes_report_the_environment_too(monkeypatch) -> None:
+    monkeypatch.setenv("T_API_KEY", "env-key")
+    monkeypatch.setenv("T_OIDC_REQUIRED_SCOPES", "tools:call, read")
+    monkeypatch.setenv("T_OAUTH_ISSUER", ISS)
+    monkeypatch.setenv("T_OIDC_AUDIENCE", "https://mcp.example")
+    monkeypatch.setenv("T_OAUTH_JWKS_URI", "http://127.0.0.1:9/jwks")  # never fetched here
+    v = jwtgate.Verifier.from_env("T_")
+    assert v.required_scopes == ["tools:call", "read"]
+    # The environment's API key carries them, so it passes the core's scope check.
+    assert v.verify("env-key").scopes == ["tools:call", "read"]
+
+
 def clear_mcp_environment(monkeypatch) -> None:
     for name in list(os.environ):
         if name.startswith("MCP_"):

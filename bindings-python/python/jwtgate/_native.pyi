@@ -347,7 +347,7 @@ class Verifier:
         """The accepted algorithms."""
     @property
     def required_scopes(self) -> list[str]:
-        """The scopes given as ``required_scopes``."""
+        """The scopes every credential must carry, from ``required_scopes`` or the environment."""
 
 @final
 class SigningKey:
