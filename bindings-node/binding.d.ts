@@ -16,16 +16,30 @@ export declare class NativeVerifier {
   /** A verifier configured from `{prefix}…` environment variables (core `from_env`). */
   static fromEnv(prefix: string): NativeVerifier
   /**
-   * The hot entry points, `{ verifySync(token, objects), verify(token, objects) }`, as raw
-   * N-API functions bound to this verifier (see `fastcall.rs`). `objects` is the array in
-   * which the claims objects of cached verifications are kept.
+   * The hot entry points, `{ verifySync(token, objects, epochSeconds?), verify(token,
+   * objects) }`, as raw N-API functions bound to this verifier (see `fastcall.rs`). `objects`
+   * is the array in which the claims objects of earlier verifications are kept.
    */
-  entryPoints(): { verifySync(token: string, objects: Array<object | undefined>): object; verify(token: string, objects: Array<object | undefined>): object | Promise<object> }
+  entryPoints(): { verifySync(token: string, objects: Array<object | undefined>, epochSeconds?: number): object; verify(token: string, objects: Array<object | undefined>): object | Promise<object> }
+  /**
+   * `verifySync` through napi-rs' generated glue: the plain twin of the fast path, for the
+   * differential test and the benchmark.
+   */
+  verifySyncPlain(token: string, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object
+  /** `verify` through napi-rs' generated glue: the plain twin of the fast path. */
+  verifyPlain(token: string, objects: Array<object | undefined>): object | Promise<object>
+  /**
+   * Verifies as if the time were `epochSeconds` after the Unix epoch, on the thread pool
+   * (the core's `verify_at`).
+   */
+  verifyAt(token: string, epochSeconds: number): Promise<object>
   /**
    * Resolves once keys are available; rejects with the descriptive `discovery_failed` /
    * `jwks_unavailable` error after `timeout_seconds`.
    */
   waitReady(timeoutSeconds: number): Promise<void>
+  /** What the verifier has done, and the state of its cache and keys (the core's `Stats`). */
+  stats(): Stats
   /** The state of the verifier's keys. */
   keysStatus(): KeysStatus
   /** The algorithms this verifier accepts. */
@@ -44,11 +58,54 @@ export declare function _debugPanic(): void
  */
 export declare function clientDescriptions(): Record<string, string>
 
+/** One error code and how often it occurred (`Stats::rejected_by_code`). */
+export interface CodeCount {
+  /** The error code. */
+  code: string
+  /** Rejections with it. */
+  count: number
+}
+
 /** The crypto backend compiled into the addon (`"aws-lc-rs"`). */
 export declare const CRYPTO_BACKEND: string
 
-/** Every error code (`ErrorCode::ALL` of the core), in its stable order. */
-export declare function errorCodes(): Array<string>
+/** One row of the core's error-code table (`ErrorCode`). */
+export interface ErrorCodeInfo {
+  /** The stable code (`ErrorCode::as_str`). */
+  code: string
+  /** The HTTP status a resource server answers with (`ErrorCode::http_status`). */
+  status: number
+  /** The fixed sentence safe to send to a client (`ErrorCode::client_description`). */
+  clientDescription: string
+  /** What an operator can do about it (`ErrorCode::hint`). */
+  hint: string
+}
+
+/**
+ * The core's error-code table: every code (`ErrorCode::ALL`, in its stable order) with its
+ * HTTP status, client description and operator hint.
+ */
+export declare function errorCodes(): Array<ErrorCodeInfo>
+
+/**
+ * The core's [`jwtgate::ErrorDetail`]: structured facts about a rejection. Only the facts the
+ * error has are set (an empty list counts as absent).
+ */
+export interface ErrorDetail {
+  /** What the verifier expected: the configured issuers, audiences or `typ`. */
+  expected?: Array<string>
+  /** What the credential had: its `iss`, its `aud` values, its `typ` (each cut to 80 characters). */
+  found?: Array<string>
+  /** Required scopes the credential lacks. */
+  missingScopes?: Array<string>
+  /**
+   * For time claims: whole seconds `exp` lies in the past, or `nbf`/`iat` in the future,
+   * beyond the leeway.
+   */
+  skewSeconds?: number
+  /** The token's `kid`, for key errors. */
+  kid?: string
+}
 
 /** An error without the class, as reported in [`KeysStatus::last_error`]. */
 export interface ErrorInfo {
@@ -92,7 +149,7 @@ export interface KeysStatus {
  * Registers the JavaScript hooks of this JS environment (main thread or worker): the
  * `JwtGateError` class and the claims-object factory. `index.js` calls it once when loaded.
  */
-export declare function setup(errorClass: new (message: string, code: string, claim?: string | null) => Error, makeClaims: (...fields: any[]) => object): void
+export declare function setup(errorClass: new (message: string, code: string, claim?: string | null, detail?: ErrorDetail | null) => Error, makeClaims: (...fields: any[]) => object): void
 
 /** A key that was left out of a key set, and why. */
 export interface SkippedKey {
@@ -112,6 +169,53 @@ export interface StaticTokenOptions {
   clientId: string
   /** The scopes the token grants (default none). */
   scopes?: Array<string>
+  /** The resource (audience) the token is for (`StaticToken::with_audience`). */
+  audience?: string
+}
+
+/**
+ * What a verifier has done, and the state of its cache and keys (the core's `Stats`; counters
+ * are numbers, exact up to 2^53).
+ */
+export interface Stats {
+  /** Credentials accepted (cache hits + verified + static tokens). */
+  accepted: number
+  /** Accepted from the verified-token cache, without crypto. */
+  cacheHits: number
+  /** Accepted by a full verification. */
+  verified: number
+  /** Accepted as static tokens. */
+  staticTokens: number
+  /** Rejections in total. */
+  rejected: number
+  /** Rejections by code (codes that occurred, in the core's order). */
+  rejectedByCode: Array<CodeCount>
+  /** Cache lookups that found nothing usable. */
+  cacheMisses: number
+  /** Results stored in the cache. */
+  cacheInserts: number
+  /** Live entries pushed out to make room. */
+  cacheEvictions: number
+  /** Entries in the cache now. */
+  cacheEntries: number
+  /** The cache's capacity (0 when disabled). */
+  cacheCapacity: number
+  /** Discovery fetches (attempts). */
+  discoveryFetches: number
+  /** Discovery attempts that failed. */
+  discoveryFailures: number
+  /** JWKS fetches (attempts). */
+  jwksFetches: number
+  /** JWKS fetches that failed. */
+  jwksFailures: number
+  /** Refreshes asked for by unknown `kid`s. */
+  kidRefreshes: number
+  /** The current key set's generation. */
+  keyGeneration: number
+  /** Seconds since the current remote key set was fetched. */
+  keyAgeSeconds?: number
+  /** Whether the last good remote keys are in use because refreshes fail. */
+  keysStale: boolean
 }
 
 /** Verifier options (DESIGN.md "Option names"); see `index.d.ts` for the documented public form. */
@@ -126,6 +230,11 @@ export interface VerifierOptions {
   jwks?: string
   /** One or more PEM public keys. */
   publicKey?: string | Array<string>
+  /**
+   * An HMAC secret for every HS* algorithm of `algorithms` (`index.js` turns strings into
+   * their UTF-8 bytes).
+   */
+  hmacSecret?: Uint8Array
   /** Accepted algorithms (JOSE names). */
   algorithms?: Array<string>
   /** Scopes that must all be present. */
@@ -142,6 +251,8 @@ export interface VerifierOptions {
   cacheSize?: number
   /** Disables the audience check (providers that set no `aud`). */
   insecureSkipAudienceCheck?: boolean
+  /** Accepts tokens without `exp`. */
+  insecureAllowMissingExp?: boolean
   /** Allows plain-http discovery/JWKS URLs on non-loopback hosts. */
   allowInsecureHttp?: boolean
   /** Deadline of each key fetch, in seconds. */

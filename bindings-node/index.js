@@ -9,14 +9,34 @@ const { KeyObject } = require('node:crypto');
 const native = require('./binding.js');
 
 /**
+ * The core's error-code table, in its stable order: `{ code, status, clientDescription, hint }`
+ * for every code (`ErrorCode::as_str`, `http_status`, `client_description`, `hint`).
+ */
+const ERROR_TABLE = Object.freeze(native.errorCodes().map((row) => Object.freeze({ ...row })));
+const BY_CODE = new Map(ERROR_TABLE.map((row) => [row.code, row]));
+
+/** Every error code, in the core's stable order. */
+const ERROR_CODES = Object.freeze(ERROR_TABLE.map((row) => row.code));
+
+/** The core's error-code table: code, HTTP status, client description and operator hint. */
+function errorCodes() {
+  return ERROR_TABLE;
+}
+
+/**
  * Every rejection and configuration error. `code` is one of ERROR_CODES, the same string as
- * the Rust core's `ErrorCode::as_str()` and the Python package's `.code`.
+ * the Rust core's `ErrorCode::as_str()` and the Python package's `.code`; `status` and `hint`
+ * are the core's for that code; `detail` holds the core's structured facts (`ErrorDetail`).
  */
 class JwtGateError extends Error {
-  constructor(message, code, claim) {
+  constructor(message, code, claim, detail) {
     super(message);
     this.code = code;
+    const row = BY_CODE.get(code);
+    this.status = row?.status;
+    this.hint = row?.hint;
     if (claim !== undefined && claim !== null) this.claim = claim;
+    if (detail !== undefined && detail !== null) this.detail = Object.freeze(deepFreeze(detail));
   }
 }
 Object.defineProperty(JwtGateError.prototype, 'name', {
@@ -33,9 +53,12 @@ function deepFreeze(value) {
   return value;
 }
 
-// Called by the native side once per verified credential (a cached verification returns the
-// object built for it earlier): the core's accessors in, one frozen object out.
-function makeClaims(kind, alg, kid, typ, iss, sub, aud, exp, nbf, iat, jti, clientId, scopes, json) {
+// Called by the native side once per verified credential (a verification of the same credential
+// returns the object built for it earlier): the core's accessors in, one frozen object out.
+function makeClaims(
+  kind, alg, kid, typ, iss, sub, aud, exp, nbf, iat, jti, clientId, scopes, json,
+  audienceMatched, principalIss, principalSub, tokenId,
+) {
   return Object.freeze({
     kind,
     alg: alg ?? undefined,
@@ -50,14 +73,14 @@ function makeClaims(kind, alg, kid, typ, iss, sub, aud, exp, nbf, iat, jti, clie
     jti: jti ?? undefined,
     clientId: clientId ?? undefined,
     scopes: Object.freeze(scopes),
+    audienceMatched: audienceMatched ?? undefined,
+    principal: Object.freeze([principalIss ?? undefined, principalSub ?? undefined]),
+    tokenId,
     payload: deepFreeze(JSON.parse(json)),
   });
 }
 
 native.setup(JwtGateError, makeClaims);
-
-/** Every error code, in the core's stable order. */
-const ERROR_CODES = Object.freeze(native.errorCodes());
 
 const OPTION_NAMES = new Set([
   'issuer',
@@ -65,6 +88,7 @@ const OPTION_NAMES = new Set([
   'jwksUri',
   'jwks',
   'publicKey',
+  'hmacSecret',
   'algorithms',
   'requiredScopes',
   'clockTolerance',
@@ -73,6 +97,7 @@ const OPTION_NAMES = new Set([
   'staticTokens',
   'cacheSize',
   'insecureSkipAudienceCheck',
+  'insecureAllowMissingExp',
   'allowInsecureHttp',
   'fetchTimeout',
   'refreshCooldown',
@@ -80,7 +105,7 @@ const OPTION_NAMES = new Set([
   'maxStale',
 ]);
 
-const STATIC_TOKEN_NAMES = new Set(['token', 'clientId', 'scopes']);
+const STATIC_TOKEN_NAMES = new Set(['token', 'clientId', 'scopes', 'audience']);
 
 function configError(message) {
   return new JwtGateError(message, 'config_invalid');
@@ -142,11 +167,13 @@ function nativeOptions(options) {
       out.jwks = jsonText(value);
     } else if (name === 'publicKey') {
       out.publicKey = Array.isArray(value) ? value.map(pemOf) : pemOf(value);
+    } else if (name === 'hmacSecret') {
+      out.hmacSecret = secretBytes(value);
     } else if (name === 'staticTokens' && Array.isArray(value)) {
       for (const entry of value) {
         for (const key of Object.keys(entry ?? {})) {
           if (!STATIC_TOKEN_NAMES.has(key)) {
-            throw configError(`unknown staticTokens member ${JSON.stringify(key)} (known: token, clientId, scopes)`);
+            throw configError(`unknown staticTokens member ${JSON.stringify(key)} (known: ${[...STATIC_TOKEN_NAMES].join(', ')})`);
           }
         }
       }
@@ -156,6 +183,21 @@ function nativeOptions(options) {
     }
   }
   return out;
+}
+
+// Copies of secrets this file made (from strings): zeroed once the native side has its own.
+const scratchSecrets = new WeakSet();
+
+// An HMAC secret as bytes: a Uint8Array (a Buffer is one) as it is, a string as its UTF-8 bytes.
+function secretBytes(value) {
+  if (typeof value === 'string') {
+    const bytes = Buffer.alloc(Buffer.byteLength(value, 'utf8'));
+    bytes.write(value, 'utf8');
+    scratchSecrets.add(bytes);
+    return bytes;
+  }
+  if (value instanceof Uint8Array) return value;
+  throw configError(`hmacSecret must be a Buffer, a Uint8Array or a string, got ${value === null ? 'null' : typeof value}`);
 }
 
 // A JWKS object as JSON text. A value JSON cannot hold (a BigInt, a cycle) is the caller's
@@ -187,6 +229,10 @@ function notAString(token) {
   return new TypeError(`token must be a string, got ${token === null ? 'null' : typeof token}`);
 }
 
+function notANumber(seconds) {
+  return new TypeError(`epochSeconds must be a number, got ${seconds === null ? 'null' : typeof seconds}`);
+}
+
 // A token with a lone surrogate is no credential; passed on, N-API would turn the surrogate into
 // U+FFFD and the result could equal a configured static token. (`isWellFormed` answers at once
 // for the one-byte strings tokens are.)
@@ -211,7 +257,11 @@ class Verifier {
       this.#native = build(() => native.NativeVerifier.fromEnv(prefix));
     } else {
       const converted = nativeOptions(options);
-      this.#native = build(() => new native.NativeVerifier(converted));
+      try {
+        this.#native = build(() => new native.NativeVerifier(converted));
+      } finally {
+        if (scratchSecrets.has(converted.hmacSecret)) converted.hmacSecret.fill(0);
+      }
     }
     const entry = this.#native.entryPoints();
     this.#verifySync = entry.verifySync;
@@ -250,6 +300,29 @@ class Verifier {
   }
 
   /**
+   * Verifies `token` on the calling thread as if the time were `epochSeconds` after the Unix
+   * epoch (the core's `verify_at`: tests, replays, diagnostics); throws JwtGateError.
+   */
+  verifyAtSync(token, epochSeconds) {
+    if (typeof token !== 'string') throw notAString(token);
+    if (typeof epochSeconds !== 'number') throw notANumber(epochSeconds);
+    if (!token.isWellFormed()) throw malformed();
+    return this.#verifySync(token, this.#objects, epochSeconds);
+  }
+
+  /** `verifyAtSync` on the libuv thread pool. */
+  verifyAt(token, epochSeconds) {
+    if (typeof token !== 'string') return Promise.reject(notAString(token));
+    if (typeof epochSeconds !== 'number') return Promise.reject(notANumber(epochSeconds));
+    if (!token.isWellFormed()) return Promise.reject(malformed());
+    try {
+      return this.#native.verifyAt(token, epochSeconds);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
    * Resolves once keys are available; rejects with the reason after `timeoutSeconds`
    * (`config_invalid` for a negative, NaN, infinite or too large timeout).
    */
@@ -269,6 +342,16 @@ class Verifier {
     return this.#native.keysStatus();
   }
 
+  /**
+   * What the verifier has done (outcomes, rejections by code, cache use, key fetches) and the
+   * state of its cache and keys: the core's `Stats`, in camelCase.
+   */
+  stats() {
+    const stats = this.#native.stats();
+    stats.rejectedByCode = Object.fromEntries(stats.rejectedByCode.map(({ code, count }) => [code, count]));
+    return stats;
+  }
+
   /** The algorithms this verifier accepts. */
   get algorithms() {
     return this.#native.algorithms();
@@ -283,5 +366,6 @@ module.exports = {
   Verifier,
   JwtGateError,
   ERROR_CODES,
+  errorCodes,
   CRYPTO_BACKEND: native.CRYPTO_BACKEND,
 };

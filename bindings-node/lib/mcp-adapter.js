@@ -2,7 +2,8 @@
 // The MCP adapter, parameterised by the SDK's error classes: mcp.mjs passes the ESM classes and
 // mcp.js the CommonJS ones, so each matches the `instanceof` checks of the `requireBearerAuth`
 // middleware loaded the same way. Translation only: JwtGateError → InvalidTokenError (401) or
-// InsufficientScopeError (403), Claims → AuthInfo.
+// InsufficientScopeError (403), Claims → AuthInfo. Every fact comes from the core: the client
+// id, the scopes, the matched audience (resource), the client descriptions.
 
 const { JwtGateError, Verifier } = require('../index.js');
 const native = require('../binding.js');
@@ -42,14 +43,10 @@ function clientDescription(code) {
   return Object.hasOwn(CLIENT_DESCRIPTIONS, code) ? CLIENT_DESCRIPTIONS[code] : FALLBACK_DESCRIPTION;
 }
 
-function asList(value) {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-function resourceOf(aud, audiences) {
-  const chosen = aud.find((a) => audiences.includes(a)) ?? aud[0];
-  return chosen !== undefined && URL.canParse(chosen) ? new URL(chosen) : undefined;
+// The SDK's AuthInfo.resource is a URL: the core's matched audience (`audienceMatched`), when it
+// is one.
+function resourceOf(audienceMatched) {
+  return audienceMatched !== undefined && URL.canParse(audienceMatched) ? new URL(audienceMatched) : undefined;
 }
 
 function loggerOf(adapterOptions) {
@@ -72,15 +69,16 @@ function loggerOf(adapterOptions) {
 function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions) {
   const logger = loggerOf(adapterOptions);
   const verifier = options instanceof Verifier ? options : new Verifier(options);
-  const audiences = options instanceof Verifier ? [] : asList(options.audience);
 
   function toSdkError(error) {
     if (!(error instanceof JwtGateError)) return error;
     // The detail, for the operator: once per rejection, with the stable code.
     logger.warn(`jwtgate/mcp: bearer token rejected (${error.code}): ${error.message}`);
     const description = clientDescription(error.code);
-    const sdkError =
-      error.code === 'insufficient_scope' ? new InsufficientScopeError(description) : new InvalidTokenError(description);
+    // The core's HTTP status for the code: 403 (insufficient_scope) is the SDK's
+    // InsufficientScopeError; every other rejection is its 401 InvalidTokenError, with the RFC 6750
+    // challenge (the SDK has no class for the core's 503 and 500).
+    const sdkError = error.status === 403 ? new InsufficientScopeError(description) : new InvalidTokenError(description);
     sdkError.cause = error;
     return sdkError;
   }
@@ -96,10 +94,12 @@ function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, 
       }
       return {
         token,
-        clientId: claims.clientId ?? claims.sub ?? '',
+        // The core's client id; `''` only because the SDK's type is a string (a JWT with none of
+        // client_id, azp and sub has none).
+        clientId: claims.clientId ?? '',
         scopes: [...claims.scopes],
         expiresAt: claims.exp ?? Math.floor(Date.now() / 1000) + STATIC_TOKEN_EXPIRES_IN,
-        resource: resourceOf(claims.aud, audiences),
+        resource: resourceOf(claims.audienceMatched),
         extra: { claims: claims.payload, verified: claims },
       };
     },

@@ -5,22 +5,22 @@
 //! the claims JSON or decides anything about it.
 //!
 //! Building that object costs more than a cached verification in the core, so a verifier keeps
-//! the objects it built in a small direct-mapped [`ClaimsTable`], keyed by the *identity* of the
-//! core's `Verified` (the core's cache hands out clones of one `Arc`, so a cache hit returns the
-//! very same `Verified`). The table holds a clone of each `Verified` it remembers, so an identity
-//! cannot be reused by another result while it is in the table; a hit therefore returns exactly
-//! what the core returned, only without building it again. Which results the core returns — and
-//! when a cached one is no longer valid — stays entirely the core's decision.
+//! the objects it built in a small direct-mapped [`ClaimsTable`], keyed by the core's
+//! [`Verified::token_id`] (equal for two results of the same credential text, a keyed hash that
+//! differs for different texts). The table is consulted only *after* the core accepted the
+//! credential again: which credentials pass, and when a cached one no longer does, stays
+//! entirely the core's decision; the table only saves converting the same result twice.
 
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
-use jwtgate::{CredentialKind, Verified};
+use jwtgate::Verified;
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Unknown};
 use napi::{Env, JsValue, sys};
 
 /// Arguments of the registered factory, in order: kind, alg, kid, typ, iss, sub, aud, exp, nbf,
-/// iat, jti, clientId, scopes, claims JSON (absent values are `null`).
+/// iat, jti, clientId, scopes, claims JSON, audienceMatched, principal issuer, principal subject,
+/// tokenId (absent values are `null`).
 pub(crate) type FactoryArgs = FnArgs<(
     &'static str,
     Option<&'static str>,
@@ -35,6 +35,10 @@ pub(crate) type FactoryArgs = FnArgs<(
     Option<String>,
     Option<String>,
     Vec<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
     String,
 )>;
 
@@ -60,7 +64,8 @@ pub(crate) fn register(
     };
     FACTORY.with(|slot| {
         if let Some(mut old) = slot.borrow_mut().replace(registered) {
-            // SAFETY: `old.factory` is never used again; we are on its live environment.
+            // SAFETY: `old.factory` is never used again, and we are on its live environment
+            // (the one `setup` is being called on again), so releasing the reference is valid.
             unsafe { ManuallyDrop::drop(&mut old.factory) };
         }
     });
@@ -71,6 +76,7 @@ pub(crate) fn register(
 pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<Unknown<'env>> {
     let owned = |s: Option<&str>| s.map(str::to_owned);
     let seconds = |n: Option<u64>| n.map(|n| n as f64);
+    let (principal_iss, principal_sub) = verified.principal();
     let args = FnArgs::from((
         verified.kind().as_str(),
         verified.alg().map(|a| a.as_str()),
@@ -86,6 +92,11 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
         owned(verified.client_id()),
         verified.scopes().to_vec(),
         verified.claims_json().to_owned(),
+        owned(verified.audience_matched()),
+        owned(principal_iss),
+        owned(principal_sub),
+        // A u64 does not fit a JS number; its decimal text keeps the object JSON-serialisable.
+        verified.token_id().to_string(),
     ));
     FACTORY.with(|slot| {
         let slot = slot.borrow();
@@ -96,15 +107,16 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
         };
         let value = registered.factory.borrow_back(env)?.call(args)?;
         // The factory's result lives in the caller's handle scope, like any other argument or
-        // return value of this native call.
+        // return value of this native call; only the lifetime parameter changes here.
+        // SAFETY: `value` is a live handle of `env`, used within this native call.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
     })
 }
 
-/// Remembered `Verified` identities of one verifier; slot `i` pairs with element `i` of the
+/// Which credentials a verifier has a claims object for: slot `i` pairs with element `i` of the
 /// JavaScript array that holds the built objects (owned by the JS `Verifier`).
 pub(crate) struct ClaimsTable {
-    slots: Box<[Option<Verified>]>,
+    slots: Box<[Option<u64>]>,
     mask: usize,
 }
 
@@ -112,48 +124,37 @@ pub(crate) struct ClaimsTable {
 const MAX_SLOTS: usize = 8192;
 
 impl ClaimsTable {
-    /// A table for a verifier whose core cache holds `cache_size` tokens (`None` when the core
-    /// cache is off: every verification then returns a new `Verified`).
-    pub(crate) fn new(cache_size: usize) -> Option<ClaimsTable> {
-        if cache_size == 0 {
+    /// A table sized like the core's cache of `capacity` entries (`None` when the cache is
+    /// off: the application then asked for no caching, and every result is converted anew).
+    pub(crate) fn new(capacity: usize) -> Option<ClaimsTable> {
+        if capacity == 0 {
             return None;
         }
-        let slots = cache_size.clamp(1, MAX_SLOTS).next_power_of_two();
+        let slots = capacity.clamp(1, MAX_SLOTS).next_power_of_two();
         Some(ClaimsTable {
             slots: vec![None; slots].into_boxed_slice(),
             mask: slots - 1,
         })
     }
 
-    /// The identity of a `Verified`: the address of its claims text, which it owns for its
-    /// whole life (never empty for a JWT).
-    fn identity(verified: &Verified) -> Option<usize> {
-        let json = verified.claims_json();
-        (verified.kind() == CredentialKind::Jwt && !json.is_empty())
-            .then_some(json.as_ptr() as usize)
+    /// The slot of a credential id (the id is already a keyed hash: its low bits will do).
+    pub(crate) fn slot_of(&self, token_id: u64) -> u32 {
+        (token_id as usize & self.mask) as u32
     }
 
-    fn slot_of(&self, identity: usize) -> usize {
-        // Fibonacci hashing of the address (allocations are aligned, so the low bits are poor).
-        (identity.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize) >> 17) & self.mask
+    /// The slot holding this credential's object, if any.
+    pub(crate) fn find(&self, token_id: u64) -> Option<u32> {
+        let slot = self.slot_of(token_id);
+        (self.slots[slot as usize] == Some(token_id)).then_some(slot)
     }
 
-    /// The slot remembering this very `Verified`, if any.
-    pub(crate) fn find(&self, verified: &Verified) -> Option<u32> {
-        let identity = Self::identity(verified)?;
-        let slot = self.slot_of(identity);
-        match &self.slots[slot] {
-            Some(held) if Self::identity(held) == Some(identity) => Some(slot as u32),
-            _ => None,
-        }
+    /// Marks `slot` empty (before its element of the JS array is replaced).
+    pub(crate) fn forget(&mut self, slot: u32) {
+        self.slots[slot as usize] = None;
     }
 
-    /// Remembers `verified` (replacing whatever shared its slot); `None` for results that are
-    /// never returned twice (static tokens).
-    pub(crate) fn remember(&mut self, verified: &Verified) -> Option<u32> {
-        let identity = Self::identity(verified)?;
-        let slot = self.slot_of(identity);
-        self.slots[slot] = Some(verified.clone());
-        Some(slot as u32)
+    /// Records that `slot`'s element of the JS array is now the object of `token_id`.
+    pub(crate) fn remember(&mut self, slot: u32, token_id: u64) {
+        self.slots[slot as usize] = Some(token_id);
     }
 }

@@ -1,6 +1,8 @@
 //! The one error conversion of the binding: a core [`jwtgate::Error`] (or a configuration
 //! problem found while translating options) becomes a JavaScript `JwtGateError` with `code`,
-//! `message` and `claim`.
+//! `message`, `claim`, `detail` (the core's `ErrorDetail`) and, for `insufficient_scope`, `claims`
+//! (the otherwise valid credential, `Error::credential`). `status` and `hint` come from the core's
+//! code table (`errorCodes()`), looked up by the class itself.
 //!
 //! `JwtGateError` is defined in `index.js` and registered with [`register`] when the package
 //! loads; the native side constructs it, so `verifySync` throws it and `verify` rejects with it
@@ -10,11 +12,45 @@
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
-use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Unknown};
-use napi::{Env, Status, sys};
+use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::{Env, JsValue, Status, sys};
+use napi_derive::napi;
 
-/// Arguments of the registered class: `new JwtGateError(message, code, claim)`.
-pub(crate) type ErrorClassArgs = FnArgs<(String, &'static str, Option<String>)>;
+use crate::claims;
+
+/// The core's [`jwtgate::ErrorDetail`]: structured facts about a rejection. Only the facts the
+/// error has are set (an empty list counts as absent).
+#[napi(object, object_from_js = false)]
+pub struct ErrorDetail {
+    /// What the verifier expected: the configured issuers, audiences or `typ`.
+    pub expected: Option<Vec<String>>,
+    /// What the credential had: its `iss`, its `aud` values, its `typ` (each cut to 80 characters).
+    pub found: Option<Vec<String>>,
+    /// Required scopes the credential lacks.
+    pub missing_scopes: Option<Vec<String>>,
+    /// For time claims: whole seconds `exp` lies in the past, or `nbf`/`iat` in the future,
+    /// beyond the leeway.
+    pub skew_seconds: Option<f64>,
+    /// The token's `kid`, for key errors.
+    pub kid: Option<String>,
+}
+
+impl ErrorDetail {
+    fn from_core(detail: &jwtgate::ErrorDetail) -> ErrorDetail {
+        let list = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+        ErrorDetail {
+            expected: list(&detail.expected),
+            found: list(&detail.found),
+            missing_scopes: list(&detail.missing_scopes),
+            skew_seconds: detail.skew_seconds.map(|s| s as f64),
+            kid: detail.kid.clone(),
+        }
+    }
+}
+
+/// Arguments of the registered class: `new JwtGateError(message, code, claim, detail)`.
+pub(crate) type ErrorClassArgs =
+    FnArgs<(String, &'static str, Option<String>, Option<ErrorDetail>)>;
 
 /// The registered class and the environment it belongs to. A reference is only valid in its
 /// own environment, which lives on one thread, hence a thread-local. `ManuallyDrop`: when the
@@ -54,6 +90,8 @@ pub(crate) fn from_core(env: &Env, error: &jwtgate::Error) -> napi::Error {
         error.code().as_str(),
         error.message().to_owned(),
         error.claim().map(str::to_owned),
+        error.detail().map(ErrorDetail::from_core),
+        error.credential(),
     )
 }
 
@@ -64,27 +102,48 @@ pub(crate) fn config(env: &Env, message: impl Into<String>) -> napi::Error {
         jwtgate::ErrorCode::ConfigInvalid.as_str(),
         message.into(),
         None,
+        None,
+        None,
     )
 }
 
-/// Builds `new JwtGateError(message, code, claim)` and wraps it so that napi-rs throws (or
-/// rejects with) that very object. Without a registered class (the addon loaded without
-/// `index.js`), a plain `Error` whose message starts with the code.
-fn to_js(env: &Env, code: &'static str, message: String, claim: Option<String>) -> napi::Error {
+/// Builds `new JwtGateError(message, code, claim, detail)` (plus `claims`, the credential of an
+/// `insufficient_scope` rejection) and wraps it so that napi-rs throws (or rejects with) that
+/// very object. Without a registered class (the addon loaded without `index.js`), a plain
+/// `Error` whose message starts with the code.
+fn to_js(
+    env: &Env,
+    code: &'static str,
+    message: String,
+    claim: Option<String>,
+    detail: Option<ErrorDetail>,
+    credential: Option<&jwtgate::Verified>,
+) -> napi::Error {
     let fallback = format!("{code}: {message}");
-    let built = ERROR_CLASS.with(|slot| -> napi::Result<Option<napi::Error>> {
+    let built = ERROR_CLASS.with(|slot| -> napi::Result<Option<Unknown<'_>>> {
         let slot = slot.borrow();
         let Some(registered) = slot.as_ref().filter(|r| r.env == env.raw()) else {
             return Ok(None);
         };
         let class = registered.class.borrow_back(env)?;
-        let instance = class.new_instance(FnArgs::from((message, code, claim)))?;
-        Ok(Some(napi::Error::from(instance)))
+        Ok(Some(class.new_instance(FnArgs::from((
+            message, code, claim, detail,
+        )))?))
     });
-    match built {
-        Ok(Some(error)) => error,
-        _ => napi::Error::new(Status::GenericFailure, fallback),
+    let instance = match built {
+        Ok(Some(instance)) => instance,
+        _ => return napi::Error::new(Status::GenericFailure, fallback),
+    };
+    if let Some(verified) = credential {
+        // Outside the class's borrow: the claims factory is JavaScript too.
+        let attached = claims::to_js(env, verified).and_then(|claims| {
+            Object::from_raw(env.raw(), instance.raw()).set_named_property("claims", claims)
+        });
+        if let Err(e) = attached {
+            return e;
+        }
     }
+    napi::Error::from(instance)
 }
 
 /// The message of a panic payload, for [`panic_error`].

@@ -7,15 +7,18 @@
 //!
 //! | module | mirrors (core) | what it converts |
 //! |---|---|---|
-//! | `verifier` | `verifier.rs`, `remote/mod.rs` | options → `VerifierBuilder`; `verify*` entry points; `KeysStatus` |
-//! | `claims` | `verified.rs` | `Verified` → one frozen JS object, reused while the core returns the same `Verified` |
-//! | `errors` | `error.rs` | `jwtgate::Error` → `JwtGateError` (`code`, `message`, `claim`) |
+//! | `verifier` | `verifier.rs`, `remote/mod.rs`, `stats.rs` | options → `VerifierBuilder`; the plain `#[napi]` verify entry points; `KeysStatus`; `Stats` |
+//! | `fastcall` | – | the same `verifySync` / `verify` as raw N-API callbacks (the binding's `unsafe` FFI) |
+//! | `claims` | `verified.rs` | `Verified` → one frozen JS object, reused for the same `Verified::token_id` |
+//! | `errors` | `error.rs` | `jwtgate::Error` → `JwtGateError` (`code`, `message`, `claim`, `detail`, `claims`) |
 //! | `tasks` | – | blocking core calls run on the libuv thread pool (`AsyncTask`) |
 //!
 //! Every exported function is compiled with `catch_unwind`: a Rust panic becomes a thrown JS
 //! `Error`, never an abort.
 
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::collections::HashMap;
 
@@ -29,8 +32,10 @@ mod fastcall;
 mod tasks;
 mod verifier;
 
+pub use errors::ErrorDetail;
 pub use verifier::{
-    ErrorInfo, KeysStatus, NativeVerifier, SkippedKey, StaticTokenOptions, VerifierOptions,
+    CodeCount, ErrorInfo, KeysStatus, NativeVerifier, SkippedKey, StaticTokenOptions, Stats,
+    VerifierOptions,
 };
 
 /// Registers the JavaScript hooks of this JS environment (main thread or worker): the
@@ -38,7 +43,9 @@ pub use verifier::{
 #[napi(catch_unwind)]
 pub fn setup(
     env: &Env,
-    #[napi(ts_arg_type = "new (message: string, code: string, claim?: string | null) => Error")]
+    #[napi(
+        ts_arg_type = "new (message: string, code: string, claim?: string | null, detail?: ErrorDetail | null) => Error"
+    )]
     error_class: Function<errors::ErrorClassArgs, Unknown<'static>>,
     #[napi(ts_arg_type = "(...fields: any[]) => object")] make_claims: Function<
         claims::FactoryArgs,
@@ -77,10 +84,32 @@ fn install_logger() {
     }
 }
 
-/// Every error code (`ErrorCode::ALL` of the core), in its stable order.
+/// One row of the core's error-code table (`ErrorCode`).
+#[napi(object, object_from_js = false)]
+pub struct ErrorCodeInfo {
+    /// The stable code (`ErrorCode::as_str`).
+    pub code: &'static str,
+    /// The HTTP status a resource server answers with (`ErrorCode::http_status`).
+    pub status: u16,
+    /// The fixed sentence safe to send to a client (`ErrorCode::client_description`).
+    pub client_description: &'static str,
+    /// What an operator can do about it (`ErrorCode::hint`).
+    pub hint: &'static str,
+}
+
+/// The core's error-code table: every code (`ErrorCode::ALL`, in its stable order) with its
+/// HTTP status, client description and operator hint.
 #[napi(catch_unwind)]
-pub fn error_codes() -> Vec<&'static str> {
-    jwtgate::ErrorCode::ALL.iter().map(|c| c.as_str()).collect()
+pub fn error_codes() -> Vec<ErrorCodeInfo> {
+    jwtgate::ErrorCode::ALL
+        .iter()
+        .map(|c| ErrorCodeInfo {
+            code: c.as_str(),
+            status: c.http_status(),
+            client_description: c.client_description(),
+            hint: c.hint(),
+        })
+        .collect()
 }
 
 /// What a client may be told about each error code: the core's fixed

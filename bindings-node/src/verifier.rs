@@ -1,25 +1,29 @@
-//! `NativeVerifier`: options → `VerifierBuilder`, the verification entry points, `KeysStatus`.
+//! `NativeVerifier`: options → `VerifierBuilder`, the verification entry points, `KeysStatus`,
+//! `Stats`.
 //!
 //! `index.js` wraps it in the public `Verifier` class (argument checks, JWKS objects and
 //! `KeyObject`s to text, the claims-object array); the option names are DESIGN.md's Node names.
+//!
+//! The hot entry points exist twice: as raw N-API callbacks (`fastcall.rs`, what `index.js`
+//! uses) and as plain `#[napi]` methods here (`verifySyncPlain`, `verifyPlain`), which
+//! `test/fastpath.test.mjs` holds the fast path against and `benchmarks/fastpath.mjs` measures
+//! it against. Both call the same [`State`] methods; only the argument and return-value glue
+//! differs.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
 use napi::Env;
-use napi::bindgen_prelude::{AsyncTask, Either, Object};
+use napi::bindgen_prelude::{
+    AsyncTask, Either, JsObjectValue, Object, Uint8Array, Unknown, ValueType,
+};
 use napi_derive::napi;
 
-use crate::claims::ClaimsTable;
-use crate::tasks::{Hints, VerifyTask, WaitReadyTask};
+use crate::claims::{self, ClaimsTable};
+use crate::tasks::{VerifyTask, WaitReadyTask};
 use crate::{errors, fastcall};
-
-/// The core's default cache capacity (`VerifierBuilder::cache_size`), which sizes the
-/// binding's tables when the option is absent.
-const DEFAULT_CACHE_SIZE: usize = 1024;
 
 /// A static bearer token / API key and the identity it grants.
 #[napi(object)]
@@ -30,6 +34,8 @@ pub struct StaticTokenOptions {
     pub client_id: String,
     /// The scopes the token grants (default none).
     pub scopes: Option<Vec<String>>,
+    /// The resource (audience) the token is for (`StaticToken::with_audience`).
+    pub audience: Option<String>,
 }
 
 /// Verifier options (DESIGN.md "Option names"); see `index.d.ts` for the documented public form.
@@ -45,6 +51,9 @@ pub struct VerifierOptions {
     pub jwks: Option<String>,
     /// One or more PEM public keys.
     pub public_key: Option<Either<String, Vec<String>>>,
+    /// An HMAC secret for every HS* algorithm of `algorithms` (`index.js` turns strings into
+    /// their UTF-8 bytes).
+    pub hmac_secret: Option<Uint8Array>,
     /// Accepted algorithms (JOSE names).
     pub algorithms: Option<Vec<String>>,
     /// Scopes that must all be present.
@@ -61,6 +70,8 @@ pub struct VerifierOptions {
     pub cache_size: Option<f64>,
     /// Disables the audience check (providers that set no `aud`).
     pub insecure_skip_audience_check: Option<bool>,
+    /// Accepts tokens without `exp`.
+    pub insecure_allow_missing_exp: Option<bool>,
     /// Allows plain-http discovery/JWKS URLs on non-loopback hosts.
     pub allow_insecure_http: Option<bool>,
     /// Deadline of each key fetch, in seconds.
@@ -124,38 +135,197 @@ pub struct KeysStatus {
     pub failures: f64,
 }
 
-/// What a verifier's entry points share: the core verifier, the claims objects' identities, and
-/// the hints that let `verify()` answer cached tokens on the main thread.
+/// One error code and how often it occurred (`Stats::rejected_by_code`).
+#[napi(object, object_from_js = false)]
+pub struct CodeCount {
+    /// The error code.
+    pub code: &'static str,
+    /// Rejections with it.
+    pub count: f64,
+}
+
+/// What a verifier has done, and the state of its cache and keys (the core's `Stats`; counters
+/// are numbers, exact up to 2^53).
+#[napi(object, object_from_js = false)]
+pub struct Stats {
+    /// Credentials accepted (cache hits + verified + static tokens).
+    pub accepted: f64,
+    /// Accepted from the verified-token cache, without crypto.
+    pub cache_hits: f64,
+    /// Accepted by a full verification.
+    pub verified: f64,
+    /// Accepted as static tokens.
+    pub static_tokens: f64,
+    /// Rejections in total.
+    pub rejected: f64,
+    /// Rejections by code (codes that occurred, in the core's order).
+    pub rejected_by_code: Vec<CodeCount>,
+    /// Cache lookups that found nothing usable.
+    pub cache_misses: f64,
+    /// Results stored in the cache.
+    pub cache_inserts: f64,
+    /// Live entries pushed out to make room.
+    pub cache_evictions: f64,
+    /// Entries in the cache now.
+    pub cache_entries: f64,
+    /// The cache's capacity (0 when disabled).
+    pub cache_capacity: f64,
+    /// Discovery fetches (attempts).
+    pub discovery_fetches: f64,
+    /// Discovery attempts that failed.
+    pub discovery_failures: f64,
+    /// JWKS fetches (attempts).
+    pub jwks_fetches: f64,
+    /// JWKS fetches that failed.
+    pub jwks_failures: f64,
+    /// Refreshes asked for by unknown `kid`s.
+    pub kid_refreshes: f64,
+    /// The current key set's generation.
+    pub key_generation: f64,
+    /// Seconds since the current remote key set was fetched.
+    pub key_age_seconds: Option<f64>,
+    /// Whether the last good remote keys are in use because refreshes fail.
+    pub keys_stale: bool,
+}
+
+impl Stats {
+    fn from_core(s: jwtgate::Stats) -> Stats {
+        let n = |v: u64| v as f64;
+        Stats {
+            accepted: n(s.accepted),
+            cache_hits: n(s.cache_hits),
+            verified: n(s.verified),
+            static_tokens: n(s.static_tokens),
+            rejected: n(s.rejected),
+            rejected_by_code: s
+                .rejected_by_code
+                .iter()
+                .map(|&(code, count)| CodeCount {
+                    code: code.as_str(),
+                    count: n(count),
+                })
+                .collect(),
+            cache_misses: n(s.cache_misses),
+            cache_inserts: n(s.cache_inserts),
+            cache_evictions: n(s.cache_evictions),
+            cache_entries: s.cache_entries as f64,
+            cache_capacity: s.cache_capacity as f64,
+            discovery_fetches: n(s.discovery_fetches),
+            discovery_failures: n(s.discovery_failures),
+            jwks_fetches: n(s.jwks_fetches),
+            jwks_failures: n(s.jwks_failures),
+            kid_refreshes: n(s.kid_refreshes),
+            key_generation: n(s.key_generation),
+            key_age_seconds: s.key_age.map(|d| d.as_secs_f64()),
+            keys_stale: s.keys_stale,
+        }
+    }
+}
+
+/// What a verifier's entry points share: the core verifier and the claims objects already
+/// built for its credentials.
 pub(crate) struct State {
     pub(crate) verifier: jwtgate::Verifier,
     table: RefCell<Option<ClaimsTable>>,
-    pub(crate) hints: Arc<Hints>,
 }
 
 impl State {
-    /// The slot of the claims object built earlier for this very `Verified`, if any.
-    pub(crate) fn find(&self, verified: &Verified) -> Option<u32> {
-        self.table.borrow().as_ref().and_then(|t| t.find(verified))
+    /// `verifySync`: the core's `verify_at` (`now` by default), which waits for a key fetch
+    /// when the token needs one (at most the fetch timeout).
+    pub(crate) fn verify_sync(
+        &self,
+        token: &str,
+        now: Option<SystemTime>,
+    ) -> Result<Verified, jwtgate::Error> {
+        match now {
+            Some(now) => self.verifier.verify_at(token, now),
+            None => self.verifier.verify(token),
+        }
     }
 
-    /// Remembers a verification that succeeded: `verified`'s identity (returning the slot for
-    /// its claims object, if it may be returned again) and the token as a hint for `verify()`.
-    pub(crate) fn remember(&self, token: &str, verified: &Verified) -> Option<u32> {
-        self.hints.remember_success(token, verified);
-        self.table
-            .borrow_mut()
-            .as_mut()
-            .and_then(|t| t.remember(verified))
+    /// What `verify()` answers on the main thread: a credential the core's cache accepts
+    /// (`verify_cached`: no crypto, no waiting). Everything else goes to the thread pool, where
+    /// the core's full verification also gives the exact error.
+    pub(crate) fn cached(&self, token: &str) -> Option<Verified> {
+        match self.verifier.verify_cached(token) {
+            Some(Ok(verified)) => Some(verified),
+            _ => None,
+        }
     }
 
-    /// The thread-pool verification of `token`.
-    pub(crate) fn task(&self, token: String) -> AsyncTask<VerifyTask> {
+    /// The JS value of an outcome: the claims object, or the `JwtGateError` to throw.
+    pub(crate) fn settle<'env>(
+        &self,
+        env: &'env Env,
+        outcome: Result<Verified, jwtgate::Error>,
+        objects: Object<'env>,
+    ) -> napi::Result<Unknown<'env>> {
+        match outcome {
+            Ok(verified) => self.claims_object(env, &verified, objects),
+            Err(error) => Err(errors::from_core(env, &error)),
+        }
+    }
+
+    /// The claims object of an accepted credential: the one built earlier for the same
+    /// credential (`token_id`, at its slot of `objects`), or a new one, remembered.
+    fn claims_object<'env>(
+        &self,
+        env: &'env Env,
+        verified: &Verified,
+        mut objects: Object<'env>,
+    ) -> napi::Result<Unknown<'env>> {
+        let id = verified.token_id();
+        // No borrow is held across a call into JavaScript (the factory, element access).
+        let slots = self
+            .table
+            .borrow()
+            .as_ref()
+            .map(|t| (t.find(id), t.slot_of(id)));
+        let Some((found, slot)) = slots else {
+            return claims::to_js(env, verified);
+        };
+        if let Some(slot) = found {
+            let value: Unknown<'env> = objects.get_element(slot)?;
+            if value.get_type()? == ValueType::Object {
+                return Ok(value);
+            }
+        }
+        let value = claims::to_js(env, verified)?;
+        // Empty the slot first: should the write fail, no id points at another object.
+        if let Some(t) = self.table.borrow_mut().as_mut() {
+            t.forget(slot);
+        }
+        objects.set_element(slot, value)?;
+        if let Some(t) = self.table.borrow_mut().as_mut() {
+            t.remember(slot, id);
+        }
+        Ok(value)
+    }
+
+    /// The thread-pool verification of `token` (at `now`, or when it runs).
+    pub(crate) fn task(&self, token: String, now: Option<SystemTime>) -> AsyncTask<VerifyTask> {
         AsyncTask::new(VerifyTask {
             verifier: self.verifier.clone(),
             token,
-            hints: Arc::clone(&self.hints),
+            now,
         })
     }
+}
+
+/// The instant `epoch_seconds` after the Unix epoch (`verifyAt`): a negative, NaN, infinite or
+/// unrepresentable value is `config_invalid`, as the other number arguments.
+pub(crate) fn instant(env: &Env, epoch_seconds: f64) -> napi::Result<SystemTime> {
+    Duration::try_from_secs_f64(epoch_seconds)
+        .ok()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+        .ok_or_else(|| {
+            errors::config(
+                env,
+                format!(
+                    "epochSeconds must be a non-negative number of seconds since the Unix epoch, got {epoch_seconds}"
+                ),
+            )
+        })
 }
 
 /// The native verifier behind the public `Verifier` class of `index.js`.
@@ -223,6 +393,9 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
             b = b.public_key_pem(&pem);
         }
     }
+    if let Some(secret) = &options.hmac_secret {
+        b = b.hmac_secret_for_algorithms(&secret[..]);
+    }
     if let Some(names) = options.algorithms {
         let mut algorithms = Vec::with_capacity(names.len());
         for name in &names {
@@ -253,7 +426,12 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     }
     if let Some(tokens) = options.static_tokens {
         b = b.static_tokens(tokens.into_iter().map(|t| {
-            StaticToken::new(t.token, t.client_id).with_scopes(t.scopes.unwrap_or_default())
+            let token =
+                StaticToken::new(t.token, t.client_id).with_scopes(t.scopes.unwrap_or_default());
+            match t.audience {
+                Some(audience) => token.with_audience(audience),
+                None => token,
+            }
         }));
     }
     if let Some(size) = options.cache_size {
@@ -261,6 +439,9 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     }
     if options.insecure_skip_audience_check == Some(true) {
         b = b.insecure_skip_audience_check();
+    }
+    if options.insecure_allow_missing_exp == Some(true) {
+        b = b.insecure_allow_missing_exp();
     }
     if options.allow_insecure_http == Some(true) {
         b = b.allow_insecure_http();
@@ -281,12 +462,13 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
 }
 
 impl NativeVerifier {
-    fn wrap(verifier: jwtgate::Verifier, cache_size: usize) -> NativeVerifier {
+    fn wrap(verifier: jwtgate::Verifier) -> NativeVerifier {
+        // The claims table follows the core's cache: sized like it, absent when it is off.
+        let capacity = verifier.stats().cache_capacity;
         NativeVerifier {
             state: Rc::new(State {
                 verifier,
-                table: RefCell::new(ClaimsTable::new(cache_size)),
-                hints: Arc::new(Hints::new(cache_size)),
+                table: RefCell::new(ClaimsTable::new(capacity)),
             }),
         }
     }
@@ -297,14 +479,10 @@ impl NativeVerifier {
     /// Builds a verifier; throws `JwtGateError` (`config_invalid`) for contradictory options.
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, options: VerifierOptions) -> napi::Result<NativeVerifier> {
-        let cache_size = match options.cache_size {
-            Some(size) => count(&env, "cacheSize", size)?,
-            None => DEFAULT_CACHE_SIZE,
-        };
         let verifier = builder(&env, options)?
             .build()
             .map_err(|e| errors::from_core(&env, &e))?;
-        Ok(NativeVerifier::wrap(verifier, cache_size))
+        Ok(NativeVerifier::wrap(verifier))
     }
 
     /// A verifier configured from `{prefix}…` environment variables (core `from_env`).
@@ -312,18 +490,60 @@ impl NativeVerifier {
     pub fn from_env(env: Env, prefix: String) -> napi::Result<NativeVerifier> {
         let verifier =
             jwtgate::Verifier::from_env(&prefix).map_err(|e| errors::from_core(&env, &e))?;
-        Ok(NativeVerifier::wrap(verifier, DEFAULT_CACHE_SIZE))
+        Ok(NativeVerifier::wrap(verifier))
     }
 
-    /// The hot entry points, `{ verifySync(token, objects), verify(token, objects) }`, as raw
-    /// N-API functions bound to this verifier (see `fastcall.rs`). `objects` is the array in
-    /// which the claims objects of cached verifications are kept.
+    /// The hot entry points, `{ verifySync(token, objects, epochSeconds?), verify(token,
+    /// objects) }`, as raw N-API functions bound to this verifier (see `fastcall.rs`). `objects`
+    /// is the array in which the claims objects of earlier verifications are kept.
     #[napi(
         catch_unwind,
-        ts_return_type = "{ verifySync(token: string, objects: Array<object | undefined>): object; verify(token: string, objects: Array<object | undefined>): object | Promise<object> }"
+        ts_return_type = "{ verifySync(token: string, objects: Array<object | undefined>, epochSeconds?: number): object; verify(token: string, objects: Array<object | undefined>): object | Promise<object> }"
     )]
     pub fn entry_points<'env>(&self, env: &'env Env) -> napi::Result<Object<'env>> {
         fastcall::entry_points(env, &self.state)
+    }
+
+    /// `verifySync` through napi-rs' generated glue: the plain twin of the fast path, for the
+    /// differential test and the benchmark.
+    #[napi(catch_unwind, ts_return_type = "object")]
+    pub fn verify_sync_plain<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
+        epoch_seconds: Option<f64>,
+    ) -> napi::Result<Unknown<'env>> {
+        let now = epoch_seconds.map(|s| instant(env, s)).transpose()?;
+        let outcome = self.state.verify_sync(&token, now);
+        self.state.settle(env, outcome, objects)
+    }
+
+    /// `verify` through napi-rs' generated glue: the plain twin of the fast path.
+    #[napi(catch_unwind, ts_return_type = "object | Promise<object>")]
+    pub fn verify_plain<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
+    ) -> napi::Result<Either<Unknown<'env>, AsyncTask<VerifyTask>>> {
+        match self.state.cached(&token) {
+            Some(verified) => Ok(Either::A(self.state.settle(env, Ok(verified), objects)?)),
+            None => Ok(Either::B(self.state.task(token, None))),
+        }
+    }
+
+    /// Verifies as if the time were `epochSeconds` after the Unix epoch, on the thread pool
+    /// (the core's `verify_at`).
+    #[napi(catch_unwind, ts_return_type = "Promise<object>")]
+    pub fn verify_at(
+        &self,
+        env: Env,
+        token: String,
+        epoch_seconds: f64,
+    ) -> napi::Result<AsyncTask<VerifyTask>> {
+        let now = instant(&env, epoch_seconds)?;
+        Ok(self.state.task(token, Some(now)))
     }
 
     /// Resolves once keys are available; rejects with the descriptive `discovery_failed` /
@@ -338,6 +558,12 @@ impl NativeVerifier {
             verifier: self.state.verifier.clone(),
             timeout: seconds(&env, "timeout", timeout_seconds)?,
         }))
+    }
+
+    /// What the verifier has done, and the state of its cache and keys (the core's `Stats`).
+    #[napi(catch_unwind)]
+    pub fn stats(&self) -> Stats {
+        Stats::from_core(self.state.verifier.stats())
     }
 
     /// The state of the verifier's keys.

@@ -1,4 +1,4 @@
-// A Rust panic must reach JavaScript as a thrown Error, never abort the process (issue #8).
+// A Rust panic must reach JavaScript as a thrown Error, never abort the process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';

@@ -1,5 +1,5 @@
-// Hostile argument values: every option and every argument of verify / verifySync / waitReady /
-// fromEnv must end in a typed error — a JwtGateError with one of ERROR_CODES, or a TypeError for
+// Hostile argument values: every option and every argument of verify / verifySync / verifyAt /
+// verifyAtSync / waitReady / fromEnv must end in a typed error — a JwtGateError with one of ERROR_CODES, or a TypeError for
 // a wrong type — never a Rust panic surfacing as a generic Error, never a crash, and never a
 // lone surrogate silently turned into U+FFFD.
 import assert from 'node:assert/strict';
@@ -15,13 +15,14 @@ const TOKEN = ec.mint(claims());
 
 const SECONDS = ['clockTolerance', 'fetchTimeout', 'refreshCooldown', 'maxStale'];
 const SIZES = ['cacheSize', 'maxTokenBytes'];
-const KEY_SOURCES = ['jwksUri', 'jwks', 'publicKey'];
+const KEY_SOURCES = ['jwksUri', 'jwks', 'publicKey', 'hmacSecret'];
 const OPTIONS = [
   'issuer',
   'audience',
   'jwksUri',
   'jwks',
   'publicKey',
+  'hmacSecret',
   'algorithms',
   'requiredScopes',
   'clockTolerance',
@@ -30,6 +31,7 @@ const OPTIONS = [
   'staticTokens',
   'cacheSize',
   'insecureSkipAudienceCheck',
+  'insecureAllowMissingExp',
   'allowInsecureHttp',
   'fetchTimeout',
   'refreshCooldown',
@@ -56,8 +58,12 @@ const EXTRA = {
     [{ token: 't', clientId: 'c', scopes: ['\ud800'] }],
     [{ token: 10n, clientId: 'c' }],
     [{ token: 't', clientId: 'c', scopes: 'tools:call' }],
+    [{ token: 't', clientId: 'c', audience: '\ud800' }],
+    [{ token: 't', clientId: 'c', audience: 42 }],
+    [{ token: 't', clientId: 'c', audience: ['x'] }],
     'tok',
   ],
+  hmacSecret: [new Uint16Array(16), new ArrayBuffer(32), new DataView(new ArrayBuffer(32)), new Uint8Array(0), Buffer.alloc(31)],
   jwks: [{ keys: [{ ...ec.jwk, kid: '\ud800' }] }, { keys: [{ ...ec.jwk, x: 10n }] }, '{"keys":[{"kty":"\\ud800"}]}'],
   publicKey: [['\ud800'], [ec.pem, 42]],
   algorithms: [['ES256', '\ud800'], 'ES256'],
@@ -190,6 +196,31 @@ describe('hostile input', () => {
         ]) {
           if (!typed(e) || e === undefined) failures.push(`${name}(${show(token)}): ${describeError(e)}`);
           else if (typeof token === 'string' && !(e instanceof JwtGateError)) failures.push(`${name}(${show(token)}): ${describeError(e)}`);
+          else if (typeof token === 'string' && !token.isWellFormed() && e.code !== 'token_malformed') {
+            failures.push(`${name}(${show(token)}): expected token_malformed, got ${describeError(e)}`);
+          }
+        }
+      }
+    }
+    // verifyAt / verifyAtSync: the instant, then the token.
+    const instants = [1e20, 2 ** 64, Infinity, -1, -Infinity, NaN, -1e-9, Number.MAX_VALUE, '5', 10n, [], {}, null, undefined, true, Symbol('t')];
+    for (const v of [local, remote]) {
+      for (const at of instants) {
+        for (const [name, e] of [
+          ['verifyAtSync', thrown(() => v.verifyAtSync(TOKEN, at))],
+          ['verifyAt', await settled(() => v.verifyAt(TOKEN, at))],
+        ]) {
+          if (e === undefined || !typed(e)) failures.push(`${name}(token, ${show(at)}): ${describeError(e)}`);
+          else if (typeof at === 'number' && e.code !== 'config_invalid') failures.push(`${name}(token, ${show(at)}): ${describeError(e)}`);
+          else if (typeof at !== 'number' && !(e instanceof TypeError)) failures.push(`${name}(token, ${show(at)}): ${describeError(e)}`);
+        }
+      }
+      for (const token of tokens) {
+        for (const [name, e] of [
+          ['verifyAtSync', thrown(() => v.verifyAtSync(token, 1700000000))],
+          ['verifyAt', await settled(() => v.verifyAt(token, 1700000000))],
+        ]) {
+          if (!typed(e) || e === undefined) failures.push(`${name}(${show(token)}): ${describeError(e)}`);
           else if (typeof token === 'string' && !token.isWellFormed() && e.code !== 'token_malformed') {
             failures.push(`${name}(${show(token)}): expected token_malformed, got ${describeError(e)}`);
           }

@@ -360,6 +360,33 @@ describe('createTokenVerifier', () => {
     assert.ok(auth.resource instanceof URL);
   });
 
+  test('resource is the core’s matched audience, clientId the core’s client id', async () => {
+    const statics = createTokenVerifier(
+      {
+        staticTokens: [
+          { token: 'static-with-resource', clientId: 'bot', audience: 'https://mcp.test/' },
+          { token: 'static-without', clientId: 'other' },
+        ],
+      },
+      { logger },
+    );
+    const withResource = await statics.verifyAccessToken('static-with-resource');
+    assert.ok(withResource.resource instanceof URL);
+    assert.equal(withResource.resource.href, 'https://mcp.test/');
+    assert.equal(withResource.clientId, 'bot');
+    assert.equal((await statics.verifyAccessToken('static-without')).resource, undefined);
+    // Several configured audiences, a token with several: the one the core matched, also
+    // through a shared Verifier (the adapter does not see its options).
+    const token = local.mint(claims({ aud: ['https://unrelated.test/', AUDIENCE], client_id: undefined, azp: 'spa' }));
+    const shared = new Verifier({ issuer: ISSUER, audience: ['https://first.test/', AUDIENCE], jwks: { keys: [local.jwk] } });
+    const auth = await createTokenVerifier(shared, { logger }).verifyAccessToken(token);
+    assert.equal(auth.resource.href, AUDIENCE);
+    assert.equal(auth.clientId, 'spa');
+    // No audience checked: no resource.
+    const open = createTokenVerifier({ issuer: ISSUER, insecureSkipAudienceCheck: true, jwks: { keys: [local.jwk] } }, { logger });
+    assert.equal((await open.verifyAccessToken(token)).resource, undefined);
+  });
+
   test('the CommonJS entry throws the CommonJS SDK classes', async () => {
     const { createRequire } = await import('node:module');
     const require = createRequire(import.meta.url);

@@ -1,12 +1,13 @@
 // The Verifier API: options, results, caching, errors, remote keys, threads.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 
 import * as esm from '../index.mjs';
-import { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier } from '../index.mjs';
+import { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier, errorCodes } from '../index.mjs';
 import { AUDIENCE, claims, ISSUER, keyFor, now } from './helpers/mint.mjs';
 import { startIdp } from './helpers/idp.mjs';
 
@@ -26,24 +27,67 @@ function rejection(fn) {
   assert.fail('expected a throw');
 }
 
+/** An HS256 token (RFC 7515 App. A.1 shape) signed with `secret`. */
+function hs256(secret, payload) {
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(payload)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
 describe('package', () => {
   test('ESM and CommonJS entries export the same objects', () => {
     const cjs = require('../index.js');
     assert.equal(cjs.Verifier, Verifier);
     assert.equal(cjs.JwtGateError, JwtGateError);
     assert.equal(cjs.ERROR_CODES, ERROR_CODES);
+    assert.equal(cjs.errorCodes, errorCodes);
     assert.equal(esm.default, cjs);
     assert.equal(CRYPTO_BACKEND, 'aws-lc-rs');
   });
 
-  test('JwtGateError is an Error with code, message and claim', () => {
-    const e = new JwtGateError('token has expired', 'token_expired', 'exp');
+  test('JwtGateError is an Error with code, message, claim, status, hint and detail', () => {
+    const e = new JwtGateError('token has expired', 'token_expired', 'exp', { skewSeconds: 5 });
     assert.ok(e instanceof Error);
     assert.equal(e.name, 'JwtGateError');
     assert.equal(e.code, 'token_expired');
     assert.equal(e.claim, 'exp');
+    assert.equal(e.status, 401);
+    assert.equal(e.hint, errorCodes().find((row) => row.code === 'token_expired').hint);
+    assert.deepEqual(e.detail, { skewSeconds: 5 });
+    assert.ok(Object.isFrozen(e.detail));
     assert.match(String(e), /^JwtGateError: token has expired/);
-    assert.ok(!('claim' in new JwtGateError('x', 'token_malformed')));
+    const bare = new JwtGateError('x', 'token_malformed');
+    assert.ok(!('claim' in bare) && !('detail' in bare) && !('claims' in bare));
+    assert.equal(new JwtGateError('x', 'insufficient_scope').status, 403);
+  });
+
+  test('ERROR_CODES lists every code of DESIGN.md, in the core order', () => {
+    assert.deepEqual(ERROR_CODES, [
+      'token_malformed', 'token_too_large', 'alg_not_allowed', 'header_unsupported',
+      'key_not_found', 'key_unusable', 'signature_invalid', 'token_expired',
+      'token_not_yet_valid', 'claim_missing', 'claim_invalid', 'issuer_mismatch',
+      'audience_mismatch', 'typ_mismatch', 'insufficient_scope', 'token_unknown',
+      'jwks_unavailable', 'discovery_failed', 'config_invalid',
+    ]);
+    assert.ok(Object.isFrozen(ERROR_CODES));
+  });
+
+  test('errorCodes(): the core’s table of codes, HTTP statuses, client descriptions and hints', () => {
+    const table = errorCodes();
+    assert.deepEqual(table.map((row) => row.code), ERROR_CODES);
+    assert.ok(Object.isFrozen(table) && table.every(Object.isFrozen));
+    const status = Object.fromEntries(table.map((row) => [row.code, row.status]));
+    assert.equal(status.insufficient_scope, 403);
+    assert.equal(status.jwks_unavailable, 503);
+    assert.equal(status.discovery_failed, 503);
+    assert.equal(status.config_invalid, 500);
+    assert.equal(status.token_expired, 401);
+    const expired = table.find((row) => row.code === 'token_expired');
+    assert.equal(expired.clientDescription, 'The access token expired');
+    for (const row of table) {
+      assert.deepEqual(Object.keys(row), ['code', 'status', 'clientDescription', 'hint']);
+      assert.ok(row.clientDescription.length > 0 && row.hint.length > 0, row.code);
+    }
   });
 });
 
@@ -116,6 +160,56 @@ describe('options', () => {
     assert.equal(v.verifySync(token).sub, 'user-42');
   });
 
+  test('hmacSecret: a Buffer, a Uint8Array or a string (its UTF-8 bytes), for the HS* algorithms named', () => {
+    const secret = 'ünïcode-secret-of-32-bytes-or-more!';
+    const bytes = Buffer.from(secret, 'utf8');
+    const token = hs256(bytes, claims());
+    for (const hmacSecret of [bytes, new Uint8Array(bytes), secret]) {
+      const v = new Verifier({ issuer: ISSUER, audience: AUDIENCE, hmacSecret, algorithms: ['HS256'] });
+      const c = v.verifySync(token);
+      assert.equal(c.alg, 'HS256');
+      assert.equal(c.sub, 'user-42');
+    }
+    const other = new Verifier({ issuer: ISSUER, audience: AUDIENCE, hmacSecret: Buffer.alloc(32, 1), algorithms: ['HS256'] });
+    assert.equal(rejection(() => other.verifySync(token)).code, 'signature_invalid');
+    // The core decides which algorithms a secret serves: none named is a configuration error.
+    for (const options of [
+      { issuer: ISSUER, audience: AUDIENCE, hmacSecret: bytes },
+      { issuer: ISSUER, audience: AUDIENCE, hmacSecret: bytes, algorithms: ['HS256'], jwks },
+      { issuer: ISSUER, audience: AUDIENCE, hmacSecret: 42, algorithms: ['HS256'] },
+      { issuer: ISSUER, audience: AUDIENCE, hmacSecret: new Uint16Array(16), algorithms: ['HS256'] },
+      { issuer: ISSUER, audience: AUDIENCE, hmacSecret: 'short', algorithms: ['HS256'] },
+    ]) {
+      const e = rejection(() => new Verifier(options));
+      assert.ok(e instanceof JwtGateError, String(e));
+      assert.equal(e.code, 'config_invalid', e.message);
+    }
+  });
+
+  test('insecureAllowMissingExp accepts tokens without exp, only when asked', () => {
+    const token = rsa.mint({ ...claims(), exp: undefined });
+    const e = rejection(() => new Verifier(base).verifySync(token));
+    assert.equal(e.code, 'claim_missing');
+    assert.equal(e.claim, 'exp');
+    const c = new Verifier({ ...base, insecureAllowMissingExp: true }).verifySync(token);
+    assert.equal(c.exp, undefined);
+    assert.equal(c.sub, 'user-42');
+  });
+
+  test('a static token with an audience reports it as aud and audienceMatched', () => {
+    const v = new Verifier({
+      staticTokens: [
+        { token: 'with-aud', clientId: 'bot', audience: 'https://mcp.example.test/' },
+        { token: 'without', clientId: 'other' },
+      ],
+    });
+    const c = v.verifySync('with-aud');
+    assert.deepEqual(c.aud, ['https://mcp.example.test/']);
+    assert.equal(c.audienceMatched, 'https://mcp.example.test/');
+    assert.equal(v.verifySync('without').audienceMatched, undefined);
+    assert.equal(rejection(() => new Verifier({ staticTokens: [{ token: 't', clientId: 'c', audiences: ['x'] }] })).code, 'config_invalid');
+  });
+
   test('maxTokenBytes', () => {
     const v = new Verifier({ ...base, maxTokenBytes: 100 });
     assert.equal(rejection(() => v.verifySync(rsa.mint(claims()))).code, 'token_too_large');
@@ -144,6 +238,44 @@ describe('results', () => {
     assert.deepEqual(c.scopes, ['a', 'b']);
     assert.deepEqual(c.payload.tenant, { id: 7 });
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.payload.tenant) && Object.isFrozen(c.scopes));
+  });
+
+  test('audienceMatched, principal and tokenId come from the core', () => {
+    const v = new Verifier({ ...base, audience: ['https://first.test/', AUDIENCE] });
+    const token = rsa.mint(claims({ aud: ['https://unrelated.test/', AUDIENCE] }));
+    const c = v.verifySync(token);
+    assert.equal(c.audienceMatched, AUDIENCE);
+    assert.deepEqual(c.principal, [ISSUER, 'user-42']);
+    assert.ok(Object.isFrozen(c.principal));
+    assert.match(c.tokenId, /^\d+$/);
+    assert.equal(BigInt(c.tokenId) < 2n ** 64n, true);
+    // The same credential has the same id, from any verifier of this process; another differs.
+    assert.equal(new Verifier({ ...base, cacheSize: 0 }).verifySync(token).tokenId, c.tokenId);
+    assert.notEqual(v.verifySync(rsa.mint(claims({ jti: 'other' }))).tokenId, c.tokenId);
+    // JSON-serialisable (a tokenId as a string, not a BigInt).
+    assert.equal(JSON.parse(JSON.stringify(c)).tokenId, c.tokenId);
+    const skip = new Verifier({ issuer: ISSUER, jwks, insecureSkipAudienceCheck: true });
+    assert.equal(skip.verifySync(token).audienceMatched, undefined);
+    const s = new Verifier({ staticTokens: [{ token: 'k', clientId: 'bot' }] }).verifySync('k');
+    assert.deepEqual(s.principal, [undefined, 'bot']);
+  });
+
+  test('verifyAt / verifyAtSync verify at a given instant (seconds since the epoch)', async () => {
+    const t = now();
+    const old = rsa.mint(claims({ iat: t - 7200, exp: t - 3600 }));
+    const v = new Verifier(base);
+    assert.equal(rejection(() => v.verifySync(old)).code, 'token_expired');
+    assert.equal(v.verifyAtSync(old, t - 5000).sub, 'user-42');
+    assert.equal((await v.verifyAt(old, t - 5000.5)).sub, 'user-42');
+    const early = rejection(() => v.verifyAtSync(old, t - 10000));
+    assert.equal(early.code, 'token_not_yet_valid');
+    assert.equal((await v.verifyAt(old, t).catch((e) => e)).code, 'token_expired');
+    assert.throws(() => v.verifyAtSync(old, '1700000000'), TypeError);
+    await assert.rejects(v.verifyAt(old), TypeError);
+    for (const bad of [-1, NaN, Infinity, -Infinity, 1e20]) {
+      assert.equal(rejection(() => v.verifyAtSync(old, bad)).code, 'config_invalid', String(bad));
+      assert.equal((await v.verifyAt(old, bad).catch((e) => e)).code, 'config_invalid', String(bad));
+    }
   });
 
   test('clientId falls back to azp, then sub; scp is read too', () => {
@@ -223,8 +355,10 @@ describe('results', () => {
     const uncached = new Verifier({ ...base, cacheSize: 0, staticTokens: [{ token: 'k', clientId: 'bot' }] });
     await uncached.verify(token);
     assert.equal(await answeredAtOnce(uncached.verify(token)), false, 'no cache: every signature check on the pool');
+    // Only what the core's cache answers (`verify_cached`) is answered on the main thread; the
+    // core never caches static tokens, so their hashing runs on the pool too.
     await uncached.verify('k');
-    assert.equal(await answeredAtOnce(uncached.verify('k')), true, 'a static token: at once');
+    assert.equal(await answeredAtOnce(uncached.verify('k')), false, 'a static token: on the pool');
   });
 
   test('a non-string token is a TypeError', async () => {
@@ -250,6 +384,68 @@ describe('results', () => {
     assert.equal(rejection(() => v.verifySync(big)).code, 'token_too_large');
     const roomy = new Verifier({ ...base, maxTokenBytes: 64 * 1024 });
     assert.equal(roomy.verifySync(big).payload.pad.length, 20000);
+  });
+});
+
+describe('errors as data', () => {
+  test('detail: expected and found, skew, kid; status and hint from the core table', () => {
+    const v = new Verifier(base);
+    const aud = rejection(() => v.verifySync(rsa.mint(claims({ aud: 'https://elsewhere.test/' }))));
+    assert.equal(aud.code, 'audience_mismatch');
+    assert.deepEqual(aud.detail, { expected: [AUDIENCE], found: ['https://elsewhere.test/'] });
+    assert.equal(aud.status, 401);
+    assert.equal(aud.hint, errorCodes().find((row) => row.code === 'audience_mismatch').hint);
+    const expired = rejection(() => v.verifySync(rsa.mint(claims({ exp: now() - 100 }))));
+    assert.ok(expired.detail.skewSeconds >= 100 && expired.detail.skewSeconds < 110, JSON.stringify(expired.detail));
+    assert.deepEqual(Object.keys(expired.detail), ['skewSeconds']);
+    const kid = rejection(() => v.verifySync(rsa.mint(claims(), { kid: 'nobody' })));
+    assert.equal(kid.code, 'key_not_found');
+    assert.deepEqual(kid.detail, { kid: 'nobody' });
+    const unknown = rejection(() => new Verifier({ staticTokens: [{ token: 'k', clientId: 'c' }] }).verifySync('x'));
+    assert.equal(unknown.detail, undefined);
+  });
+
+  test('insufficient_scope: 403, the missing scopes, and the otherwise valid credential as claims', async () => {
+    const v = new Verifier({ ...base, requiredScopes: ['admin', 'read'] });
+    for (const e of [rejection(() => v.verifySync(rsa.mint(claims()))), await v.verify(rsa.mint(claims({ jti: 'x' }))).catch((x) => x)]) {
+      assert.equal(e.code, 'insufficient_scope');
+      assert.equal(e.status, 403);
+      assert.deepEqual(e.detail, { missingScopes: ['admin'] });
+      assert.equal(e.claims.clientId, 'app-1');
+      assert.deepEqual(e.claims.scopes, ['tools:call', 'read']);
+      assert.ok(Object.isFrozen(e.claims));
+    }
+  });
+});
+
+describe('stats', () => {
+  test('outcomes, rejections by code, cache use: the core’s counters', async () => {
+    const v = new Verifier({ ...base, staticTokens: [{ token: 'k', clientId: 'bot' }] });
+    const token = rsa.mint(claims());
+    v.verifySync(token);
+    v.verifySync(token);
+    await v.verify(token);
+    v.verifySync('k');
+    rejection(() => v.verifySync('nope'));
+    rejection(() => v.verifySync('a.b.c'));
+    rejection(() => v.verifySync(rsa.mint(claims({ exp: 1 }))));
+    const s = v.stats();
+    assert.deepEqual(
+      [s.accepted, s.verified, s.cacheHits, s.staticTokens, s.rejected],
+      [4, 1, 2, 1, 3],
+      JSON.stringify(s),
+    );
+    assert.deepEqual(s.rejectedByCode, { token_malformed: 1, token_expired: 1, token_unknown: 1 });
+    assert.equal(s.cacheCapacity, 1024);
+    assert.equal(s.cacheEntries, 1);
+    assert.equal(s.cacheInserts, 1);
+    assert.equal(s.keyGeneration, 1);
+    assert.equal(s.keysStale, false);
+    assert.equal(s.keyAgeSeconds, undefined);
+    for (const name of ['cacheMisses', 'cacheEvictions', 'discoveryFetches', 'discoveryFailures', 'jwksFetches', 'jwksFailures', 'kidRefreshes']) {
+      assert.equal(typeof s[name], 'number', name);
+    }
+    assert.equal(new Verifier({ ...base, cacheSize: 0 }).stats().cacheCapacity, 0);
   });
 });
 

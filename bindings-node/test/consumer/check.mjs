@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import express from 'express';
-import jwtgate, { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier } from 'jwtgate';
+import jwtgate, { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier, errorCodes } from 'jwtgate';
 import { createTokenVerifier } from 'jwtgate/mcp';
 
 const verifier = new Verifier({ staticTokens: [{ token: 'consumer-secret', clientId: 'consumer', scopes: ['tools:call'] }] });
 assert.equal(verifier.verifySync('consumer-secret').clientId, 'consumer');
-assert.equal((await verifier.verify('nope').catch((e) => e instanceof JwtGateError && e.code)), 'token_unknown');
+assert.equal((await verifier.verify('nope').catch((e) => e instanceof JwtGateError && `${e.code} ${e.status}`)), 'token_unknown 401');
 assert.equal(ERROR_CODES.length, 19);
+assert.deepEqual(errorCodes().map((row) => row.code), ERROR_CODES);
 assert.equal(jwtgate.Verifier, Verifier);
 
 const app = express();
