@@ -1,7 +1,7 @@
 // jwtgate against the Node JWT verifiers MCP servers use, in one process, on the same tokens
 // with the same checks (signature, alg allow-list, iss, aud, exp/nbf), plus the raw
 // node:crypto.verify floor. Prints a markdown table (median µs per verification) and the
-// issue #6 targets. Run with nothing else busy:  node benchmarks/run.mjs  [--quick]
+// performance targets. Run with nothing else busy:  node benchmarks/run.mjs  [--quick]
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { cpus } from 'node:os';
 
@@ -10,61 +10,15 @@ import * as jose from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 
 import { CRYPTO_BACKEND, Verifier } from '../index.mjs';
+import { timeAsync as timeAsyncWith, timeSync as timeSyncWith } from './timing.mjs';
 import { AUDIENCE, ISSUER, claims, keyFor } from '../test/helpers/mint.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const SAMPLES = QUICK ? 3 : 7;
 const SAMPLE_MS = QUICK ? 60 : 250;
 const ALGS = ['RS256', 'ES256', 'EdDSA'];
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-// Median over SAMPLES of the mean µs per call in a ~SAMPLE_MS batch (after a warm-up).
-function timeSync(fn) {
-  let batch = 1;
-  for (;;) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) fn();
-    const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    if (ms >= SAMPLE_MS / 4) {
-      batch = Math.max(1, Math.round((batch * SAMPLE_MS) / ms));
-      break;
-    }
-    batch *= 4;
-  }
-  const samples = [];
-  for (let s = 0; s < SAMPLES; s++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) fn();
-    samples.push(Number(process.hrtime.bigint() - t) / 1e3 / batch);
-  }
-  return median(samples);
-}
-
-// The same for a Promise-returning verifier, awaited one at a time (latency per verification).
-async function timeAsync(fn) {
-  let batch = 1;
-  for (;;) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) await fn();
-    const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    if (ms >= SAMPLE_MS / 4) {
-      batch = Math.max(1, Math.round((batch * SAMPLE_MS) / ms));
-      break;
-    }
-    batch *= 4;
-  }
-  const samples = [];
-  for (let s = 0; s < SAMPLES; s++) {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) await fn();
-    samples.push(Number(process.hrtime.bigint() - t) / 1e3 / batch);
-  }
-  return median(samples);
-}
+const timeSync = (fn) => timeSyncWith(fn, { samples: SAMPLES, sampleMs: SAMPLE_MS });
+const timeAsync = (fn) => timeAsyncWith(fn, { samples: SAMPLES, sampleMs: SAMPLE_MS });
 
 // One key and one token per algorithm; every contender verifies exactly these.
 const fixtures = Object.fromEntries(
@@ -206,7 +160,7 @@ const targets = [
   ['cached RS256 `verify` vs `fast-jwt` cache hit', ratio(get('`fast-jwt`, cache (hit)', 'RS256'), get('jwtgate `verify` (Promise), cached', 'RS256')), 5],
 ];
 lines.push('');
-lines.push('| target (issue #6) | measured | goal | |');
+lines.push('| target | measured | goal | |');
 lines.push('|---|---:|---:|---|');
 for (const [name, measured, goal] of targets) {
   lines.push(`| ${name} | ${measured.toFixed(1)}× | ≥ ${goal}× | ${measured >= goal ? 'met' : 'missed'} |`);

@@ -1,0 +1,164 @@
+// The raw N-API fast path (src/fastcall.rs) against the plain `#[napi]` path
+// (`verifySyncPlain`, `verifyPlain` in src/verifier.rs): the shared conformance fixtures and
+// strings chosen for the fast path's token buffer go through both, and every result must be
+// identical — the same claims object (code, claim, identity and every other field) or the same
+// JwtGateError (code, claim, message, detail, status, hint, claims), and the same reuse of
+// claims objects. Only the glue differs between the two; this test keeps it that way.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, test } from 'node:test';
+
+import { JwtGateError } from '../index.mjs';
+import { AUDIENCE, claims, ISSUER, keyFor } from './helpers/mint.mjs';
+
+// index.mjs registered the error class and the claims factory with this very addon.
+const native = createRequire(import.meta.url)('../binding.js');
+const fixtures = JSON.parse(readFileSync(new URL('../../tests/conformance/cases.json', import.meta.url), 'utf8'));
+
+/** Fixture options in the native form (what index.js hands the addon). */
+function nativeOptions(fixture) {
+  const out = { ...fixture };
+  if (typeof out.jwks === 'object') out.jwks = JSON.stringify(out.jwks);
+  if (typeof out.hmacSecret === 'string') out.hmacSecret = Buffer.from(out.hmacSecret, 'base64url');
+  return out;
+}
+
+/**
+ * Two native verifiers built from the same options, one per path, each with its own
+ * claims-object array: both see the same history (cache contents, key state), so their answers
+ * must be the same.
+ */
+function paths(options) {
+  const fast = new native.NativeVerifier(options).entryPoints();
+  const plain = new native.NativeVerifier(options);
+  const fastObjects = [];
+  const plainObjects = [];
+  return {
+    fastSync: (token, now) => (now === undefined ? fast.verifySync(token, fastObjects) : fast.verifySync(token, fastObjects, now)),
+    plainSync: (token, now) => plain.verifySyncPlain(token, plainObjects, now),
+    fastVerify: (token) => fast.verify(token, fastObjects),
+    plainVerify: (token) => plain.verifyPlain(token, plainObjects),
+  };
+}
+
+function outcome(fn) {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** The comparable facts of a rejection. */
+function rejection(e) {
+  assert.ok(e instanceof JwtGateError, `expected a JwtGateError, got ${e}`);
+  return { code: e.code, claim: e.claim, message: e.message, detail: e.detail, status: e.status, hint: e.hint, claims: e.claims };
+}
+
+function same(fast, plain, where) {
+  if (fast.error || plain.error) {
+    assert.ok(fast.error && plain.error, `${where}: one path accepted, the other threw ${(fast.error ?? plain.error).message}`);
+    assert.deepEqual(rejection(fast.error), rejection(plain.error), where);
+  } else {
+    assert.deepEqual(fast.value, plain.value, where);
+    assert.ok(Object.isFrozen(fast.value) && Object.isFrozen(plain.value), where);
+  }
+}
+
+describe('fast path = plain path', () => {
+  test('every conformance case, twice, at the fixtures’ instant', () => {
+    const byVerifier = new Map();
+    for (const c of fixtures.cases) {
+      const name = c.verifier ?? 'default';
+      if (!byVerifier.has(name)) byVerifier.set(name, paths(nativeOptions(fixtures.verifiers[name])));
+      const p = byVerifier.get(name);
+      const first = [outcome(() => p.fastSync(c.token, fixtures.now)), outcome(() => p.plainSync(c.token, fixtures.now))];
+      const second = [outcome(() => p.fastSync(c.token, fixtures.now)), outcome(() => p.plainSync(c.token, fixtures.now))];
+      same(...first, `${c.name} (first)`);
+      same(...second, `${c.name} (again)`);
+      // The expected outcome itself (the conformance test checks it through index.js).
+      if (c.code === null) {
+        assert.equal(first[0].value.sub ?? null, c.claims.sub, c.name);
+        assert.equal(first[0].value.clientId ?? null, c.claims.clientId, c.name);
+        assert.equal(first[0].value.audienceMatched ?? null, c.claims.audienceMatched, c.name);
+      } else {
+        assert.equal(first[0].error.code, c.code, c.name);
+        assert.equal(first[0].error.claim, c.claim, c.name);
+      }
+      // Both reuse a claims object for the same credential, or neither does.
+      if (c.code === null) {
+        assert.equal(second[0].value === first[0].value, second[1].value === first[1].value, `${c.name}: object reuse differs`);
+      }
+    }
+  });
+
+  test('strings around the token buffer, multi-byte text, long and empty strings', () => {
+    const rsa = keyFor('RS256');
+    const p = paths({ issuer: ISSUER, audience: AUDIENCE, jwks: JSON.stringify({ keys: [rsa.jwk] }), maxTokenBytes: 64 * 1024 });
+    const tokens = [];
+    // Valid tokens whose length crosses 8 KiB (the fast path's starting buffer).
+    for (let pad = 5500; tokens.length < 12 && pad < 5900; pad += 1) {
+      const token = rsa.mint(claims({ pad: 'x'.repeat(pad) }));
+      if (token.length >= 8186 && token.length <= 8200 && !tokens.some((t) => t.length === token.length)) tokens.push(token);
+    }
+    assert.ok(tokens.length >= 8, `only ${tokens.length} boundary tokens`);
+    tokens.push(rsa.mint(claims({ pad: 'y'.repeat(40000) })));
+    const strings = [
+      ...tokens,
+      '',
+      'x',
+      'é'.repeat(4095),
+      'é'.repeat(4096),
+      `${'a'.repeat(8190)}€`,
+      `${tokens[0]}\u00e9`,
+      '\ufffd'.repeat(3000),
+      'a.b.c',
+      `${'a'.repeat(70000)}.b.c`,
+    ];
+    for (const s of strings) {
+      for (let round = 0; round < 2; round++) {
+        same(outcome(() => p.fastSync(s)), outcome(() => p.plainSync(s)), `a string of ${s.length} UTF-16 units, round ${round}`);
+      }
+    }
+    for (const token of tokens) assert.equal(p.fastSync(token).sub, 'user-42');
+  });
+
+  test('the Promise forms agree: cached answers at once, the rest from the pool', async () => {
+    const rsa = keyFor('RS256');
+    const options = {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      jwks: JSON.stringify({ keys: [rsa.jwk] }),
+      staticTokens: [{ token: 'static-k', clientId: 'bot', scopes: ['a'], audience: AUDIENCE }],
+      requiredScopes: ['a'],
+    };
+    const p = paths(options);
+    const good = rsa.mint(claims({ scope: 'a b' }));
+    const cases = [good, rsa.mint(claims({ scope: 'b' })), rsa.mint(claims({ exp: 1 })), 'static-k', 'nope', 'a.b.c', good];
+    for (const token of cases) {
+      const fast = p.fastVerify(token);
+      const plain = p.plainVerify(token);
+      assert.equal(fast instanceof Promise, plain instanceof Promise, `${token.slice(0, 12)}: main thread vs pool differs`);
+      const settle = (r) => Promise.resolve(r).then((value) => ({ value }), (error) => ({ error }));
+      same(await settle(fast), await settle(plain), token.slice(0, 12));
+    }
+    // The last one is the first token again, verified before: both paths answered it at once.
+    assert.ok(!(p.fastVerify(good) instanceof Promise));
+  });
+
+  test('a non-string token and a non-number instant fail alike', () => {
+    const p = paths({ staticTokens: [{ token: 'k', clientId: 'bot' }] });
+    for (const [fast, plain] of [
+      [() => p.fastSync(42), () => p.plainSync(42)],
+      [() => p.fastSync('k', NaN), () => p.plainSync('k', NaN)],
+      [() => p.fastSync('k', -1), () => p.plainSync('k', -1)],
+    ]) {
+      const f = outcome(fast);
+      const q = outcome(plain);
+      assert.ok(f.error && q.error);
+      assert.equal(f.error.code === undefined, q.error.code === undefined);
+      if (f.error instanceof JwtGateError) same(f, q, String(fast));
+    }
+  });
+});
