@@ -8,8 +8,11 @@
 #   3. the addon built from source; the generated loader and declarations (binding.js,
 #      binding.d.ts) must equal the committed ones;
 #   4. `tsc --noEmit` on types-test/ (an example that uses every export);
-#   5. the shared error fixtures on the Rust side (cargo test -p jwtgate-node);
-#   6. `node --test` (real IdP, real MCP server, loopback only).
+#   5. clippy on the binding with warnings denied (the lints that fence the `unsafe` of
+#      src/fastcall.rs among them) and rustfmt;
+#   6. `node --test` (real IdP, real MCP server, loopback only), the shared conformance fixtures
+#      (tests/conformance/cases.json, which the core runs in core/tests/conformance.rs) and the
+#      fast path against the plain `#[napi]` path included.
 #
 # Needs node 20+, npm, cargo; the npm registry and crates.io. Usage: bash bindings-node/ci.sh
 set -euo pipefail
@@ -56,8 +59,9 @@ cp "$scratch"/build/*.node "$here/"
 step "tsc --noEmit (types-test: every export, ESM and CommonJS)"
 (cd "$here" && npx tsc --noEmit -p types-test)
 
-step "shared error fixtures: the Rust core gives the codes the Node tests expect"
-(cd "$repo" && cargo test -p jwtgate-node --locked)
+step "clippy (warnings denied, unsafe fenced) and rustfmt on jwtgate-node"
+(cd "$repo" && cargo clippy -p jwtgate-node --all-targets --locked -- -D warnings)
+(cd "$repo" && cargo fmt -p jwtgate-node --check)
 
 step "node --test"
 if [ ! -d "$repo/tests/idp/node_modules" ]; then
