@@ -18,7 +18,8 @@ export type Algorithm =
 
 /**
  * The stable reason of a rejection: the same strings as the Rust core (`ErrorCode::as_str`)
- * and the Python package. In MCP servers `insufficient_scope` is HTTP 403, everything else 401.
+ * and the Python package. Each code's HTTP status, client description and operator hint are in
+ * {@link errorCodes}.
  */
 export type ErrorCode =
   | 'token_malformed'
@@ -44,6 +45,53 @@ export type ErrorCode =
 /** Every error code, in the core's stable order. */
 export declare const ERROR_CODES: readonly ErrorCode[];
 
+/** One row of the core's error-code table. */
+export interface ErrorCodeInfo {
+  /** The code (`ErrorCode::as_str`). */
+  readonly code: ErrorCode;
+  /**
+   * The HTTP status a resource server answers with (`ErrorCode::http_status`): 401 for a
+   * missing, malformed or invalid credential (RFC 6750 §3.1 `invalid_token`), 403 for
+   * `insufficient_scope`, 503 when keys are unavailable (`jwks_unavailable`, `discovery_failed`),
+   * 500 for `config_invalid`.
+   */
+  readonly status: number;
+  /**
+   * A fixed sentence safe to send to an unauthenticated client, e.g. in a `WWW-Authenticate`
+   * `error_description` (`ErrorCode::client_description`): no URL, no configured value, no echo
+   * of the credential.
+   */
+  readonly clientDescription: string;
+  /** What an operator can do about it, in one line (`ErrorCode::hint`). */
+  readonly hint: string;
+}
+
+/**
+ * The core's error-code table: every code in its stable order with its HTTP status, client
+ * description and operator hint (the same table in Rust, Python and Node). Frozen.
+ */
+export declare function errorCodes(): readonly ErrorCodeInfo[];
+
+/**
+ * Structured facts about a rejection (the core's `ErrorDetail`), for programs: the message says
+ * the same for people. Only the facts the error has are present.
+ */
+export interface ErrorDetail {
+  /** What the verifier expected: the configured issuers, audiences or `typ`. */
+  readonly expected?: readonly string[];
+  /** What the credential had: its `iss`, its `aud` values or its `typ` (each cut to 80 characters). */
+  readonly found?: readonly string[];
+  /** Required scopes the credential lacks (`insufficient_scope`). */
+  readonly missingScopes?: readonly string[];
+  /**
+   * For time claims: whole seconds `exp` lies in the past, or `nbf` / `iat` in the future,
+   * beyond the clock tolerance.
+   */
+  readonly skewSeconds?: number;
+  /** The token's `kid`, for key errors (cut to 80 characters). */
+  readonly kid?: string;
+}
+
 /** The crypto backend compiled into the native addon (`"aws-lc-rs"`). */
 export declare const CRYPTO_BACKEND: string;
 
@@ -52,12 +100,23 @@ export declare const CRYPTO_BACKEND: string;
  * (it names what to fix and never contains the token).
  */
 export declare class JwtGateError extends Error {
-  constructor(message: string, code: ErrorCode, claim?: string | null);
+  constructor(message: string, code: ErrorCode, claim?: string | null, detail?: ErrorDetail | null);
   readonly name: 'JwtGateError';
   /** Why: one of {@link ERROR_CODES}. */
   readonly code: ErrorCode;
-  /** The claim concerned, for claim errors (`exp`, `iss`, `aud`, a required claim, …). */
+  /** The HTTP status for the code, from the core's table ({@link ErrorCodeInfo.status}). */
+  readonly status: number;
+  /** What an operator can do about it, from the core's table ({@link ErrorCodeInfo.hint}). */
+  readonly hint: string;
+  /** The claim concerned, for claim errors (`exp`, `iss`, `aud`, `scope`, a required claim, …). */
   readonly claim?: string;
+  /** Structured facts (expected and found values, missing scopes, skew, kid), where the error has them. */
+  readonly detail?: ErrorDetail;
+  /**
+   * For `insufficient_scope`: the credential, which verified in every other respect (who asked,
+   * with which scopes), for a 403 that still knows the caller.
+   */
+  readonly claims?: Claims;
 }
 
 /** A static bearer token / API key ("multi-auth") and the identity it grants. */
@@ -68,6 +127,12 @@ export interface StaticTokenOptions {
   clientId: string;
   /** The scopes the token grants (default: none). */
   scopes?: readonly string[];
+  /**
+   * The resource (audience) the token is for: reported as `aud` and `audienceMatched`, so that
+   * frameworks checking a credential's resource (RFC 8707; the MCP SDK's `AuthInfo.resource`)
+   * accept it as they accept JWTs.
+   */
+  audience?: string;
 }
 
 /** A JSON Web Key Set, as published at an issuer's `jwks_uri`. */
@@ -100,6 +165,12 @@ export interface VerifierOptions {
   /** One or more public keys: PEM text (SPKI or PKCS#1 RSA) or `KeyObject`s. */
   publicKey?: string | import('node:crypto').KeyObject | ReadonlyArray<string | import('node:crypto').KeyObject>;
   /**
+   * A shared HMAC secret (bytes, or a string taken as its UTF-8 bytes; at least the hash length:
+   * 32 bytes for HS256), used for every HS* algorithm named in {@link algorithms}, which must
+   * name at least one. Cannot be combined with public keys.
+   */
+  hmacSecret?: Uint8Array | string;
+  /**
    * Accepted algorithms. Default: every asymmetric algorithm (each key is bound to its own
    * family, so the token's `alg` never chooses how a key verifies).
    */
@@ -128,6 +199,8 @@ export interface VerifierOptions {
    * any other service are then accepted too. Logged as a warning.
    */
   insecureSkipAudienceCheck?: boolean;
+  /** Accept tokens without `exp` (they never expire). Off by default. */
+  insecureAllowMissingExp?: boolean;
   /** Allow plain-http discovery / JWKS URLs on non-loopback hosts (loopback is always allowed). */
   allowInsecureHttp?: boolean;
   /** Deadline of each key fetch, in seconds (default 5, at most 60). */
@@ -146,7 +219,8 @@ export interface VerifierOptions {
 
 /**
  * A verified credential. The object is frozen — with its arrays and `payload` — and a
- * cached verification of the same token returns the same object again.
+ * verification of the same credential by the same verifier returns the same object again
+ * (while its cache is on).
  */
 export interface Claims {
   /** `'jwt'`, or `'static_token'` for a configured static token. */
@@ -175,6 +249,24 @@ export interface Claims {
   readonly clientId?: string;
   /** Scopes from `scope` (space-separated) and `scp`. */
   readonly scopes: readonly string[];
+  /**
+   * The configured audience the credential's `aud` matched: the resource it was issued for, as
+   * this server names it (for a static token, its configured `audience`). Absent when no
+   * audience is checked.
+   */
+  readonly audienceMatched?: string;
+  /**
+   * Who the credential speaks for, `[iss, sub]`: the pair that identifies a user across tokens
+   * (a static token has no issuer, and its client id as subject).
+   */
+  readonly principal: readonly [iss: string | undefined, sub: string | undefined];
+  /**
+   * The core's `token_id`: equal for two verifications of the same credential text in this
+   * process, different for different credentials (a keyed 64-bit hash, random per process).
+   * The unsigned 64-bit number as decimal text (`BigInt(claims.tokenId)` gives the number); a
+   * string keeps the claims JSON-serialisable. Not a secret, not stable across processes.
+   */
+  readonly tokenId: string;
   /** The whole claims set as signed (`{}` for static tokens), for custom claims. */
   readonly payload: Readonly<Record<string, unknown>>;
 }
@@ -220,6 +312,48 @@ export interface KeysStatus {
   failures: number;
 }
 
+/** What a verifier has done since it was built, and the state of its cache and keys (the core's `Stats`). */
+export interface Stats {
+  /** Credentials accepted: `cacheHits` + `verified` + `staticTokens`. */
+  accepted: number;
+  /** Accepted from the verified-token cache, without crypto. */
+  cacheHits: number;
+  /** Accepted by a full verification (signature and claims). */
+  verified: number;
+  /** Accepted as configured static tokens. */
+  staticTokens: number;
+  /** Rejections, in total. */
+  rejected: number;
+  /** Rejections by error code: the codes that occurred, in the core's order. */
+  rejectedByCode: Partial<Record<ErrorCode, number>>;
+  /** Cache lookups that found nothing usable (the credential then went through full verification). */
+  cacheMisses: number;
+  /** Results stored in the cache. */
+  cacheInserts: number;
+  /** Live entries pushed out of the cache to make room. */
+  cacheEvictions: number;
+  /** Entries in the cache now. */
+  cacheEntries: number;
+  /** The cache's capacity (0 when disabled). */
+  cacheCapacity: number;
+  /** Discovery documents fetched (attempts, failed ones included). */
+  discoveryFetches: number;
+  /** Discovery attempts that failed. */
+  discoveryFailures: number;
+  /** JWKS documents fetched (attempts, failed ones included). */
+  jwksFetches: number;
+  /** JWKS fetches that failed. */
+  jwksFailures: number;
+  /** Refreshes asked for by tokens with an unknown `kid`. */
+  kidRefreshes: number;
+  /** The current key set's generation. */
+  keyGeneration: number;
+  /** Seconds since the current remote key set was fetched (remote keys, once fetched). */
+  keyAgeSeconds?: number;
+  /** Whether the last good remote keys are in use because refreshes fail. */
+  keysStale: boolean;
+}
+
 /**
  * Verifies bearer credentials — JWT access tokens against keys and a claims policy, and static
  * tokens. Build one per process and share it; verification never blocks on the network except
@@ -260,12 +394,24 @@ export declare class Verifier {
   verifySync(token: string): Claims;
 
   /**
-   * Verifies without blocking the event loop: a token verified before (in the cache, or a
-   * static token) is answered at once; anything else — the signature check, a key fetch — runs
-   * on the libuv thread pool.
+   * Verifies without blocking the event loop: a token the core's cache accepts is answered at
+   * once; anything else — a signature check, a static token, a key fetch — runs on the libuv
+   * thread pool.
    * @returns the claims; rejects with {@link JwtGateError}.
    */
   verify(token: string): Promise<Claims>;
+
+  /**
+   * {@link verifySync} as if the current time were `epochSeconds` after the Unix epoch (the
+   * core's `verify_at`): for tests, replays and diagnostics.
+   * @param epochSeconds seconds since 1970-01-01T00:00:00Z, fractions allowed; `config_invalid`
+   *   when negative, NaN, infinite or too large, `TypeError` when not a number.
+   * @throws {JwtGateError} the rejection.
+   */
+  verifyAtSync(token: string, epochSeconds: number): Claims;
+
+  /** {@link verifyAtSync} on the libuv thread pool. Rejects with {@link JwtGateError}. */
+  verifyAt(token: string, epochSeconds: number): Promise<Claims>;
 
   /**
    * Resolves once keys are available (immediately for static keys). Servers that prefer to
@@ -278,6 +424,13 @@ export declare class Verifier {
 
   /** The state of the verifier's keys. */
   keysStatus(): KeysStatus;
+
+  /**
+   * What the verifier has done — outcomes, rejections by code, cache use, key fetches — and
+   * the state of its cache and keys. Counters only grow: take two snapshots and subtract for
+   * rates. Numbers are exact up to 2^53.
+   */
+  stats(): Stats;
 
   /** The algorithms this verifier accepts. */
   readonly algorithms: Algorithm[];

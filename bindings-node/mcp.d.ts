@@ -6,7 +6,10 @@ import type { Claims, Verifier, VerifierOptions } from './index.js';
 
 /** The AuthInfo jwtgate produces: every field the SDK reads is set. */
 export interface JwtGateAuthInfo extends AuthInfo {
-  /** `client_id`, else `azp`, else `sub` (the configured identity for static tokens). */
+  /**
+   * The core's client id (`Claims.clientId`: `client_id`, else `azp`, else `sub`; the configured
+   * identity for static tokens); `''` for a JWT with none of them, as the SDK's type is a string.
+   */
   clientId: string;
   scopes: string[];
   /**
@@ -14,7 +17,11 @@ export interface JwtGateAuthInfo extends AuthInfo {
    * without it: they report {@link STATIC_TOKEN_EXPIRES_IN} seconds from now.
    */
   expiresAt: number;
-  /** The `aud` value that is one of the configured audiences (else the first), when it is a URL. */
+  /**
+   * The configured audience the credential matched (the core's `Claims.audienceMatched`; a
+   * static token's `audience`), when it is a URL (RFC 8707 resource). Absent when no audience
+   * is checked.
+   */
   resource?: URL;
   extra: {
     /** The token's claims set as signed (`{}` for static tokens). */
@@ -29,8 +36,9 @@ export interface JwtGateTokenVerifier extends OAuthTokenVerifier {
   /** The jwtgate verifier behind it (for `waitReady()`, `keysStatus()`). */
   readonly verifier: Verifier;
   /**
-   * Verifies `token`. Rejects with the SDK's `InsufficientScopeError` (HTTP 403) for
-   * `insufficient_scope` and `InvalidTokenError` (HTTP 401) for every other rejection. Their
+   * Verifies `token`. Rejects with the SDK's `InsufficientScopeError` (HTTP 403) for the code
+   * the core gives status 403 (`insufficient_scope`) and `InvalidTokenError` (HTTP 401) for every
+   * other rejection. Their
    * message — what the client sees in `WWW-Authenticate` and the body — is the core's one fixed
    * sentence per error code (e.g. `token_expired`: "The access token expired"; `jwks_unavailable`
    * and `discovery_failed`: "The server cannot verify access tokens right now"), never the core's message,

@@ -11,5 +11,7 @@ export async function check(token: string): Promise<string | undefined> {
     throw e;
   }
 }
+export const statusOf = (code: jwtgate.ErrorCode): number | undefined => jwtgate.errorCodes().find((row) => row.code === code)?.status;
+export const stats: jwtgate.Stats = verifier.stats();
 export const tokenVerifier: mcp.JwtGateTokenVerifier = mcp.createTokenVerifier(verifier);
 export const backend: string = jwtgate.CRYPTO_BACKEND + mcp.STATIC_TOKEN_EXPIRES_IN;

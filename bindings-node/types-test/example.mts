@@ -12,13 +12,17 @@ import jwtgate, {
   ERROR_CODES,
   JwtGateError,
   Verifier,
+  errorCodes,
   type Algorithm,
   type Claims,
   type ErrorCode,
+  type ErrorCodeInfo,
+  type ErrorDetail,
   type JsonWebKeySet,
   type KeysStatus,
   type SkippedKey,
   type StaticTokenOptions,
+  type Stats,
   type VerifierOptions,
 } from 'jwtgate';
 import {
@@ -30,7 +34,7 @@ import {
 
 const jwks: JsonWebKeySet = { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] };
 const algorithms: Algorithm[] = ['RS256', 'ES256', 'EdDSA'];
-const staticToken: StaticTokenOptions = { token: 'secret', clientId: 'ci-bot', scopes: ['tools:call'] };
+const staticToken: StaticTokenOptions = { token: 'secret', clientId: 'ci-bot', scopes: ['tools:call'], audience: 'https://mcp.example.com/' };
 const options: VerifierOptions = {
   issuer: 'https://auth.example.com',
   audience: ['https://mcp.example.com/'],
@@ -43,6 +47,7 @@ const options: VerifierOptions = {
   staticTokens: [staticToken],
   cacheSize: 4096,
   insecureSkipAudienceCheck: false,
+  insecureAllowMissingExp: false,
   allowInsecureHttp: false,
   fetchTimeout: 5,
   refreshCooldown: 30,
@@ -54,7 +59,12 @@ const withKeys: VerifierOptions[] = [
   { issuer: 'x', audience: 'y', jwks: JSON.stringify(jwks) },
   { issuer: 'x', audience: 'y', publicKey: '-----BEGIN PUBLIC KEY-----\n…' },
   { issuer: 'x', audience: 'y', publicKey: [createPublicKey('…'), '-----BEGIN PUBLIC KEY-----'] },
+  { issuer: 'x', audience: 'y', hmacSecret: Buffer.alloc(32), algorithms: ['HS256'] },
+  { issuer: 'x', audience: 'y', hmacSecret: new Uint8Array(32), algorithms: ['HS384'] },
+  { issuer: 'x', audience: 'y', hmacSecret: 'a shared secret of at least 32 bytes', algorithms: ['HS512'] },
 ];
+// @ts-expect-error: a secret is bytes or a string
+const badSecret: VerifierOptions = { issuer: 'x', audience: 'y', hmacSecret: 42 };
 // @ts-expect-error: the option is `audience`
 const typo: VerifierOptions = { issuer: 'x', audiences: 'y' };
 // @ts-expect-error: not an algorithm jwtgate knows
@@ -73,9 +83,17 @@ async function handle(token: string): Promise<string | undefined> {
   const exp: number | undefined = claims.exp;
   const scopes: readonly string[] = claims.scopes;
   const tenant: unknown = claims.payload['tenant'];
+  const resource: string | undefined = claims.audienceMatched;
+  const [issuer, subject]: readonly [string | undefined, string | undefined] = claims.principal;
+  const id: bigint = BigInt(claims.tokenId);
+  const then: Claims = verifier.verifyAtSync(token, 1_700_000_000);
+  const later: Claims = await verifier.verifyAt(token, Date.now() / 1000 + 60);
+  // @ts-expect-error: the instant is a number of seconds
+  verifier.verifyAtSync(token, new Date());
   // @ts-expect-error: claims are read-only
   claims.sub = 'mallory';
-  void [sync, kind, alg, aud, exp, scopes, tenant, claims.kid, claims.typ, claims.iss, claims.nbf, claims.iat, claims.jti];
+  void [sync, kind, alg, aud, exp, scopes, tenant, resource, issuer, subject, id, then, later];
+  void [claims.kid, claims.typ, claims.iss, claims.nbf, claims.iat, claims.jti];
   return claims.clientId ?? claims.sub;
 }
 
@@ -83,13 +101,22 @@ function explain(e: unknown): number {
   if (e instanceof JwtGateError) {
     const code: ErrorCode = e.code;
     const claim: string | undefined = e.claim;
-    void claim;
-    return code === 'insufficient_scope' ? 403 : 401;
+    const hint: string = e.hint;
+    const detail: ErrorDetail | undefined = e.detail;
+    const missing: readonly string[] | undefined = detail?.missingScopes;
+    const facts = [detail?.expected, detail?.found, detail?.skewSeconds, detail?.kid];
+    const who: string | undefined = e.claims?.clientId;
+    void [code, claim, hint, missing, facts, who];
+    return e.status;
   }
   throw e;
 }
 const codes: readonly ErrorCode[] = ERROR_CODES;
+const table: readonly ErrorCodeInfo[] = errorCodes();
+const described: string | undefined = table.find((row) => row.code === 'token_expired')?.clientDescription;
+const statuses: number[] = table.map((row) => row.status + row.hint.length);
 const made = new JwtGateError('no', 'config_invalid');
+const withDetail = new JwtGateError('no', 'audience_mismatch', 'aud', { expected: ['a'], found: ['b'] });
 // @ts-expect-error: not an error code
 new JwtGateError('no', 'expired');
 
@@ -102,6 +129,19 @@ async function health(): Promise<KeysStatus> {
   const stale: boolean = status.stale;
   void [skipped, lastCode, stale, status.ageSeconds, status.maxAgeSeconds, status.maxStaleSeconds, status.generation, status.kids, status.keyCount];
   return status;
+}
+
+function counters(): number {
+  const s: Stats = verifier.stats();
+  const expired: number | undefined = s.rejectedByCode.token_expired;
+  const age: number | undefined = s.keyAgeSeconds;
+  const stale: boolean = s.keysStale;
+  void [expired, age, stale];
+  return (
+    s.accepted + s.cacheHits + s.verified + s.staticTokens + s.rejected + s.cacheMisses + s.cacheInserts +
+    s.cacheEvictions + s.cacheEntries + s.cacheCapacity + s.discoveryFetches + s.discoveryFailures +
+    s.jwksFetches + s.jwksFailures + s.kidRefreshes + s.keyGeneration
+  );
 }
 
 const backend: string = CRYPTO_BACKEND;
@@ -135,4 +175,4 @@ async function info(token: string): Promise<AuthInfo> {
 }
 const lifetime: number = STATIC_TOKEN_EXPIRES_IN;
 
-export { codes, made, handle, explain, health, backend, same, accepted, shared, info, lifetime, withKeys, typo, none };
+export { codes, table, described, statuses, made, withDetail, handle, explain, health, counters, backend, same, accepted, shared, info, lifetime, withKeys, typo, none, badSecret };
