@@ -29,7 +29,9 @@ import {
   STATIC_TOKEN_EXPIRES_IN,
   createTokenVerifier,
   type JwtGateAuthInfo,
+  type JwtGateLogger,
   type JwtGateTokenVerifier,
+  type TokenVerifierAdapterOptions,
 } from 'jwtgate/mcp';
 
 const jwks: JsonWebKeySet = { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] };
@@ -156,7 +158,9 @@ const tokenVerifier: JwtGateTokenVerifier = createTokenVerifier({
 });
 const shared: OAuthTokenVerifier = createTokenVerifier(verifier);
 const logged: JwtGateTokenVerifier = createTokenVerifier(verifier, { logger: console });
-const quiet: JwtGateTokenVerifier = createTokenVerifier(verifier, { logger: { warn: (message: string) => void message } });
+const silent: JwtGateLogger = { warn: (message: string) => void message };
+const adapterOptions: TokenVerifierAdapterOptions = { logger: silent };
+const quiet: JwtGateTokenVerifier = createTokenVerifier(verifier, adapterOptions);
 // @ts-expect-error: a logger needs warn()
 createTokenVerifier(verifier, { logger: {} });
 void [logged, quiet];
