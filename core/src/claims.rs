@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorCode, ErrorDetail, quote};
 use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
 
 /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
-const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+pub(crate) const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 
 /// The registered claims of one token, borrowed from the decoded payload where possible.
 #[derive(Debug, Default)]

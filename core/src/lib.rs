@@ -111,7 +111,7 @@ pub use remote::fetch::{FetchLimits, FetchResponse, Fetcher};
 pub use static_tokens::StaticToken;
 pub use stats::Stats;
 pub use verified::{CredentialKind, Verified};
-pub use verifier::{Verifier, now_unix};
+pub use verifier::{Verifier, now_unix, time_from_unix_seconds};
 
 /// The crypto backend compiled in (`"aws-lc-rs"` or `"ring"`).
 pub const CRYPTO_BACKEND: &str = crypto::BACKEND_NAME;

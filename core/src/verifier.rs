@@ -82,6 +82,28 @@ pub fn now_unix() -> u64 {
     unix_seconds(SystemTime::now()) as u64
 }
 
+/// The instant `seconds` after the Unix epoch, for [`Verifier::verify_at`] from languages that
+/// count time in seconds (the Python and Node `verify_at`). Times from 1970 to the end of year 9999
+/// are accepted — the NumericDate range of RFC 7519 §2 that claims are checked in (the latest `now`
+/// that means anything to them).
+///
+/// # Errors
+/// `config_invalid` for a negative, NaN, infinite or later time.
+///
+/// ```
+/// assert!(jwtgate::time_from_unix_seconds(1_700_000_000.5).is_ok());
+/// assert!(jwtgate::time_from_unix_seconds(1e20).is_err());
+/// ```
+pub fn time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> {
+    if !(0.0..=crate::claims::MAX_NUMERIC_DATE).contains(&seconds) {
+        return Err(Error::config(format!(
+            "the time must be from 1970 to the end of year 9999 (0 to {} seconds since the Unix epoch), got {seconds}",
+            crate::claims::MAX_NUMERIC_DATE
+        )));
+    }
+    Ok(UNIX_EPOCH + Duration::from_secs_f64(seconds))
+}
+
 /// The outcome of one pass through the pipeline.
 enum Pass {
     /// The answer.
@@ -195,16 +217,26 @@ impl Verifier {
         stats
     }
 
-    /// The answer from the verified-token cache alone: no signature check, no key fetch, no
-    /// waiting. `Some(Ok(_))` for a cached credential that is still valid (its window and its
-    /// key re-checked as on every hit), `Some(Err(_))` when the remote keys cannot be used at all
-    /// (`jwks_unavailable`), `None` otherwise — then call [`verify`](Verifier::verify).
+    /// The answer when it needs no signature check, no key fetch and no waiting: a configured
+    /// static token (`Some(Ok)`, or `insufficient_scope`), a cached credential that is still
+    /// valid (its window and its key re-checked as on every hit), or a credential over the size
+    /// limit. `Some(result)` is exactly what [`verify`](Verifier::verify) would answer now (and
+    /// is counted the same way in [`stats`](Verifier::stats)); `None` means it takes more work —
+    /// then call `verify`. Event-loop bindings answer the `Some` cases inline.
     pub fn verify_cached(&self, token: &str) -> Option<Result<Verified, Error>> {
         let inner = &*self.inner;
-        if let Some(remote) = &inner.remote {
-            if !remote.loaded() {
-                return Some(Err(remote.unavailable()));
+        if let Err(e) = token::check_size(token, inner.policy.jws.max_token_bytes) {
+            return Some(self.count_rejection(Err(e)));
+        }
+        if let Some(verified) = inner.static_tokens.verify(token) {
+            let result = inner.policy.check_scopes(verified);
+            if result.is_ok() {
+                inner.counters.add(Event::StaticToken);
             }
+            return Some(self.count_rejection(result));
+        }
+        if inner.remote.as_ref().is_some_and(|r| !r.loaded()) {
+            return None; // `verify` would wait for the keys
         }
         let (cache, holder) = (inner.cache.as_ref()?, inner.keys.as_ref()?);
         let now = unix_seconds(SystemTime::now());

@@ -456,3 +456,35 @@ fn required_scopes_are_readable_however_they_were_configured() {
         .unwrap();
     assert_eq!(v.required_scopes(), ["a", "b"]);
 }
+
+#[test]
+fn verify_cached_answers_what_needs_no_crypto_and_counts_it() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .static_tokens([StaticToken::new("api", "bot").with_scopes(["read"])])
+        .build()
+        .unwrap();
+    let token = k.mint(&claims()).unwrap();
+    assert!(v.verify_cached(&token).is_none()); // not verified yet
+    v.verify(&token).unwrap();
+    assert_eq!(
+        v.verify_cached(&token).unwrap().unwrap().sub(),
+        Some("alice")
+    );
+    assert_eq!(
+        v.verify_cached("api").unwrap().unwrap().client_id(),
+        Some("bot")
+    );
+    assert_eq!(
+        v.verify_cached(&"x".repeat(20_000))
+            .unwrap()
+            .unwrap_err()
+            .code(),
+        ErrorCode::TokenTooLarge
+    );
+    let s = v.stats();
+    assert_eq!(
+        (s.cache_hits, s.static_tokens, s.verified, s.rejected),
+        (1, 1, 1, 1)
+    );
+}
