@@ -325,8 +325,8 @@ unsafe extern "C" fn verify_sync(
     unsafe { run(env, info, body) }
 }
 
-/// `verify(token, objects)`: answered on the main thread when the core's cache accepts the
-/// token (`verify_cached`: no crypto, no waiting); otherwise a Promise settled from the pool.
+/// `verify(token, objects)`: answered on the main thread when the core answers without crypto or
+/// waiting (`verify_cached`); otherwise a Promise settled from the pool.
 ///
 /// # Safety
 /// Called by N-API only, as the callback of a function made by [`entry_points`].
@@ -337,9 +337,9 @@ unsafe extern "C" fn verify(env: sys::napi_env, info: sys::napi_callback_info) -
         token: &str,
         args: &[sys::napi_value],
     ) -> napi::Result<sys::napi_value> {
-        if let Some(verified) = state.cached(token) {
+        if let Some(outcome) = state.cached(token) {
             let objects = Object::from_raw(env.raw(), args[0]);
-            return Ok(state.settle(env, Ok(verified), objects)?.raw());
+            return Ok(state.settle(env, outcome, objects)?.raw());
         }
         let task = state.task(token.to_owned(), None);
         // SAFETY: converting the task into a Promise on the callback's live environment, which

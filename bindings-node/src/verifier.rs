@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
 use napi::Env;
@@ -243,14 +243,11 @@ impl State {
         }
     }
 
-    /// What `verify()` answers on the main thread: a credential the core's cache accepts
-    /// (`verify_cached`: no crypto, no waiting). Everything else goes to the thread pool, where
-    /// the core's full verification also gives the exact error.
-    pub(crate) fn cached(&self, token: &str) -> Option<Verified> {
-        match self.verifier.verify_cached(token) {
-            Some(Ok(verified)) => Some(verified),
-            _ => None,
-        }
+    /// What `verify()` answers on the main thread: whatever the core answers without a
+    /// signature check, a key fetch or waiting (`verify_cached`: cached and static tokens, over-size
+    /// credentials). Everything else goes to the thread pool.
+    pub(crate) fn cached(&self, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
+        self.verifier.verify_cached(token)
     }
 
     /// The JS value of an outcome: the claims object, or the `JwtGateError` to throw.
@@ -312,20 +309,10 @@ impl State {
     }
 }
 
-/// The instant `epoch_seconds` after the Unix epoch (`verifyAt`): a negative, NaN, infinite or
-/// unrepresentable value is `config_invalid`, as the other number arguments.
+/// The instant `epoch_seconds` after the Unix epoch (`verifyAt`): the core's conversion, so
+/// Python and Node accept the same range.
 pub(crate) fn instant(env: &Env, epoch_seconds: f64) -> napi::Result<SystemTime> {
-    Duration::try_from_secs_f64(epoch_seconds)
-        .ok()
-        .and_then(|d| UNIX_EPOCH.checked_add(d))
-        .ok_or_else(|| {
-            errors::config(
-                env,
-                format!(
-                    "epochSeconds must be a non-negative number of seconds since the Unix epoch, got {epoch_seconds}"
-                ),
-            )
-        })
+    jwtgate::time_from_unix_seconds(epoch_seconds).map_err(|e| errors::from_core(env, &e))
 }
 
 /// The native verifier behind the public `Verifier` class of `index.js`.
@@ -528,7 +515,7 @@ impl NativeVerifier {
         #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
     ) -> napi::Result<Either<Unknown<'env>, AsyncTask<VerifyTask>>> {
         match self.state.cached(&token) {
-            Some(verified) => Ok(Either::A(self.state.settle(env, Ok(verified), objects)?)),
+            Some(outcome) => Ok(Either::A(self.state.settle(env, outcome, objects)?)),
             None => Ok(Either::B(self.state.task(token, None))),
         }
     }

@@ -9,7 +9,7 @@
 //! pyo3's own conversions.
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -17,12 +17,7 @@ use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString};
 
 use jwtgate::ErrorCode;
 
-use crate::errors::{config_error, token_error};
-
-/// The last second of year 9999 (UTC): the largest NumericDate the core accepts in a claim
-/// (RFC 7519 §2 NumericDate; the core's claims range), and so the latest `now` that means
-/// anything to it.
-const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
+use crate::errors::{config_error, to_pyerr, token_error};
 
 /// An option's value, `None` for Python's `None` too.
 pub fn given<'py>(value: Option<Bound<'py, PyAny>>) -> Option<Bound<'py, PyAny>> {
@@ -204,21 +199,8 @@ pub fn unix_time(value: &Bound<'_, PyAny>) -> PyResult<SystemTime> {
         })?;
         number(&stamp, "now", WHAT)?
     };
-    let out_of_range = || {
-        config_error(
-            py,
-            format!(
-                "now must be a time from 1970 to the end of year 9999 (0 to {MAX_UNIX_SECONDS} seconds since the epoch), got {seconds}"
-            ),
-        )
-    };
-    if !(0.0..=MAX_UNIX_SECONDS).contains(&seconds) {
-        return Err(out_of_range());
-    }
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .and_then(|d| UNIX_EPOCH.checked_add(d))
-        .ok_or_else(out_of_range)
+    // The range rule is the core's, so Python and Node accept the same instants.
+    jwtgate::time_from_unix_seconds(seconds).map_err(|e| to_pyerr(py, &e))
 }
 
 /// A bearer credential: a `str`; one with a lone surrogate is no credential (`token_malformed`),

@@ -97,7 +97,7 @@ pub fn now_unix() -> u64 {
 pub fn time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> {
     if !(0.0..=crate::claims::MAX_NUMERIC_DATE).contains(&seconds) {
         return Err(Error::config(format!(
-            "the time must be from 1970 to the end of year 9999 (0 to {} seconds since the Unix epoch), got {seconds}",
+            "now (the time to verify at) must be from 1970 to the end of year 9999 (0 to {} seconds since the Unix epoch), got {seconds}",
             crate::claims::MAX_NUMERIC_DATE
         )));
     }
