@@ -87,6 +87,7 @@ pub mod jws;
 mod keyset;
 mod policy;
 mod remote;
+mod resource;
 pub mod sign;
 mod static_tokens;
 mod stats;
@@ -108,6 +109,7 @@ pub use remote::KeysStatus;
 #[cfg(feature = "http")]
 pub use remote::fetch::HttpFetcher;
 pub use remote::fetch::{FetchLimits, FetchResponse, Fetcher};
+pub use resource::{Challenge, ProtectedResource};
 pub use static_tokens::StaticToken;
 pub use stats::Stats;
 pub use verified::{CredentialKind, Verified};
