@@ -18,6 +18,7 @@ use crate::keyset::{KeyHolder, KeySet};
 use crate::policy::Policy;
 use crate::remote::fetch::Fetcher;
 use crate::remote::{Remote, RemoteOptions, Source};
+use crate::scopes::ScopeHierarchy;
 use crate::static_tokens::{StaticToken, StaticTokens};
 use crate::stats::Counters;
 use crate::token;
@@ -68,6 +69,7 @@ pub struct VerifierBuilder {
     key_errors: Vec<Error>,
     algorithms: Option<Vec<Algorithm>>,
     required_scopes: Vec<String>,
+    scope_implications: Vec<(String, String)>,
     leeway: Duration,
     typ: Option<String>,
     required_claims: Vec<String>,
@@ -261,6 +263,21 @@ impl VerifierBuilder {
     ) -> Self {
         self.required_scopes
             .extend(scopes.into_iter().map(Into::into));
+        self
+    }
+
+    /// Declares that `broader` implies `narrower` (`"files:write"` → `"files:read"`; `"*"` as
+    /// `narrower` for a scope that implies every scope). Every scope check — the required scopes
+    /// and [`Verified::require_scopes`](crate::Verified::require_scopes) — counts implied scopes
+    /// as granted, transitively (MCP authorization: servers MUST account for scope hierarchies).
+    /// No hierarchy exists unless configured.
+    pub fn scope_implies(
+        mut self,
+        broader: impl Into<String>,
+        narrower: impl Into<String>,
+    ) -> Self {
+        self.scope_implications
+            .push((broader.into(), narrower.into()));
         self
     }
 
@@ -538,6 +555,7 @@ impl VerifierBuilder {
                 required_claims: boxed(self.required_claims),
             },
             required_scopes: boxed(self.required_scopes),
+            scope_hierarchy: ScopeHierarchy::new(self.scope_implications),
         }
     }
 }
@@ -613,6 +631,25 @@ impl VerifierBuilder {
                     long.len()
                 )));
             }
+        }
+        limit(
+            self.scope_implications.len() <= MAX_LIST_ENTRIES,
+            format!(
+                "{} scope implications are configured; at most {MAX_LIST_ENTRIES} are allowed",
+                self.scope_implications.len()
+            ),
+        )?;
+        if let Some((broader, narrower)) = self.scope_implications.iter().find(|(b, n)| {
+            b.is_empty()
+                || n.is_empty()
+                || b.len() > MAX_CONFIG_STRING_BYTES
+                || n.len() > MAX_CONFIG_STRING_BYTES
+        }) {
+            return Err(Error::config(format!(
+                "scope_implies({}, {}): both scopes must be non-empty and at most {MAX_CONFIG_STRING_BYTES} bytes",
+                quote(broader),
+                quote(narrower)
+            )));
         }
         if let Some(typ) = &self.typ {
             limit(

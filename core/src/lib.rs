@@ -88,6 +88,7 @@ mod keyset;
 mod policy;
 mod remote;
 mod resource;
+mod scopes;
 pub mod sign;
 mod static_tokens;
 mod stats;

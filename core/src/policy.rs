@@ -3,10 +3,11 @@
 //! claims rules (issuer, audience, time, required claims) and the required scopes. ARCHITECTURE.md
 //! lists where each rule runs in the pipeline.
 
-use crate::claims::{self, ClaimsPolicy};
+use crate::claims::ClaimsPolicy;
 use crate::error::{Error, ErrorDetail};
 use crate::header::{typ_matches, typ_mismatch};
 use crate::jws::JwsPolicy;
+use crate::scopes::ScopeHierarchy;
 use crate::verified::Verified;
 
 /// A verifier's rules.
@@ -18,6 +19,8 @@ pub(crate) struct Policy {
     pub(crate) claims: ClaimsPolicy,
     /// Scopes every credential must carry, static tokens included.
     pub(crate) required_scopes: Vec<Box<str>>,
+    /// Broader scopes that imply narrower ones (none unless configured).
+    pub(crate) scope_hierarchy: ScopeHierarchy,
 }
 
 impl Policy {
@@ -41,10 +44,16 @@ impl Policy {
 
     /// The required scopes, checked on the finished credential so that an `insufficient_scope`
     /// error carries it ([`Error::credential`]): frameworks answer 403 and can still say who asked.
+    /// The scope hierarchy is applied first, so the credential (and every later
+    /// [`Verified::require_scopes`]) grants what its scopes imply.
     pub(crate) fn check_scopes(&self, verified: Verified) -> Result<Verified, Error> {
-        match claims::check_scopes(&self.required_scopes, || {
-            verified.scopes().iter().map(String::as_str)
-        }) {
+        let verified = if self.scope_hierarchy.is_empty() {
+            verified
+        } else {
+            let granted = self.scope_hierarchy.expand(verified.scopes());
+            verified.with_granted(granted)
+        };
+        match verified.require_scopes(&self.required_scopes) {
             Ok(()) => Ok(verified),
             Err(e) => Err(e.with_credential(verified)),
         }

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::alg::Algorithm;
 use crate::claims::Claims;
 use crate::error::{Error, ErrorCode};
+use crate::scopes::Granted;
 use crate::static_tokens::StaticToken;
 
 /// What kind of credential was accepted.
@@ -50,6 +51,8 @@ struct Inner {
     jti: Option<String>,
     client_id: Option<String>,
     scopes: Vec<String>,
+    /// What the verifier's scope hierarchy grants beyond `scopes`.
+    granted: Granted,
     claims_json: String,
     /// The configured audience that one of `aud` matched (`None` when none is configured).
     audience_matched: Option<String>,
@@ -97,6 +100,7 @@ impl Verified {
             jti: owned(&claims.jti),
             client_id,
             scopes: claims.scopes().map(str::to_owned).collect(),
+            granted: Granted::default(),
             claims_json: String::new(),
             audience_matched: audience_matched.map(str::to_owned),
             token_id: token_id(token),
@@ -118,6 +122,7 @@ impl Verified {
             jti: None,
             client_id: Some(token.client_id().to_owned()),
             scopes: token.scopes().to_vec(),
+            granted: Granted::default(),
             claims_json: "{}".to_owned(),
             audience_matched: token.audience().map(str::to_owned),
             token_id: token_id(secret),
@@ -228,9 +233,27 @@ impl Verified {
     pub fn scopes(&self) -> &[String] {
         &self.0.scopes
     }
-    /// Whether the credential carries `scope`.
+    /// Whether the credential grants `scope`: it carries it, or one of its scopes implies it in
+    /// the verifier's scope hierarchy ([`VerifierBuilder::scope_implies`](crate::VerifierBuilder::scope_implies)).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.0.scopes.iter().any(|s| s == scope)
+        self.0.granted.all || self.granted_scopes().any(|s| s == scope)
+    }
+
+    /// The scopes the credential grants: its own ([`scopes`](Verified::scopes)), then those they
+    /// imply in the verifier's scope hierarchy. (A scope that implies every scope, `*`, is not
+    /// listed; [`has_scope`](Verified::has_scope) answers for it.)
+    pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .scopes
+            .iter()
+            .chain(&self.0.granted.implied)
+            .map(String::as_str)
+    }
+
+    /// Applies the verifier's scope hierarchy (on a credential no one else holds yet).
+    pub(crate) fn with_granted(mut self, granted: Granted) -> Verified {
+        Arc::make_mut(&mut self.0).granted = granted;
+        self
     }
     /// Checks that the credential carries every scope in `required`, with the same
     /// `insufficient_scope` error a verifier built with `required_scopes` gives. For frameworks
@@ -239,7 +262,10 @@ impl Verified {
     /// # Errors
     /// `insufficient_scope` naming the missing scopes and the ones the token has.
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), Error> {
-        crate::claims::check_scopes(required, || self.0.scopes.iter().map(String::as_str))
+        if self.0.granted.all {
+            return Ok(());
+        }
+        crate::claims::check_scopes(required, || self.granted_scopes())
     }
 
     /// The claims set as the JSON text that was signed (`{}` for static tokens).

@@ -488,3 +488,63 @@ fn verify_cached_answers_what_needs_no_crypto_and_counts_it() {
         (1, 1, 1, 1)
     );
 }
+
+#[test]
+fn scope_hierarchies_grant_implied_scopes_in_every_check() {
+    let k = key(Algorithm::ES256, "ec");
+    let v = builder(&[k])
+        .required_scopes(["files:read"])
+        .scope_implies("files:write", "files:read")
+        .scope_implies("files:admin", "files:write")
+        .scope_implies("admin", "*")
+        .static_tokens([StaticToken::new("ops", "ops").with_scopes(["admin"])])
+        .build()
+        .unwrap();
+    let mint = |scope: &str| k.mint(&claims_with(json!({ "scope": scope }))).unwrap();
+    // files:admin → files:write → files:read satisfies the required scope.
+    let admin = v.verify(&mint("files:admin")).unwrap();
+    assert_eq!(admin.scopes(), ["files:admin"]);
+    assert_eq!(
+        admin.granted_scopes().collect::<Vec<_>>(),
+        ["files:admin", "files:write", "files:read"]
+    );
+    assert!(admin.has_scope("files:read") && !admin.has_scope("billing"));
+    assert!(admin.require_scopes(&["files:write"]).is_ok());
+    // A cache hit keeps what was granted.
+    assert!(
+        v.verify(&mint("files:admin"))
+            .unwrap()
+            .has_scope("files:read")
+    );
+    // `*`: every scope, static tokens included.
+    let ops = v.verify("ops").unwrap();
+    assert!(ops.has_scope("anything") && ops.require_scopes(&["x", "y"]).is_ok());
+    // Nothing implies upwards.
+    let e = v.verify(&mint("files:readonly other")).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InsufficientScope);
+    let read = builder(&[k])
+        .scope_implies("files:write", "files:read")
+        .build()
+        .unwrap();
+    let reader = read.verify(&mint("files:read")).unwrap();
+    assert_eq!(
+        reader.require_scopes(&["files:write"]).unwrap_err().code(),
+        ErrorCode::InsufficientScope
+    );
+    // No hierarchy unless configured.
+    let plain = builder(&[k]).build().unwrap();
+    assert!(
+        !plain
+            .verify(&mint("files:write"))
+            .unwrap()
+            .has_scope("files:read")
+    );
+    assert_eq!(
+        builder(&[k])
+            .scope_implies("", "x")
+            .build()
+            .unwrap_err()
+            .code(),
+        ErrorCode::ConfigInvalid
+    );
+}

@@ -54,7 +54,7 @@ pub fn builder(ops: &[Op], key: &SigningKey) -> VerifierBuilder {
     let mut b = Verifier::builder();
     for (selector, n, text) in ops {
         let n = *n;
-        b = match selector % 26 {
+        b = match selector % 27 {
             0 => b.issuer(text.as_str()),
             1 => b.audience(text.as_str()),
             2 => b.audiences(words(text)),
@@ -89,6 +89,7 @@ pub fn builder(ops: &[Op], key: &SigningKey) -> VerifierBuilder {
             22 => b.allow_insecure_http(),
             23 => b.issuer("https://fuzz.example").audience("fuzz"),
             24 => b.fetcher(Arc::new(Offline)),
+            25 => b.scope_implies(text.as_str(), if n % 2 == 0 { "*" } else { "read" }),
             _ => b.issuer(text.as_str()).fetcher(Arc::new(Offline)),
         };
     }
