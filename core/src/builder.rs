@@ -9,6 +9,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::alg::{self, Algorithm};
+use crate::audience::AudienceMatch;
 use crate::cache::{self, TokenCache};
 use crate::claims::ClaimsPolicy;
 use crate::error::{Error, quote};
@@ -70,6 +71,7 @@ pub struct VerifierBuilder {
     algorithms: Option<Vec<Algorithm>>,
     required_scopes: Vec<String>,
     scope_implications: Vec<(String, String)>,
+    audience_match: AudienceMatch,
     leeway: Duration,
     typ: Option<String>,
     required_claims: Vec<String>,
@@ -127,6 +129,14 @@ impl VerifierBuilder {
         let before = self.audiences.len();
         self.audiences.extend(audiences.into_iter().map(Into::into));
         self.audiences_set_empty |= self.audiences.len() == before;
+        self
+    }
+
+    /// How the token's `aud` compares with the configured audiences: [`AudienceMatch::Exact`]
+    /// (default) or [`AudienceMatch::CanonicalUri`] (scheme and host case-insensitive, default
+    /// port dropped, trailing slash ignored — the MCP canonical resource URI rules).
+    pub fn audience_match(mut self, audience_match: AudienceMatch) -> Self {
+        self.audience_match = audience_match;
         self
     }
 
@@ -549,6 +559,12 @@ impl VerifierBuilder {
             typ: self.typ.map(String::into_boxed_str),
             claims: ClaimsPolicy {
                 issuers: boxed(self.issuers),
+                audiences_normalised: self
+                    .audiences
+                    .iter()
+                    .map(|a| self.audience_match.normalise(a))
+                    .collect(),
+                audience_match: self.audience_match,
                 audiences: (!self.skip_audience).then(|| boxed(self.audiences)),
                 leeway: self.leeway.as_secs_f64(),
                 require_exp: !self.allow_missing_exp,

@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use crate::audience::AudienceMatch;
 use crate::error::{Error, ErrorCode, ErrorDetail, quote};
 use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
 
@@ -265,6 +266,9 @@ pub(crate) struct ClaimsPolicy {
     pub(crate) issuers: Vec<Box<str>>,
     /// `None` only when the audience check was explicitly disabled.
     pub(crate) audiences: Option<Vec<Box<str>>>,
+    /// How `aud` values compare with `audiences`, and the audiences in that form.
+    pub(crate) audience_match: AudienceMatch,
+    pub(crate) audiences_normalised: Vec<String>,
     pub(crate) leeway: f64,
     pub(crate) require_exp: bool,
     pub(crate) required_claims: Vec<Box<str>>,
@@ -356,10 +360,24 @@ impl ClaimsPolicy {
                     "token has no aud claim",
                 ));
             }
-            matched = audiences
-                .iter()
-                .find(|x| claims.aud.iter().any(|a| ***x == **a))
-                .map(|x| &**x);
+            matched = match self.audience_match {
+                AudienceMatch::Exact => audiences
+                    .iter()
+                    .find(|x| claims.aud.iter().any(|a| ***x == **a))
+                    .map(|x| &**x),
+                _ => {
+                    let found: Vec<String> = claims
+                        .aud
+                        .iter()
+                        .map(|a| self.audience_match.normalise(a))
+                        .collect();
+                    audiences
+                        .iter()
+                        .zip(&self.audiences_normalised)
+                        .find(|(_, x)| found.iter().any(|a| a == *x))
+                        .map(|(x, _)| &**x)
+                }
+            };
             if matched.is_none() {
                 let found: Vec<String> = claims.aud.iter().take(5).map(|a| quote(a)).collect();
                 return Err(Error::for_claim(

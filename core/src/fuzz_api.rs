@@ -25,6 +25,8 @@ pub fn parse_and_check_claims(payload: &[u8], now: f64) -> bool {
     let policy = ClaimsPolicy {
         issuers: vec!["https://fuzz.example".into()],
         audiences: Some(vec!["fuzz".into()]),
+        audience_match: crate::AudienceMatch::Exact,
+        audiences_normalised: vec!["fuzz".into()],
         leeway: 30.0,
         require_exp: true,
         required_claims: required,

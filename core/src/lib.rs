@@ -68,6 +68,7 @@
 #![deny(missing_docs, unreachable_pub)]
 
 mod alg;
+mod audience;
 mod builder;
 mod cache;
 mod claims;
@@ -99,6 +100,7 @@ mod weak_keys;
 
 // The public interface:
 pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
+pub use audience::AudienceMatch;
 pub use builder::{
     MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
     MAX_TOKEN_BYTES_LIMIT, MIN_REFRESH_COOLDOWN, VerifierBuilder,

@@ -548,3 +548,46 @@ fn scope_hierarchies_grant_implied_scopes_in_every_check() {
         ErrorCode::ConfigInvalid
     );
 }
+
+#[test]
+fn canonical_uri_audiences_tolerate_case_default_ports_and_trailing_slashes() {
+    let k = key(Algorithm::ES256, "ec");
+    let canonical = Verifier::builder()
+        .issuer(ISS)
+        .audience("https://mcp.example.com/mcp")
+        .jwks(&k.public_jwks())
+        .audience_match(jwtgate::AudienceMatch::CanonicalUri)
+        .build()
+        .unwrap();
+    let exact = builder(&[k]).build().unwrap(); // AUD exactly
+    let with_aud = |aud: &str| k.mint(&claims_with(json!({ "aud": aud }))).unwrap();
+    for aud in [
+        "https://mcp.example.com/mcp",
+        "HTTPS://MCP.EXAMPLE.COM/mcp",
+        "https://mcp.example.com:443/mcp/",
+    ] {
+        let v = canonical.verify(&with_aud(aud)).unwrap();
+        assert_eq!(
+            v.audience_matched(),
+            Some("https://mcp.example.com/mcp"),
+            "{aud}"
+        );
+    }
+    for aud in [
+        "https://mcp.example.com/MCP",
+        "https://mcp.example.com:8443/mcp",
+        "https://evil.example/mcp",
+    ] {
+        assert_eq!(
+            canonical.verify(&with_aud(aud)).unwrap_err().code(),
+            ErrorCode::AudienceMismatch,
+            "{aud}"
+        );
+    }
+    // Exact stays the default.
+    let upper = with_aud(&AUD.to_uppercase());
+    assert_eq!(
+        exact.verify(&upper).unwrap_err().code(),
+        ErrorCode::AudienceMismatch
+    );
+}

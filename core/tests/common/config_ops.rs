@@ -89,7 +89,9 @@ pub fn builder(ops: &[Op], key: &SigningKey) -> VerifierBuilder {
             22 => b.allow_insecure_http(),
             23 => b.issuer("https://fuzz.example").audience("fuzz"),
             24 => b.fetcher(Arc::new(Offline)),
-            25 => b.scope_implies(text.as_str(), if n % 2 == 0 { "*" } else { "read" }),
+            25 => b
+                .scope_implies(text.as_str(), if n % 2 == 0 { "*" } else { "read" })
+                .audience_match(jwtgate::AudienceMatch::CanonicalUri),
             _ => b.issuer(text.as_str()).fetcher(Arc::new(Offline)),
         };
     }
