@@ -61,7 +61,7 @@ describe('package', () => {
     assert.equal(new JwtGateError('x', 'insufficient_scope').status, 403);
   });
 
-  test('ERROR_CODES lists every code of DESIGN.md, in the core order', () => {
+  test('ERROR_CODES lists every code of the core error table, in its order', () => {
     assert.deepEqual(ERROR_CODES, [
       'token_malformed', 'token_too_large', 'alg_not_allowed', 'header_unsupported',
       'key_not_found', 'key_unusable', 'signature_invalid', 'token_expired',
