@@ -8,13 +8,24 @@
 //   ISSUER_PATH  path suffix of the issuer, e.g. `/realms/test` (default: none)
 //   KEYS         comma list of algorithms to publish and sign with (default RS256,PS256,ES256,EdDSA;
 //                also RS384, RS512, PS384, PS512, ES384)
-//   RESOURCE     the resource indicator, which becomes the tokens' `aud` (default https://mcp.test/)
-//   SCOPES       the scopes the resource server knows (default "tools:call read")
+//   RESOURCE     the default resource indicator (when a token request names none); it becomes the
+//                tokens' `aud` (default https://mcp.test/). A request may also name, with
+//                `resource=` (RFC 8707), any http(s) URL on a loopback host (127.0.0.1, localhost,
+//                [::1]), e.g. the URL of an MCP server under test: its token's `aud` is that URL,
+//                exactly as requested. Any other resource is `invalid_target`.
+//   SCOPES       the scopes the resource server knows (default "tools:call read"); a token gets the
+//                requested ones among them (`scope=`; unknown ones are dropped silently, none
+//                requested: no `scope` claim)
 //   TTL          access token lifetime in seconds (default 300)
 //   EXIT_ON_STDIN_EOF=1  exit when stdin closes (used by the Rust test harness)
 //
 // Clients: `client-<alg>` with secret `secret-<alg>` (alg lower-cased, e.g. client-es256 /
 // secret-es256), client_secret_basic or client_secret_post; their tokens are signed with <alg>.
+//
+// DPoP (RFC 9449, oidc-provider's `features.dPoP`): a token request carrying a `DPoP` proof header
+// gets a DPoP-bound token (`token_type: DPoP`, claim `cnf.jkt` = the RFC 7638 thumbprint of the
+// proof's key); proofs signed with ES256, ES384, EdDSA/Ed25519, PS256 or RS256; no server nonce;
+// a replayed proof `jti` is refused. Without a proof, tokens are plain Bearer tokens as before.
 //
 // Once listening it prints one line of JSON to stdout:
 //   {"issuer": "...", "port": N, "kids": {"RS256": "...", ...}, "published": ["kid", ...]}
@@ -28,8 +39,15 @@
 //                               start or the last reset, admin requests excluded
 //   POST /__admin/reset-counts  clears those counts
 //   GET  /__admin/state         {"issuer", "kids", "published"}
+//   POST /__admin/sign          {"alg": "ES256", "claims": {...}, "header": {...}} -> {"token": "..."}:
+//                               a compact JWS of exactly `claims`, signed with the IdP's current
+//                               signing key of `alg` (a TRUSTED key: the one its JWKS publishes).
+//                               Header: {"alg", "typ": "at+jwt", "kid": <that key's kid>} overlaid
+//                               with `header` (a member set to null is left out). For negative
+//                               tokens (expired, wrong issuer, wrong audience) that only fail
+//                               for their claims.
 
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { constants, createPrivateKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import http from 'node:http';
 
 import Provider, { errors } from 'oidc-provider';
@@ -88,6 +106,24 @@ function generateKey(alg) {
   return jwk;
 }
 
+// The algorithms a DPoP proof at the token endpoint may use.
+const DPOP_ALGS = ['ES256', 'ES384', 'EdDSA', 'Ed25519', 'PS256', 'RS256'];
+
+/** An http(s) URL on a loopback host, without fragment (RFC 8707 §2): a local resource server. */
+function isLoopbackResource(value) {
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+    !value.includes('#')
+  );
+}
+
 const clientId = (alg) => `client-${alg.toLowerCase()}`;
 const clientSecret = (alg) => `secret-${alg.toLowerCase()}`;
 
@@ -122,9 +158,12 @@ function buildProvider(signingAlgs, keepKids) {
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     enabledJWA: {
       idTokenSigningAlgValues: [...new Set(['RS256', ...algs])],
+      dPoPSigningAlgValues: DPOP_ALGS,
     },
     features: {
       devInteractions: { enabled: false },
+      // RFC 9449: a proof at the token endpoint binds the token (cnf.jkt); no server nonce.
+      dPoP: { enabled: true, allowReplay: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true },
       resourceIndicators: {
@@ -132,13 +171,13 @@ function buildProvider(signingAlgs, keepKids) {
         defaultResource: () => RESOURCE,
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator, client) => {
-          if (resourceIndicator !== RESOURCE) {
+          if (resourceIndicator !== RESOURCE && !isLoopbackResource(resourceIndicator)) {
             throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
           }
           const alg = signAlgByClient.get(client.clientId);
           return {
             scope: SCOPES,
-            audience: RESOURCE,
+            audience: resourceIndicator,
             accessTokenTTL: TTL,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg, kid: kids[alg] } },
@@ -157,6 +196,29 @@ function buildProvider(signingAlgs, keepKids) {
     kids,
     published: keys.map((k) => k.kid),
   };
+}
+
+// How each algorithm signs with node:crypto (JWA, RFC 7518 §3; EdDSA: RFC 8037).
+const SIGNERS = {
+  RS256: ['sha256', {}],
+  RS384: ['sha384', {}],
+  RS512: ['sha512', {}],
+  PS256: ['sha256', { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }],
+  PS384: ['sha384', { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }],
+  PS512: ['sha512', { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 }],
+  ES256: ['sha256', { dsaEncoding: 'ieee-p1363' }],
+  ES384: ['sha384', { dsaEncoding: 'ieee-p1363' }],
+  EdDSA: [null, {}],
+};
+
+const b64url = (value) => Buffer.from(value).toString('base64url');
+
+/** A compact JWS of `claims` with `header`, signed with the private JWK `jwk`. */
+function signJws(jwk, header, claims) {
+  const [hash, options] = SIGNERS[jwk.alg];
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const key = createPrivateKey({ key: jwk, format: 'jwk' });
+  return `${input}.${b64url(sign(hash, Buffer.from(input), { key, ...options }))}`;
 }
 
 const counts = new Map();
@@ -207,6 +269,29 @@ async function admin(req, res, path) {
       return sendJson(res, 500, { error: String(e?.stack ?? e) });
     }
     return sendJson(res, 200, { kids: current.kids, published: current.published });
+  }
+  if (req.method === 'POST' && path === '/__admin/sign') {
+    let body;
+    try {
+      body = await readJson(req);
+    } catch (e) {
+      return sendJson(res, 400, { error: `bad JSON: ${e.message}` });
+    }
+    const { alg, claims, header = {} } = body;
+    const kid = typeof alg === 'string' && Object.hasOwn(current.kids, alg) ? current.kids[alg] : undefined;
+    if (!kid) {
+      return sendJson(res, 400, {
+        error: `no current signing key for alg ${JSON.stringify(alg)} (have: ${Object.keys(current.kids).join(', ')})`,
+      });
+    }
+    const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(claims) || !isObject(header)) {
+      return sendJson(res, 400, { error: '`claims` must be an object, and `header` one when given' });
+    }
+    const merged = Object.fromEntries(
+      Object.entries({ alg, typ: 'at+jwt', kid, ...header }).filter(([, v]) => v !== null),
+    );
+    return sendJson(res, 200, { token: signJws(generated.get(kid), merged, claims), kid });
   }
   return sendJson(res, 404, { error: `no admin route ${req.method} ${path}` });
 }
