@@ -209,7 +209,7 @@ function rpcResponse(res, id, what) {
     try {
       value = JSON.parse(res.body);
     } catch (error) {
-      throw new Fail(`${what}: the JSON answer does not parse (${error.message}): ${snippet(res.body)}`);
+      throw new Fail(`${what}: expected a JSON body, got one that does not parse (${error.message}): ${snippet(res.body)}`);
     }
     messages = Array.isArray(value) ? value : [value];
   } else if (type === 'text/event-stream') {
@@ -218,9 +218,9 @@ function rpcResponse(res, id, what) {
     throw new Fail(`${what}: expected application/json or text/event-stream, got content-type ${JSON.stringify(type)}: ${snippet(res.body)}`);
   }
   const message = messages.find((m) => m && m.id === id && ('result' in m || 'error' in m));
-  if (!message) throw new Fail(`${what}: no JSON-RPC response with id ${id} in the answer: ${snippet(res.body)}`);
+  if (!message) throw new Fail(`${what}: expected the JSON-RPC response with id ${id}, got ${snippet(res.body)}`);
   if (message.error) {
-    throw new Fail(`${what}: JSON-RPC error ${message.error.code}: ${snippet(message.error.message)}`);
+    throw new Fail(`${what}: expected a result, got JSON-RPC error ${message.error.code}: ${snippet(message.error.message)}`);
   }
   return message.result;
 }
@@ -402,7 +402,7 @@ class McpSession {
 
   async initialize() {
     const { res, result } = await this.rpc('initialize', initializeMessage(0).params);
-    if (typeof result?.protocolVersion !== 'string') throw new Fail(`initialize: no protocolVersion in the result ${snippet(JSON.stringify(result))}`);
+    if (typeof result?.protocolVersion !== 'string') throw new Fail(`initialize: expected a protocolVersion in the result, got ${snippet(JSON.stringify(result))}`);
     this.version = result.protocolVersion;
     this.sessionId = res.headers['mcp-session-id'];
     const note = await this.send(this.headers(), JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
@@ -418,7 +418,7 @@ class McpSession {
     if (!Array.isArray(tools) || tools.length === 0) throw new Fail(`tools/list: expected at least one tool, got ${snippet(JSON.stringify(list))}`);
     const tool = tools.find((t) => !(t.inputSchema?.required ?? []).length) ?? tools[0];
     const { result } = await this.rpc('tools/call', { name: tool.name, arguments: argumentsFor(tool.inputSchema) });
-    if (result?.isError === true) throw new Fail(`tools/call ${tool.name}: the tool answered isError: ${snippet(JSON.stringify(result.content))}`);
+    if (result?.isError === true) throw new Fail(`tools/call ${tool.name}: expected a result, got isError: ${snippet(JSON.stringify(result.content))}`);
     return tool.name;
   }
 }
@@ -468,7 +468,7 @@ function challengesOfAnswer(res) {
   try {
     return parseWwwAuthenticate(values);
   } catch (error) {
-    throw new Fail(`the WWW-Authenticate value does not parse as RFC 9110 challenges (${error.message})`);
+    throw new Fail(`expected a WWW-Authenticate value that parses as RFC 9110 challenges (quoted-strings escaped, RFC 9110 §5.6.4), got: ${error.message}`);
   }
 }
 
@@ -500,7 +500,7 @@ function expectScopeParam(challenge, res) {
   const have = new Set(value.split(' ').filter(Boolean));
   const missing = SCOPES.filter((s) => !have.has(s));
   if (missing.length) throw new Fail(`expected scope= to hold every required scope (${SCOPES.join(' ')}), it lacks ${missing.join(' ')}: ${shownChallenge(res)}`);
-  if (have.has('offline_access') && !SCOPES.includes('offline_access')) throw new Fail(`scope= holds offline_access, which MCP servers SHOULD NOT challenge for: ${shownChallenge(res)}`);
+  if (have.has('offline_access') && !SCOPES.includes('offline_access')) throw new Fail(`expected no offline_access in scope= (MCP: servers SHOULD NOT), got ${shownChallenge(res)}`);
 }
 
 function expectError(challenge, errors, res) {
@@ -519,7 +519,7 @@ function expectDpopChallenge(challenges, res, errors) {
   const algs = (c.params.algs ?? '').split(' ').filter(Boolean);
   if (algs.length === 0) throw new Fail(`expected algs="…" in the DPoP challenge (RFC 9449 §7.1), got ${shownChallenge(res)}`);
   const bad = algs.filter((a) => a === 'none' || /^HS/.test(a));
-  if (bad.length) throw new Fail(`DPoP algs= lists non-asymmetric algorithms ${bad.join(' ')}`);
+  if (bad.length) throw new Fail(`expected only asymmetric algorithms in DPoP algs= (RFC 9449 §4.3), got ${bad.join(' ')}: ${shownChallenge(res)}`);
   if (errors !== null) expectError(c, errors, res);
   return c;
 }
@@ -671,13 +671,13 @@ async function main() {
     try {
       metadata = JSON.parse(res.body);
     } catch (error) {
-      throw new Fail(`the metadata does not parse as JSON: ${error.message}`);
+      throw new Fail(`expected a JSON document, got one that does not parse: ${error.message}`);
     }
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new Fail(`expected a JSON object, got ${snippet(res.body)}`);
   });
   const withMetadata = (name, fn) =>
     check(name, async () => {
-      if (!metadata) throw new Fail('no metadata document (see the check above)');
+      if (!metadata) throw new Fail('expected the metadata document, got none (see the check above)');
       await fn(metadata);
     });
   await withMetadata('metadata: resource is the resource identifier', async (m) => {
@@ -693,7 +693,7 @@ async function main() {
     if (!Array.isArray(s) || s.length === 0 || !s.every((x) => typeof x === 'string')) {
       throw new Fail(`expected "scopes_supported" as a non-empty array of strings, got ${JSON.stringify(s)}`);
     }
-    if (s.includes('offline_access')) throw new Fail(`"scopes_supported" holds offline_access (MCP: servers SHOULD NOT): ${JSON.stringify(s)}`);
+    if (s.includes('offline_access')) throw new Fail(`expected no offline_access in "scopes_supported" (MCP: servers SHOULD NOT), got ${JSON.stringify(s)}`);
   });
   await withMetadata('metadata: bearer_methods_supported is ["header"]', async (m) => {
     const b = m.bearer_methods_supported;
@@ -712,7 +712,7 @@ async function main() {
         throw new Fail(`expected "dpop_bound_access_tokens_required": true in required mode (RFC 9728 §2), got ${JSON.stringify(required)}`);
       }
       if (DPOP_MODE === 'allowed' && required === true) {
-        throw new Fail('"dpop_bound_access_tokens_required" is true, but --dpop allowed says Bearer tokens are accepted');
+        throw new Fail('expected "dpop_bound_access_tokens_required" absent or false (--dpop allowed: Bearer tokens are accepted), got true');
       }
     });
   }
@@ -827,7 +827,7 @@ async function dpopChecks(tokens) {
     expectStatus(res, 200);
   });
   await check('DPoP: a replayed proof (same jti) is refused: 401 invalid_dpop_proof', async () => {
-    if (!control) throw new Fail('the control proof was not accepted, so a refusal here would prove nothing');
+    if (!control) throw new Fail('expected the control proof to be accepted (a refusal here would prove nothing), it was not');
     expectDpopRefusal(await send(replayable));
   });
 
