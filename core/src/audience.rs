@@ -45,22 +45,7 @@ fn canonical_uri(value: &str) -> Option<String> {
         return None;
     };
     let url = HttpUrl::parse(&format!("{scheme}://{rest}")).ok()?;
-    let (host, port) = match url.authority.strip_prefix('[') {
-        Some(v6) => {
-            let (_, after) = v6.split_once(']')?;
-            (format!("[{}]", url.host), after.strip_prefix(':'))
-        }
-        None => (
-            url.host.clone(),
-            url.authority.split_once(':').map(|(_, p)| p),
-        ),
-    };
-    let default = if url.https { 443 } else { 80 };
-    let authority = match port.map(str::parse::<u16>) {
-        Some(Ok(p)) if p != default => format!("{host}:{p}"),
-        Some(Err(_)) => return None,
-        _ => host,
-    };
+    let authority = url.canonical_authority()?;
     let path = if url.path.contains('?') {
         url.path.as_str()
     } else {

@@ -12,6 +12,7 @@ use crate::alg::{self, Algorithm};
 use crate::audience::AudienceMatch;
 use crate::cache::{self, TokenCache};
 use crate::claims::ClaimsPolicy;
+use crate::dpop::{self, DpopMode, DpopPolicy};
 use crate::error::{Error, quote};
 use crate::jwk::Key;
 use crate::jws::{AlgSet, JwsPolicy};
@@ -47,6 +48,15 @@ pub const MAX_REFRESH_COOLDOWN: Duration = Duration::from_secs(24 * 3600);
 
 /// Longest accepted `max_stale`: 30 days.
 pub const MAX_MAX_STALE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Default DPoP proof `iat` window (RFC 9449 §11.1 leaves it to the server; ±5 minutes).
+pub const DEFAULT_DPOP_IAT_WINDOW: Duration = Duration::from_secs(300);
+
+/// Longest accepted DPoP `iat` window: 1 hour (the replay cache holds proofs this long).
+pub const MAX_DPOP_IAT_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Largest DPoP replay cache, in entries (each about 48 bytes when used).
+pub const MAX_DPOP_REPLAY_CACHE_SIZE: usize = 1 << 24;
 
 /// Most entries in each configured list (issuers, audiences, scopes, required claims, algorithms).
 const MAX_LIST_ENTRIES: usize = 256;
@@ -84,6 +94,11 @@ pub struct VerifierBuilder {
     cache_size: Option<usize>,
     /// Secrets for every HS* algorithm of the allow-list, bound when the verifier is built.
     secrets_for_algorithms: Vec<Zeroizing<Vec<u8>>>,
+    dpop_mode: DpopMode,
+    dpop_algorithms: Option<Vec<Algorithm>>,
+    dpop_iat_window: Option<Duration>,
+    dpop_nonce: bool,
+    dpop_replay_cache_size: Option<usize>,
 }
 
 impl VerifierBuilder {
@@ -341,6 +356,45 @@ impl VerifierBuilder {
         self
     }
 
+    /// How DPoP (RFC 9449) is treated: [`DpopMode::Allowed`] by default (Bearer tokens work;
+    /// DPoP-bound tokens need a valid proof), `Required` (DPoP-bound tokens only) or `Off`. Proofs
+    /// are checked by [`Verifier::verify_request`].
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop_mode = mode;
+        self
+    }
+
+    /// Algorithms accepted for DPoP proofs (default: every asymmetric algorithm jwtgate
+    /// verifies). Symmetric algorithms are refused (RFC 9449 §4.2).
+    pub fn dpop_algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
+        self.dpop_algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// How far a proof's `iat` may lie from now, either way (default 300 s, at most
+    /// [`MAX_DPOP_IAT_WINDOW`]). Proofs' `jti`s are remembered this long.
+    pub fn dpop_iat_window(mut self, window: Duration) -> Self {
+        self.dpop_iat_window = Some(window);
+        self
+    }
+
+    /// Require server-issued nonces in proofs (RFC 9449 §8): a proof without a current nonce is
+    /// refused with `dpop_nonce_required`, and the [`Challenge`](crate::Challenge) carries a
+    /// fresh one for the `DPoP-Nonce` header. Nonces are stateless (an HMAC of their time) and
+    /// live as long as the `iat` window. Off by default.
+    pub fn dpop_nonce(mut self, enabled: bool) -> Self {
+        self.dpop_nonce = enabled;
+        self
+    }
+
+    /// Capacity of the DPoP replay cache in proofs (default 1,048,576; 1 to
+    /// [`MAX_DPOP_REPLAY_CACHE_SIZE`]). When it is full of proofs still inside the window, new
+    /// proofs are refused with `dpop_replay_cache_full` (503) rather than risking a replay.
+    pub fn dpop_replay_cache_size(mut self, entries: usize) -> Self {
+        self.dpop_replay_cache_size = Some(entries);
+        self
+    }
+
     /// Builds the verifier.
     ///
     /// # Errors
@@ -379,7 +433,9 @@ impl VerifierBuilder {
             (Some(source), Some(holder)) => Some(self.start_remote(source, holder)?),
             _ => None,
         };
+        let dpop = self.dpop_policy()?;
         Ok(Verifier::from_inner(Inner {
+            dpop,
             keys: holder,
             remote,
             cache: if jwt {
@@ -396,6 +452,52 @@ impl VerifierBuilder {
 
 /// The steps of [`VerifierBuilder::build`], in order.
 impl VerifierBuilder {
+    /// The DPoP settings, within their bounds.
+    fn dpop_policy(&self) -> Result<DpopPolicy, Error> {
+        let window = self.dpop_iat_window.unwrap_or(DEFAULT_DPOP_IAT_WINDOW);
+        if window.is_zero() || window > MAX_DPOP_IAT_WINDOW {
+            return Err(Error::config(format!(
+                "dpop_iat_window is {window:?}; it must be more than 0 and at most {}s",
+                MAX_DPOP_IAT_WINDOW.as_secs()
+            )));
+        }
+        let capacity = self
+            .dpop_replay_cache_size
+            .unwrap_or(dpop::DEFAULT_REPLAY_CACHE_SIZE);
+        if !(1..=MAX_DPOP_REPLAY_CACHE_SIZE).contains(&capacity) {
+            return Err(Error::config(format!(
+                "dpop_replay_cache_size is {capacity}; it must be between 1 and {MAX_DPOP_REPLAY_CACHE_SIZE}"
+            )));
+        }
+        let algorithms = match &self.dpop_algorithms {
+            None => Algorithm::ALL
+                .iter()
+                .copied()
+                .filter(|a| !a.is_symmetric())
+                .collect(),
+            Some(list) => {
+                if list.is_empty() {
+                    return Err(Error::config(
+                        "dpop_algorithms is empty: name at least one asymmetric algorithm, or set dpop to off",
+                    ));
+                }
+                if let Some(symmetric) = list.iter().find(|a| a.is_symmetric()) {
+                    return Err(Error::config(format!(
+                        "dpop_algorithms has {symmetric}: DPoP proofs are signed with the client's public key (RFC 9449 §4.2), never a shared secret"
+                    )));
+                }
+                list.clone()
+            }
+        };
+        DpopPolicy::new(
+            self.dpop_mode,
+            AlgSet::from_slice(&algorithms),
+            window.as_secs_f64(),
+            self.dpop_nonce,
+            capacity,
+        )
+    }
+
     /// No blank issuer or audience, a leeway within bounds, at most 64 required claims.
     fn check_strings(&self) -> Result<(), Error> {
         let blank = |s: &String| s.trim().is_empty();

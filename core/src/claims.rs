@@ -29,6 +29,8 @@ pub(crate) struct Claims<'a> {
     pub(crate) azp: Option<Cow<'a, str>>,
     pub(crate) scope: Option<Cow<'a, str>>,
     pub(crate) scp: Vec<Cow<'a, str>>,
+    /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound to.
+    pub(crate) cnf_jkt: Option<Cow<'a, str>>,
     /// Bit i set when `required[i]` is present.
     pub(crate) required_present: u64,
 }
@@ -118,6 +120,73 @@ impl<'de> de::Deserialize<'de> for Raw<'de> {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// The confirmation claim (RFC 7800 `cnf`): the members jwtgate can check, and whether it has
+/// others.
+#[derive(Default)]
+struct Confirmation<'de> {
+    jkt: Option<Cow<'de, str>>,
+    jkt_invalid: bool,
+    /// Another confirmation method, e.g. `x5t#S256` (RFC 8705 certificate binding).
+    other: Option<String>,
+}
+
+impl<'de> de::Deserialize<'de> for Confirmation<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Confirmation<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Confirmation<'de>, A::Error> {
+                let mut out = Confirmation::default();
+                while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+                    if &*key == "jkt" {
+                        if out.jkt.is_some() || out.jkt_invalid {
+                            return Err(de::Error::custom("duplicate jkt"));
+                        }
+                        match map.next_value::<Raw<'de>>()? {
+                            Raw::Str(s) if !s.is_empty() => out.jkt = Some(s),
+                            _ => out.jkt_invalid = true,
+                        }
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                        out.other.get_or_insert_with(|| key.to_string());
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Confirmation<'de> {
+    /// The token's `jkt`, or why the confirmation cannot be honoured.
+    fn check(self) -> Result<Option<Cow<'de, str>>, Error> {
+        if self.jkt_invalid {
+            return Err(invalid(
+                "cnf",
+                "cnf.jkt is not a non-empty string".to_owned(),
+            ));
+        }
+        match (self.jkt, self.other) {
+            (Some(jkt), _) => Ok(Some(jkt)),
+            (None, Some(method)) => Err(invalid(
+                "cnf",
+                format!(
+                    "the token is bound by cnf {} (e.g. an RFC 8705 client certificate), which this verifier cannot check; only DPoP (cnf.jkt) bindings are supported",
+                    quote(&method)
+                ),
+            )),
+            (None, None) => Ok(None),
+        }
     }
 }
 
@@ -218,6 +287,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
                     | "azp"
                     | "scope"
                     | "scp"
+                    | "cnf"
             );
             if !registered {
                 map.next_value_seed(Skip {
@@ -225,6 +295,26 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
                     what: "token claims",
                     problem: self.problem,
                 })?;
+                continue;
+            }
+            if name == "cnf" {
+                let confirmation = match map.next_value::<Confirmation<'de>>() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        *self.problem = Some(invalid(
+                            "cnf",
+                            "cnf is not a JSON object with a string jkt".to_owned(),
+                        ));
+                        return Err(e);
+                    }
+                };
+                match confirmation.check() {
+                    Ok(jkt) => claims.cnf_jkt = jkt,
+                    Err(error) => {
+                        *self.problem = Some(error);
+                        return Err(de::Error::custom("invalid claim"));
+                    }
+                }
                 continue;
             }
             let raw = match map.next_value::<Raw<'de>>() {

@@ -153,6 +153,40 @@ error_codes! {
     ConfigInvalid = "config_invalid", 500,
         client: "The server is misconfigured",
         hint: "fix the option the message names";
+    /// The request carries no credential this server accepts: no `Authorization` header, another
+    /// scheme than `Bearer` / `DPoP`, or `DPoP` while DPoP is off. Answered like a request without
+    /// credentials (RFC 6750 §3.1: a challenge without `error`).
+    CredentialMissing = "credential_missing", 401,
+        client: "The request has no access token",
+        hint: "the client sent no Authorization: Bearer (or DPoP) header: it should follow the 401 challenge's resource_metadata to the authorization server";
+    /// A DPoP proof is needed and absent: a DPoP-bound token (`cnf.jkt`) sent as a Bearer token,
+    /// the `DPoP` scheme without a `DPoP` header, or a Bearer token where DPoP is required
+    /// (RFC 9449 §7).
+    DpopProofMissing = "dpop_proof_missing", 401,
+        client: "The request lacks a DPoP proof for its access token",
+        hint: "send a DPoP-bound token as Authorization: DPoP <token> with a fresh DPoP proof header; with dpop = required, Bearer tokens are refused";
+    /// The `DPoP` proof fails a check of RFC 9449 §4.3: form, `typ`, `alg`, `jwk` (private or weak
+    /// key), signature, `htm`, `htu`, `iat` window, `ath`, or several `DPoP` headers.
+    DpopProofInvalid = "dpop_proof_invalid", 401,
+        client: "The DPoP proof is invalid",
+        hint: "the message names the failed check: htu must be this request's URL as the server sees it (behind a proxy, pass the public URL), iat within the window (clocks), ath the hash of this token";
+    /// The proof's `jti` was seen before within the window: a replayed request (RFC 9449 §11.1).
+    DpopProofReplayed = "dpop_proof_replayed", 401,
+        client: "The DPoP proof was already used",
+        hint: "every request needs a fresh proof with a new jti; a client that reuses proofs (or a replaying attacker) gets this";
+    /// The proof's key is not the one the token is bound to (`cnf.jkt` ≠ its RFC 7638 thumbprint),
+    /// or the `DPoP` scheme was used with a token that is not bound.
+    DpopKeyMismatch = "dpop_key_mismatch", 401,
+        client: "The access token is not bound to the DPoP proof key",
+        hint: "the client must sign proofs with the key it bound the token to at the token endpoint; an unbound token goes with the Bearer scheme";
+    /// The proof lacks a current server nonce while nonces are on (RFC 9449 §8, `use_dpop_nonce`).
+    DpopNonceRequired = "dpop_nonce_required", 401,
+        client: "A DPoP nonce is required",
+        hint: "the client must retry with the DPoP-Nonce value of the answer in its proof's nonce claim; normal on a first request when dpop_nonce is on";
+    /// The DPoP replay cache is full of live entries, so new proofs cannot be recorded.
+    DpopReplayCacheFull = "dpop_replay_cache_full", 503,
+        client: "The server cannot verify DPoP proofs right now",
+        hint: "more distinct proofs arrived within the iat window than the replay cache holds: raise dpop_replay_cache_size or shorten dpop_iat_window";
 }
 
 impl fmt::Display for ErrorCode {
@@ -204,6 +238,9 @@ struct Inner {
     detail: Option<ErrorDetail>,
     /// The otherwise valid credential of an `insufficient_scope` rejection.
     credential: Option<Verified>,
+    /// The request presented its credential with the `DPoP` scheme (RFC 9449 §7.1: the
+    /// challenge's error goes with the scheme the client used).
+    dpop_scheme: bool,
 }
 
 impl PartialEq for Error {
@@ -224,6 +261,7 @@ impl Error {
             claim: None,
             detail: None,
             credential: None,
+            dpop_scheme: false,
         }))
     }
 
@@ -251,6 +289,17 @@ impl Error {
     pub(crate) fn with_credential(mut self, credential: Verified) -> Self {
         self.0.credential = Some(credential);
         self
+    }
+
+    /// Marks a rejection of a request that used the `DPoP` scheme.
+    pub(crate) fn in_dpop_scheme(mut self) -> Self {
+        self.0.dpop_scheme = true;
+        self
+    }
+
+    /// Whether the rejected request used the `DPoP` scheme.
+    pub(crate) fn dpop_scheme(&self) -> bool {
+        self.0.dpop_scheme
     }
 
     /// The stable code; match on this, not on the message.

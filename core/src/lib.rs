@@ -75,6 +75,7 @@ mod claims;
 mod crypto;
 mod der;
 pub mod diagnostics;
+mod dpop;
 mod env;
 mod error;
 #[cfg(fuzzing)]
@@ -102,9 +103,11 @@ mod weak_keys;
 pub use alg::{Algorithm, Curve, KeyFamily, UnknownAlgorithm};
 pub use audience::AudienceMatch;
 pub use builder::{
-    MAX_CACHE_SIZE, MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN,
-    MAX_TOKEN_BYTES_LIMIT, MIN_REFRESH_COOLDOWN, VerifierBuilder,
+    DEFAULT_DPOP_IAT_WINDOW, MAX_CACHE_SIZE, MAX_DPOP_IAT_WINDOW, MAX_DPOP_REPLAY_CACHE_SIZE,
+    MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN, MAX_TOKEN_BYTES_LIMIT,
+    MIN_REFRESH_COOLDOWN, VerifierBuilder,
 };
+pub use dpop::{AuthRequest, DpopMode};
 pub use error::{Error, ErrorCode, ErrorDetail};
 pub use jwk::Key;
 pub use keyset::{KeySet, SkippedKey};

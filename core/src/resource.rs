@@ -3,8 +3,11 @@
 //! challenges (RFC 6750 §3) for a missing, invalid or insufficient credential. Built here once, so
 //! that every adapter sends the same bytes.
 
+use crate::alg::Algorithm;
+use crate::dpop::DpopMode;
 use crate::error::{Error, ErrorCode};
 use crate::remote::url::HttpUrl;
+use crate::verifier::Verifier;
 
 /// RFC 9728 §3: the well-known path segment for protected-resource metadata.
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -33,6 +36,17 @@ pub struct ProtectedResource {
     metadata_path: String,
     authorization_servers: Vec<String>,
     scopes_supported: Vec<String>,
+    /// What the resource says of DPoP, when it accepts DPoP (RFC 9449 §7.1, RFC 9728 §2).
+    dpop: Option<DpopAdvert>,
+}
+
+/// A verifier's DPoP settings as its resource advertises them.
+#[derive(Debug, Clone)]
+struct DpopAdvert {
+    required: bool,
+    algorithms: Vec<Algorithm>,
+    /// The verifier, for fresh nonces when it requires them.
+    nonces: Option<Verifier>,
 }
 
 /// What to answer a request that was refused: the HTTP status and, for 401 and 403, the
@@ -42,8 +56,12 @@ pub struct ProtectedResource {
 pub struct Challenge {
     /// 401, 403, or the status of a server-side problem (503, 500), from the error table.
     pub status: u16,
-    /// The `WWW-Authenticate` value (`None` for 5xx answers, which carry no challenge).
+    /// The `WWW-Authenticate` value (`None` for 5xx answers, which carry no challenge). It may
+    /// hold two challenges, `Bearer` and `DPoP` (RFC 9110 §11.6.1): send it as it is.
     pub www_authenticate: Option<String>,
+    /// A fresh server nonce for the `DPoP-Nonce` header (RFC 9449 §8), when the verifier
+    /// requires nonces.
+    pub dpop_nonce: Option<String>,
 }
 
 impl ProtectedResource {
@@ -91,7 +109,45 @@ impl ProtectedResource {
                 .filter(|s| **s != OFFLINE_ACCESS)
                 .map(|s| s.to_string())
                 .collect(),
+            dpop: None,
         })
+    }
+
+    /// The resource a verifier protects: as [`new`](Self::new), with the verifier's issuers when
+    /// `authorization_servers` is empty, its required scopes when `scopes_supported` is empty,
+    /// and its DPoP settings (RFC 9728 `dpop_signing_alg_values_supported` and
+    /// `dpop_bound_access_tokens_required`; `DPoP` challenges; nonces).
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn for_verifier(
+        verifier: &Verifier,
+        resource: &str,
+        authorization_servers: &[&str],
+        scopes_supported: &[&str],
+    ) -> Result<ProtectedResource, Error> {
+        let issuers = verifier.issuers();
+        let servers = if authorization_servers.is_empty() {
+            issuers.as_slice()
+        } else {
+            authorization_servers
+        };
+        let required = verifier.required_scopes();
+        let scopes = if scopes_supported.is_empty() {
+            required.as_slice()
+        } else {
+            scopes_supported
+        };
+        let mut resource = ProtectedResource::new(resource, servers, scopes)?;
+        let (mode, algorithms, nonces) = verifier.dpop_settings();
+        if mode != DpopMode::Off {
+            resource.dpop = Some(DpopAdvert {
+                required: mode == DpopMode::Required,
+                algorithms,
+                nonces: nonces.then(|| verifier.clone()),
+            });
+        }
+        Ok(resource)
     }
 
     /// The resource identifier.
@@ -118,8 +174,20 @@ impl ProtectedResource {
             "authorization_servers": self.authorization_servers,
             "bearer_methods_supported": ["header"],
         });
+        if self.authorization_servers.is_empty() {
+            if let Some(doc) = doc.as_object_mut() {
+                doc.remove("authorization_servers");
+            }
+        }
         if !self.scopes_supported.is_empty() {
             doc["scopes_supported"] = serde_json::json!(self.scopes_supported);
+        }
+        if let Some(dpop) = &self.dpop {
+            let algs: Vec<&str> = dpop.algorithms.iter().map(|a| a.as_str()).collect();
+            doc["dpop_signing_alg_values_supported"] = serde_json::json!(algs);
+            if dpop.required {
+                doc["dpop_bound_access_tokens_required"] = serde_json::json!(true);
+            }
         }
         doc.to_string()
     }
@@ -137,11 +205,14 @@ impl ProtectedResource {
     /// `error_description` is the code's fixed client description: configuration and token
     /// contents never reach the client.
     pub fn challenge(&self, rejection: Option<&Error>, required_scopes: &[&str]) -> Challenge {
+        // A request without a usable credential is answered as one without any (RFC 6750 §3.1).
+        let rejection = rejection.filter(|e| e.code() != ErrorCode::CredentialMissing);
         let status = rejection.map_or(401, |e| e.code().http_status());
         if status >= 500 {
             return Challenge {
                 status,
                 www_authenticate: None,
+                dpop_nonce: None,
             };
         }
         let mut scopes: Vec<&str> = required_scopes.to_vec();
@@ -151,29 +222,73 @@ impl ProtectedResource {
             }
         }
         scopes.retain(|s| *s != OFFLINE_ACCESS);
-        let mut params: Vec<(&str, String)> = Vec::new();
-        if let Some(e) = rejection {
-            let error = match e.code() {
+        // RFC 9449 §7.1: the error goes with the scheme the client used (or the DPoP one for
+        // proof errors); the other challenge only says where and how to get a credential.
+        let error = rejection.map(|e| {
+            let name = match e.code() {
                 ErrorCode::InsufficientScope => "insufficient_scope",
+                ErrorCode::DpopProofMissing
+                | ErrorCode::DpopProofInvalid
+                | ErrorCode::DpopProofReplayed => "invalid_dpop_proof",
+                ErrorCode::DpopNonceRequired => "use_dpop_nonce",
                 _ => "invalid_token",
             };
-            params.push(("error", error.to_owned()));
-            params.push((
-                "error_description",
-                e.code().client_description().to_owned(),
-            ));
+            let dpop_side = e.dpop_scheme()
+                || matches!(
+                    e.code(),
+                    ErrorCode::DpopProofInvalid
+                        | ErrorCode::DpopProofReplayed
+                        | ErrorCode::DpopNonceRequired
+                        | ErrorCode::DpopKeyMismatch
+                );
+            (name, e.code().client_description(), dpop_side)
+        });
+        let render = |scheme: &str, error: Option<(&str, &str)>, extra: Option<String>| {
+            let mut params: Vec<(&str, String)> = Vec::new();
+            if let Some(algs) = extra {
+                params.push(("algs", algs));
+            }
+            if let Some((name, description)) = error {
+                params.push(("error", name.to_owned()));
+                params.push(("error_description", description.to_owned()));
+            }
+            params.push(("resource_metadata", self.metadata_url.clone()));
+            if !scopes.is_empty() {
+                params.push(("scope", scopes.join(" ")));
+            }
+            let rendered: Vec<String> = params
+                .iter()
+                .map(|(name, value)| format!("{name}={}", quoted_string(value)))
+                .collect();
+            format!("{scheme} {}", rendered.join(", "))
+        };
+        let mut challenges = Vec::with_capacity(2);
+        let dpop_error = error.filter(|e| e.2).map(|e| (e.0, e.1));
+        let bearer_error = error.filter(|e| !e.2).map(|e| (e.0, e.1));
+        match &self.dpop {
+            None => challenges.push(render("Bearer", error.map(|e| (e.0, e.1)), None)),
+            Some(dpop) => {
+                if !dpop.required {
+                    challenges.push(render("Bearer", bearer_error, None));
+                }
+                let algs: Vec<&str> = dpop.algorithms.iter().map(|a| a.as_str()).collect();
+                let dpop_error = if dpop.required {
+                    dpop_error.or(bearer_error)
+                } else {
+                    dpop_error
+                };
+                challenges.push(render("DPoP", dpop_error, Some(algs.join(" "))));
+            }
         }
-        params.push(("resource_metadata", self.metadata_url.clone()));
-        if !scopes.is_empty() {
-            params.push(("scope", scopes.join(" ")));
-        }
-        let rendered: Vec<String> = params
-            .iter()
-            .map(|(name, value)| format!("{name}={}", quoted_string(value)))
-            .collect();
+        let dpop_nonce = self
+            .dpop
+            .as_ref()
+            .and_then(|d| d.nonces.as_ref())
+            .and_then(|v| v.fresh_dpop_nonce());
         Challenge {
             status,
-            www_authenticate: Some(format!("Bearer {}", rendered.join(", "))),
+            www_authenticate: Some(challenges.join(", ")),
+            dpop_nonce,
         }
     }
 }
@@ -333,7 +448,8 @@ mod tests {
             r.challenge(Some(&down), &[]),
             Challenge {
                 status: 503,
-                www_authenticate: None
+                www_authenticate: None,
+                dpop_nonce: None
             }
         );
     }

@@ -173,6 +173,57 @@ impl SigningKey {
         self.sign_raw(&header, &payload)
     }
 
+    /// The RFC 7638 thumbprint of the public key (the `cnf.jkt` of tokens bound to it, RFC 9449
+    /// §6.1), or `None` for HMAC keys.
+    pub fn thumbprint(&self) -> Option<String> {
+        let jwk = self.public_jwk()?;
+        crate::dpop::thumbprint(jwk.as_object()?).ok()
+    }
+
+    /// A DPoP proof (RFC 9449 §4.2) signed with this key, for tests and demos: header `typ`
+    /// `dpop+jwt`, `alg`, the public `jwk`; claims a random `jti`, `htm`, `htu` (without query
+    /// and fragment), `iat` now, `ath` when the access token is given, `nonce` when given.
+    ///
+    /// ```
+    /// use jwtgate::{Algorithm, sign::SigningKey};
+    /// let client = SigningKey::generate(Algorithm::ES256, "client").unwrap();
+    /// let proof = client.dpop_proof("POST", "https://mcp.example.com/mcp", Some("the-token"), None).unwrap();
+    /// assert_eq!(proof.split('.').count(), 3);
+    /// ```
+    ///
+    /// # Errors
+    /// `config_invalid` for an HMAC key (proofs are signed with asymmetric keys) or a signing
+    /// failure.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String, Error> {
+        let jwk = self
+            .public_jwk()
+            .ok_or_else(|| Error::config("DPoP proofs are signed with asymmetric keys"))?;
+        let jti = match KeyPair::generate(Algorithm::HS256).map(|k| k.public_parts()) {
+            Ok(PublicParts::Secret(random)) => encode(&random[..16]),
+            _ => return Err(Error::config("no randomness for the proof's jti")),
+        };
+        let htu = url.split(['?', '#']).next().unwrap_or(url);
+        let mut claims = json!({
+            "jti": jti, "htm": method, "htu": htu, "iat": crate::verifier::now_unix(),
+        });
+        if let Some(token) = access_token {
+            claims["ath"] = json!(encode(&crate::crypto::sha256(token.as_bytes())));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let header = json!({"typ": "dpop+jwt", "alg": self.alg.as_str(), "jwk": jwk});
+        let header = serde_json::to_vec(&header).map_err(|e| Error::config(e.to_string()))?;
+        let payload = serde_json::to_vec(&claims).map_err(|e| Error::config(e.to_string()))?;
+        self.sign_raw(&header, &payload)
+    }
+
     /// Signs exact header and payload bytes (no checks, no changes): for tests that need
     /// unusual headers or payloads.
     ///

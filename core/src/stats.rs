@@ -15,7 +15,8 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Credentials accepted (from the cache, by full verification, or as static tokens).
+    /// Credentials accepted (from the cache, by full verification, or as static tokens). A token
+    /// that verified but failed its DPoP binding (RFC 9449) counts as rejected, not accepted.
     pub accepted: u64,
     /// Accepted from the verified-token cache, without crypto.
     pub cache_hits: u64,
@@ -65,6 +66,8 @@ struct Stripe {
     cache_misses: AtomicU64,
     cache_inserts: AtomicU64,
     cache_evictions: AtomicU64,
+    /// Credentials that verified and were then refused for their DPoP binding.
+    binding_refused: AtomicU64,
     rejected: [AtomicU64; ErrorCode::ALL.len()],
 }
 
@@ -82,6 +85,7 @@ pub(crate) enum Event {
     CacheMiss,
     CacheInsert,
     CacheEviction,
+    BindingRefused,
 }
 
 impl Counters {
@@ -108,6 +112,7 @@ impl Counters {
             Event::CacheMiss => &s.cache_misses,
             Event::CacheInsert => &s.cache_inserts,
             Event::CacheEviction => &s.cache_evictions,
+            Event::BindingRefused => &s.binding_refused,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -133,7 +138,8 @@ impl Counters {
             cache_evictions: sum(|s| &s.cache_evictions),
             ..Stats::default()
         };
-        stats.accepted = stats.cache_hits + stats.verified + stats.static_tokens;
+        stats.accepted = (stats.cache_hits + stats.verified + stats.static_tokens)
+            .saturating_sub(sum(|s| &s.binding_refused));
         for code in ErrorCode::ALL {
             let n: u64 = self
                 .stripes

@@ -58,6 +58,8 @@ struct Inner {
     audience_matched: Option<String>,
     /// Identifies the credential's text (see [`Verified::token_id`]).
     token_id: u64,
+    /// `cnf.jkt`: the thumbprint of the key the token is bound to (RFC 9449 §6.1).
+    confirmation_jkt: Option<String>,
 }
 
 /// A per-process keyed hash of a credential: equal for the same text, unrelated otherwise, and
@@ -104,6 +106,7 @@ impl Verified {
             claims_json: String::new(),
             audience_matched: audience_matched.map(str::to_owned),
             token_id: token_id(token),
+            confirmation_jkt: owned(&claims.cnf_jkt),
         }))
     }
 
@@ -126,6 +129,7 @@ impl Verified {
             claims_json: "{}".to_owned(),
             audience_matched: token.audience().map(str::to_owned),
             token_id: token_id(secret),
+            confirmation_jkt: None,
         }))
     }
 
@@ -152,6 +156,13 @@ impl Verified {
         };
         let until = self.0.exp.map_or(f64::INFINITY, |exp| exp + leeway);
         (from, until)
+    }
+
+    /// The RFC 7638 thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a
+    /// DPoP-bound token. Such a token is accepted only through
+    /// [`Verifier::verify_request`](crate::Verifier::verify_request) with a valid proof.
+    pub fn confirmation_jkt(&self) -> Option<&str> {
+        self.0.confirmation_jkt.as_deref()
     }
 
     /// Whether this was a JWT or a static token.

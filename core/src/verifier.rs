@@ -10,11 +10,13 @@ use crate::alg::Algorithm;
 use crate::builder::VerifierBuilder;
 use crate::cache::{KeyBinding, TokenCache};
 use crate::claims::Claims;
+use crate::dpop::{self, AuthRequest, DpopMode, DpopPolicy, Presented, Scheme};
 use crate::error::{Error, ErrorCode};
 use crate::jws;
 use crate::keyset::{KeyHolder, KeySet};
 use crate::policy::Policy;
 use crate::remote::{KeysStatus, Need, Remote, Wait};
+use crate::resource::ProtectedResource;
 use crate::static_tokens::StaticTokens;
 use crate::stats::{Counters, Event, Stats};
 use crate::token;
@@ -69,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) policy: Policy,
     pub(crate) static_tokens: StaticTokens,
     pub(crate) counters: Counters,
+    /// DPoP (RFC 9449): the mode, proof rules and replay cache of [`Verifier::verify_request`].
+    pub(crate) dpop: DpopPolicy,
 }
 
 /// Seconds since the Unix epoch, now (with fractions).
@@ -136,19 +140,15 @@ impl Verifier {
     /// Verifies as if the current time were `now` (for tests, replays and diagnostics). When the
     /// token needs a key fetch, waits for it (at most the fetch timeout).
     ///
+    /// The credential is taken as a Bearer token: a DPoP-bound token (`cnf.jkt`) is refused with
+    /// `dpop_proof_missing` (RFC 9449 §7.2); use [`verify_request`](Verifier::verify_request),
+    /// which sees the proof.
+    ///
     /// # Errors
     /// As [`verify`](Verifier::verify).
     pub fn verify_at(&self, token: &str, now: SystemTime) -> Result<Verified, Error> {
-        let result = match self.first_pass(token, now) {
-            Pass::Done(result) => result,
-            Pass::AfterFetch(attempts) => {
-                if let Some(remote) = &self.inner.remote {
-                    remote.wait(attempts);
-                }
-                self.attempt(token, now).map_err(|(e, _)| e)
-            }
-        };
-        self.count_rejection(result)
+        let result = self.verify_token_at(token, now);
+        self.as_bearer(result)
     }
 
     /// Verifies without blocking the calling task: when the token needs a key fetch (unknown
@@ -159,16 +159,8 @@ impl Verifier {
     /// # Errors
     /// As [`verify`](Verifier::verify).
     pub async fn verify_async(&self, token: &str) -> Result<Verified, Error> {
-        let result = match self.first_pass(token, SystemTime::now()) {
-            Pass::Done(result) => result,
-            Pass::AfterFetch(attempts) => {
-                if let Some(remote) = &self.inner.remote {
-                    remote.attempt_done(attempts).await;
-                }
-                self.attempt(token, SystemTime::now()).map_err(|(e, _)| e)
-            }
-        };
-        self.count_rejection(result)
+        let result = self.verify_token_async(token).await;
+        self.as_bearer(result)
     }
 
     /// Verifies without ever waiting: `None` means the answer depends on a key fetch that has
@@ -177,9 +169,157 @@ impl Verifier {
     /// Bindings use it to keep event loops free on the fast path.
     pub fn verify_nonblocking(&self, token: &str) -> Option<Result<Verified, Error>> {
         match self.first_pass(token, SystemTime::now()) {
-            Pass::Done(result) => Some(self.count_rejection(result)),
+            Pass::Done(result) => Some(self.as_bearer(result)),
             Pass::AfterFetch(_) => None,
         }
+    }
+
+    /// Verifies an HTTP request's credential: `Authorization: Bearer <token>`, or
+    /// `Authorization: DPoP <token>` with its `DPoP` proof (RFC 9449), under the verifier's
+    /// [`DpopMode`](crate::DpopMode). Adapters call this rather than [`verify`](Verifier::verify):
+    /// it applies the scheme rules, and a DPoP-bound token is accepted only with a valid proof.
+    ///
+    /// ```
+    /// use jwtgate::{AuthRequest, ErrorCode, Verifier};
+    /// let v = Verifier::builder().static_token("s3cret", "ci").build().unwrap();
+    /// let ok = AuthRequest::new("GET", "https://mcp.example.com/mcp", Some("Bearer s3cret"), &[]);
+    /// assert_eq!(v.verify_request(&ok).unwrap().client_id(), Some("ci"));
+    /// let none = AuthRequest::new("GET", "https://mcp.example.com/mcp", None, &[]);
+    /// assert_eq!(v.verify_request(&none).unwrap_err().code(), ErrorCode::CredentialMissing);
+    /// ```
+    ///
+    /// # Errors
+    /// `credential_missing` without a usable `Authorization` header; the DPoP codes
+    /// (`dpop_proof_missing`, `dpop_proof_invalid`, `dpop_proof_replayed`, `dpop_key_mismatch`,
+    /// `dpop_nonce_required`, `dpop_replay_cache_full`); otherwise as [`verify`](Verifier::verify).
+    pub fn verify_request(&self, request: &AuthRequest<'_>) -> Result<Verified, Error> {
+        self.verify_request_at(request, SystemTime::now())
+    }
+
+    /// [`verify_request`](Verifier::verify_request) as if the current time were `now`.
+    ///
+    /// # Errors
+    /// As [`verify_request`](Verifier::verify_request).
+    pub fn verify_request_at(
+        &self,
+        request: &AuthRequest<'_>,
+        now: SystemTime,
+    ) -> Result<Verified, Error> {
+        let presented = match self.inner.dpop.presented(request) {
+            Ok(presented) => presented,
+            Err(e) => return self.count_rejection(Err(e)),
+        };
+        let result = self.verify_token_at(presented.token, now);
+        self.finish_request(presented, request, result, now)
+    }
+
+    /// [`verify_request`](Verifier::verify_request) without blocking the calling task (as
+    /// [`verify_async`](Verifier::verify_async)).
+    ///
+    /// # Errors
+    /// As [`verify_request`](Verifier::verify_request).
+    pub async fn verify_request_async(&self, request: &AuthRequest<'_>) -> Result<Verified, Error> {
+        let presented = match self.inner.dpop.presented(request) {
+            Ok(presented) => presented,
+            Err(e) => return self.count_rejection(Err(e)),
+        };
+        let result = self.verify_token_async(presented.token).await;
+        self.finish_request(presented, request, result, SystemTime::now())
+    }
+
+    /// [`verify_request`](Verifier::verify_request) without ever waiting (as
+    /// [`verify_nonblocking`](Verifier::verify_nonblocking)): `None` when a key fetch is needed.
+    pub fn verify_request_nonblocking(
+        &self,
+        request: &AuthRequest<'_>,
+    ) -> Option<Result<Verified, Error>> {
+        let presented = match self.inner.dpop.presented(request) {
+            Ok(presented) => presented,
+            Err(e) => return Some(self.count_rejection(Err(e))),
+        };
+        let now = SystemTime::now();
+        match self.first_pass(presented.token, now) {
+            Pass::Done(result) => Some(self.finish_request(presented, request, result, now)),
+            Pass::AfterFetch(_) => None,
+        }
+    }
+
+    /// The token check of every entry point, without the presentation rules.
+    fn verify_token_at(&self, token: &str, now: SystemTime) -> Result<Verified, Error> {
+        match self.first_pass(token, now) {
+            Pass::Done(result) => result,
+            Pass::AfterFetch(attempts) => {
+                if let Some(remote) = &self.inner.remote {
+                    remote.wait(attempts);
+                }
+                self.attempt(token, now).map_err(|(e, _)| e)
+            }
+        }
+    }
+
+    async fn verify_token_async(&self, token: &str) -> Result<Verified, Error> {
+        match self.first_pass(token, SystemTime::now()) {
+            Pass::Done(result) => result,
+            Pass::AfterFetch(attempts) => {
+                if let Some(remote) = &self.inner.remote {
+                    remote.attempt_done(attempts).await;
+                }
+                self.attempt(token, SystemTime::now()).map_err(|(e, _)| e)
+            }
+        }
+    }
+
+    /// A credential given without its request is a Bearer token: a DPoP-bound one is refused
+    /// (RFC 9449 §7.2), from the cache as after a full verification.
+    #[inline]
+    fn as_bearer(&self, result: Result<Verified, Error>) -> Result<Verified, Error> {
+        let bound = match &result {
+            Ok(verified) => verified.confirmation_jkt().is_some(),
+            Err(e) => e
+                .credential()
+                .is_some_and(|c| c.confirmation_jkt().is_some()),
+        };
+        if bound {
+            if result.is_ok() {
+                self.inner.counters.add(Event::BindingRefused);
+            }
+            return self.count_rejection(Err(dpop::bound_as_bearer()));
+        }
+        self.count_rejection(result)
+    }
+
+    /// The binding rules after the token check (RFC 9449 §7). A token refused only for its
+    /// scopes is checked too, so that a bound token without its proof learns nothing more.
+    fn finish_request(
+        &self,
+        presented: Presented<'_>,
+        request: &AuthRequest<'_>,
+        result: Result<Verified, Error>,
+        now: SystemTime,
+    ) -> Result<Verified, Error> {
+        let dpop = &self.inner.dpop;
+        let now = unix_seconds(now);
+        let checked = match result {
+            Ok(verified) => match dpop.check_binding(presented, request, &verified, now) {
+                Ok(()) => Ok(verified),
+                Err(e) => {
+                    self.inner.counters.add(Event::BindingRefused);
+                    Err(e)
+                }
+            },
+            Err(e) => match e.credential() {
+                Some(credential) => match dpop.check_binding(presented, request, credential, now) {
+                    Ok(()) => Err(e),
+                    Err(binding) => Err(binding),
+                },
+                None => Err(e),
+            },
+        };
+        let checked = match presented.scheme {
+            Scheme::Dpop => checked.map_err(Error::in_dpop_scheme),
+            Scheme::Bearer => checked,
+        };
+        self.count_rejection(checked)
     }
 
     /// Counts a final rejection (acceptances are counted where they happen, in `attempt`).
@@ -233,7 +373,7 @@ impl Verifier {
             if result.is_ok() {
                 inner.counters.add(Event::StaticToken);
             }
-            return Some(self.count_rejection(result));
+            return Some(self.as_bearer(result));
         }
         if inner.remote.as_ref().is_some_and(|r| !r.loaded()) {
             return None; // `verify` would wait for the keys
@@ -242,7 +382,7 @@ impl Verifier {
         let now = unix_seconds(SystemTime::now());
         let verified = cache.get(token, now, &holder.load()).ok()?;
         inner.counters.add(Event::CacheHit);
-        Some(Ok(verified))
+        Some(self.as_bearer(Ok(verified)))
     }
 
     /// Runs the pipeline once; when it needs a key fetch, asks for one (at most once per
@@ -434,6 +574,42 @@ impl Verifier {
     /// The algorithms this verifier accepts.
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.inner.policy.jws.algorithms.to_vec()
+    }
+
+    /// The issuers this verifier trusts, as configured.
+    pub fn issuers(&self) -> Vec<&str> {
+        self.inner
+            .policy
+            .claims
+            .issuers
+            .iter()
+            .map(|s| &**s)
+            .collect()
+    }
+
+    /// The resource this verifier protects, for the RFC 9728 metadata document and the
+    /// challenges of refused requests: see [`ProtectedResource::for_verifier`].
+    ///
+    /// # Errors
+    /// As [`ProtectedResource::new`].
+    pub fn protected_resource(
+        &self,
+        resource: &str,
+        authorization_servers: &[&str],
+        scopes_supported: &[&str],
+    ) -> Result<ProtectedResource, Error> {
+        ProtectedResource::for_verifier(self, resource, authorization_servers, scopes_supported)
+    }
+
+    /// DPoP mode, proof algorithms, and whether nonces are required.
+    pub(crate) fn dpop_settings(&self) -> (DpopMode, Vec<Algorithm>, bool) {
+        let dpop = &self.inner.dpop;
+        (dpop.mode, dpop.algorithms.to_vec(), dpop.nonces())
+    }
+
+    /// A fresh DPoP nonce (RFC 9449 §8) when this verifier requires nonces.
+    pub(crate) fn fresh_dpop_nonce(&self) -> Option<String> {
+        self.inner.dpop.fresh_nonce(unix_seconds(SystemTime::now()))
     }
 
     /// The scopes every credential must carry, however they were configured (builder or

@@ -5,16 +5,24 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, UNIX_EPOCH};
 
-use jwtgate::{Algorithm, ErrorCode, StaticToken, Verified, Verifier, VerifierBuilder};
+use jwtgate::{
+    Algorithm, AuthRequest, DpopMode, ErrorCode, StaticToken, Verified, Verifier, VerifierBuilder,
+};
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/conformance/cases.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("read cases.json"))
-        .expect("cases.json is JSON")
+    fixture_file("cases.json")
+}
+
+/// `requests.json`: the request path (Authorization schemes, DPoP), by generate-requests.mjs.
+fn request_fixtures() -> Value {
+    fixture_file("requests.json")
+}
+
+fn fixture_file(name: &str) -> Value {
+    let path = format!("{}/../tests/conformance/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("read the fixture file"))
+        .expect("the fixture file is JSON")
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -34,7 +42,12 @@ fn seconds(value: &Value) -> Duration {
 
 /// Every option name the fixtures may use (the Node names of the DESIGN option table), mapped
 /// onto the builder.
-const OPTIONS: [&str; 20] = [
+const OPTIONS: [&str; 25] = [
+    "dpop",
+    "dpopAlgorithms",
+    "dpopIatWindow",
+    "dpopNonce",
+    "dpopReplayCacheSize",
     "issuer",
     "audience",
     "jwks",
@@ -94,6 +107,17 @@ fn builder(options: &Value) -> VerifierBuilder {
             "fetchTimeout" => b.fetch_timeout(seconds(value)),
             "refreshCooldown" => b.refresh_cooldown(seconds(value)),
             "maxStale" => b.max_stale(seconds(value)),
+            // An unknown mode cannot be expressed in Rust's types; `build` reports it as the
+            // bindings do (config_invalid) before it gets here.
+            "dpop" => b.dpop(DpopMode::from_name(value.as_str().unwrap()).unwrap()),
+            "dpopAlgorithms" => b.dpop_algorithms(
+                strings(value)
+                    .iter()
+                    .map(|a| a.parse::<Algorithm>().unwrap()),
+            ),
+            "dpopIatWindow" => b.dpop_iat_window(seconds(value)),
+            "dpopNonce" => b.dpop_nonce(value.as_bool().unwrap()),
+            "dpopReplayCacheSize" => b.dpop_replay_cache_size(value.as_u64().unwrap() as usize),
             "allowInsecureHttp" if value == &Value::Bool(true) => b.allow_insecure_http(),
             "insecureSkipAudienceCheck" if value == &Value::Bool(true) => {
                 b.insecure_skip_audience_check()
@@ -184,9 +208,16 @@ fn every_case_gives_the_expected_outcome() {
 #[test]
 fn the_fixtures_cover_every_error_code_and_every_option() {
     let f = fixtures();
+    let r = request_fixtures();
     let mut codes = BTreeSet::new();
-    for list in ["cases", "waits", "configs"] {
-        for case in f[list].as_array().unwrap() {
+    for (file, list) in [
+        (&f, "cases"),
+        (&f, "waits"),
+        (&f, "configs"),
+        (&r, "requests"),
+        (&r, "configs"),
+    ] {
+        for case in file[list].as_array().unwrap() {
             if let Some(code) = case["code"].as_str() {
                 codes.insert(code.to_owned());
             }
@@ -196,13 +227,71 @@ fn the_fixtures_cover_every_error_code_and_every_option() {
         assert!(codes.contains(code.as_str()), "no fixture for {code}");
     }
     let mut options = BTreeSet::new();
-    for verifier in f["verifiers"].as_object().unwrap().values() {
-        options.extend(verifier.as_object().unwrap().keys().cloned());
-    }
-    for config in f["configs"].as_array().unwrap() {
-        options.extend(config["options"].as_object().unwrap().keys().cloned());
+    for file in [&f, &r] {
+        for verifier in file["verifiers"].as_object().unwrap().values() {
+            options.extend(verifier.as_object().unwrap().keys().cloned());
+        }
+        for config in file["configs"].as_array().unwrap() {
+            options.extend(config["options"].as_object().unwrap().keys().cloned());
+        }
     }
     for option in OPTIONS {
         assert!(options.contains(option), "no fixture uses {option}");
+    }
+}
+
+/// Builds a fixture verifier; `Err` holds the error code, as the bindings report it.
+fn build(options: &Value) -> Result<Verifier, String> {
+    if let Some(mode) = options.get("dpop") {
+        if DpopMode::from_name(mode.as_str().unwrap_or("")).is_none() {
+            return Err("config_invalid".into());
+        }
+    }
+    builder(options)
+        .build()
+        .map_err(|e| e.code().as_str().to_owned())
+}
+
+#[test]
+fn every_request_gives_the_expected_outcome() {
+    let f = request_fixtures();
+    let now = UNIX_EPOCH + Duration::from_secs(f["now"].as_u64().unwrap());
+    let verifiers: HashMap<&str, Verifier> = f["verifiers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, options)| {
+            let v = build(options).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name.as_str(), v)
+        })
+        .collect();
+    for case in f["requests"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let v = &verifiers[case["verifier"].as_str().unwrap()];
+        let proofs: Vec<&str> = case["dpop"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        let request = AuthRequest::new(
+            case["method"].as_str().unwrap(),
+            case["url"].as_str().unwrap(),
+            case["authorization"].as_str(),
+            &proofs,
+        );
+        match (case["code"].as_str(), v.verify_request_at(&request, now)) {
+            (None, Ok(verified)) => assert_eq!(identity(&verified), case["claims"], "{name}"),
+            (None, Err(e)) => panic!("{name}: expected success, got {e:?}"),
+            (Some(code), Ok(v)) => panic!("{name}: expected {code}, got {v:?}"),
+            (Some(code), Err(e)) => assert_eq!(e.code().as_str(), code, "{name}: {e}"),
+        }
+    }
+    for config in f["configs"].as_array().unwrap() {
+        let name = config["name"].as_str().unwrap();
+        let code = build(&config["options"])
+            .err()
+            .unwrap_or_else(|| panic!("{name} built"));
+        assert_eq!(code, config["code"].as_str().unwrap(), "{name}");
     }
 }

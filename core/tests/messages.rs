@@ -172,6 +172,7 @@ fn every_error_message_reads_cleanly_and_every_code_is_rendered() {
     errors.push(builder(&[es]).cache_size(usize::MAX).build().unwrap_err());
     errors.push(Verifier::builder().build().unwrap_err());
     errors.push(Verifier::from_env("").unwrap_err());
+    errors.extend(dpop_errors(es));
 
     for e in &errors {
         lint(e);
@@ -226,4 +227,51 @@ fn error_table_matches_its_snapshot() {
             "{code}: {d}"
         );
     }
+}
+
+/// The request-level rejections: no credential, and each DPoP (RFC 9449) failure.
+fn dpop_errors(es: &jwtgate::sign::SigningKey) -> Vec<Error> {
+    use jwtgate::AuthRequest;
+    let url = "https://mcp.example.com/mcp";
+    let client = key(Algorithm::ES256, "client");
+    let mut bound = claims();
+    bound["cnf"] = json!({"jkt": client.thumbprint().unwrap()});
+    let bound = es.mint(&bound).unwrap();
+    let auth = format!("DPoP {bound}");
+    let proof = |method: &str| client.dpop_proof(method, url, Some(&bound), None).unwrap();
+    let v = builder(&[es]).dpop_replay_cache_size(1).build().unwrap();
+    let check = |v: &Verifier, auth: Option<&str>, proof: &str| {
+        let proofs = [proof];
+        let n = usize::from(!proof.is_empty());
+        v.verify_request(&AuthRequest::new("POST", url, auth, &proofs[..n]))
+            .unwrap_err()
+    };
+    let replayed = proof("POST");
+    let _ = v.verify_request(&AuthRequest::new("POST", url, Some(&auth), &[&replayed]));
+    let mut errors = vec![
+        check(&v, None, ""),
+        check(&v, Some(&format!("Bearer {bound}")), ""),
+        check(&v, Some(&auth), &proof("GET")),
+        check(&v, Some(&auth), &replayed),
+        check(
+            &v,
+            Some(&auth),
+            &key(Algorithm::ES256, "thief")
+                .dpop_proof("POST", url, Some(&bound), None)
+                .unwrap(),
+        ),
+        check(
+            &builder(&[es]).dpop_nonce(true).build().unwrap(),
+            Some(&auth),
+            &proof("POST"),
+        ),
+    ];
+    // A replay cache of one entry per shard fills after a few distinct proofs.
+    let full = (0..200).find_map(|_| {
+        let p = proof("POST");
+        v.verify_request(&AuthRequest::new("POST", url, Some(&auth), &[&p]))
+            .err()
+    });
+    errors.push(full.expect("the replay cache fills"));
+    errors
 }

@@ -119,6 +119,27 @@ impl HttpUrl {
         }
     }
 
+    /// The authority in RFC 3986 §6.2.2–6.2.3 normal form: lowercase host, IPv6 in brackets,
+    /// the port only when it is not the scheme's default. `None` for an unparsable port.
+    pub(crate) fn canonical_authority(&self) -> Option<String> {
+        let (host, port) = match self.authority.strip_prefix('[') {
+            Some(v6) => {
+                let (_, after) = v6.split_once(']')?;
+                (format!("[{}]", self.host), after.strip_prefix(':'))
+            }
+            None => (
+                self.host.clone(),
+                self.authority.split_once(':').map(|(_, p)| p),
+            ),
+        };
+        let default = if self.https { 443 } else { 80 };
+        match port.map(str::parse::<u16>) {
+            Some(Ok(p)) if p != default => Some(format!("{host}:{p}")),
+            Some(Err(_)) => None,
+            _ => Some(host),
+        }
+    }
+
     pub(crate) fn origin(&self) -> String {
         format!(
             "{}://{}",
