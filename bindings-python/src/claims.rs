@@ -139,7 +139,24 @@ impl Claims {
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.verified.scopes())
     }
-    /// Whether the credential carries `scope` (a `str` with a lone surrogate names no scope).
+    /// The scopes the credential grants: its own, then those they imply in the verifier's
+    /// `scope_implies` hierarchy (a scope implying every scope, `"*"`, is not listed:
+    /// [`has_scope`](Self::has_scope) answers for it).
+    #[getter]
+    fn granted_scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.verified.granted_scopes())
+    }
+    /// Raises `InsufficientScope` (the core's error, naming the missing scopes) unless the
+    /// credential grants every scope in `scopes` (a space-separated `str` or a list), counting
+    /// the verifier's scope hierarchy.
+    fn require_scopes(&self, py: Python<'_>, scopes: &Bound<'_, PyAny>) -> PyResult<()> {
+        let required = crate::convert::scopes(Some(scopes.clone()), "scopes")?;
+        self.verified
+            .require_scopes(&required)
+            .map_err(|e| crate::errors::to_pyerr(py, &e))
+    }
+    /// Whether the credential grants `scope`: it carries it, or one of its scopes implies it in
+    /// the verifier's `scope_implies` hierarchy (a `str` with a lone surrogate names no scope).
     fn has_scope(&self, scope: &Bound<'_, PyAny>) -> PyResult<bool> {
         let scope = scope
             .cast::<PyString>()

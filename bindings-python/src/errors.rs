@@ -61,9 +61,32 @@ pub fn error_codes(py: Python<'_>) -> PyResult<Bound<'_, PyTuple>> {
     PyTuple::new(py, rows)
 }
 
+/// The core's error itself, kept on the exception it became (attribute [`CORE_ERROR_ATTR`]) so
+/// that the core can answer for it later: `ProtectedResource.challenge(error)` builds the
+/// challenge from the core's error, not from a Python copy of its fields. Not pickled.
+#[pyclass(frozen, module = "jwtgate._native", name = "_CoreError")]
+pub struct CoreError(pub Error);
+
+#[pymethods]
+impl CoreError {
+    fn __repr__(&self) -> String {
+        format!("<jwtgate core error {}>", self.0.code().as_str())
+    }
+}
+
+/// The exception attribute holding its [`CoreError`].
+pub const CORE_ERROR_ATTR: &str = "_core_error";
+
+/// The core error an exception raised by jwtgate carries (`None` for one built in Python).
+pub fn core_error(exception: &Bound<'_, PyAny>) -> Option<Error> {
+    let held = exception.getattr(CORE_ERROR_ATTR).ok()?;
+    let held = held.cast::<CoreError>().ok()?;
+    Some(held.get().0.clone())
+}
+
 /// The one conversion of a core [`Error`] into the matching Python exception.
 pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
-    exception(py, error.code(), error.message(), |kwargs| {
+    let err = exception(py, error.code(), error.message(), |kwargs| {
         kwargs.set_item("claim", error.claim())?;
         if let Some(detail) = error.detail() {
             kwargs.set_item("detail", detail_dict(py, detail)?)?;
@@ -73,7 +96,13 @@ pub fn to_pyerr(py: Python<'_>, error: &Error) -> PyErr {
             kwargs.set_item("claims", Claims::new(verified.clone()))?;
         }
         Ok(())
-    })
+    });
+    let value = err.value(py);
+    if let Ok(held) = Bound::new(py, CoreError(error.clone())) {
+        // Only fails for an exception that refuses attributes, which these classes never do.
+        let _ = value.setattr(CORE_ERROR_ATTR, held);
+    }
+    err
 }
 
 /// A rejection the binding finds before the core sees the credential (a `str` the core cannot
@@ -136,6 +165,7 @@ fn detail_dict<'py>(py: Python<'py>, detail: &ErrorDetail) -> PyResult<Bound<'py
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add_class::<ErrorCodeInfo>()?;
+    m.add_class::<CoreError>()?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     let codes = PyTuple::new(py, ErrorCode::ALL.iter().map(|c| c.as_str()))?;
     m.add("ERROR_CODES", codes)?;

@@ -14,6 +14,7 @@
 //! | [`errors`] | `Error`, `ErrorCode`, `ErrorDetail` | `jwtgate.error_codes()`; the exceptions (`jwtgate/_errors.py`) |
 //! | [`convert`] | – | Python values → Rust values, every failure a typed exception |
 //! | [`remote`] | `KeysStatus` | `jwtgate.KeysStatus` |
+//! | [`resource`] | `ProtectedResource`, `Challenge` | `jwtgate.ProtectedResource`, `jwtgate.Challenge` |
 //! | [`stats`] | `Stats` | `jwtgate.Stats` |
 //! | [`sign`] | `sign::SigningKey` | `jwtgate.testing.SigningKey` |
 //!
@@ -29,6 +30,7 @@ pub mod claims;
 pub mod convert;
 pub mod errors;
 pub mod remote;
+pub mod resource;
 pub mod sign;
 pub mod stats;
 pub mod verifier;
@@ -48,6 +50,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<claims::Claims>()?;
     m.add_class::<remote::KeysStatus>()?;
     m.add_class::<stats::Stats>()?;
+    m.add_class::<resource::ProtectedResource>()?;
+    m.add_class::<resource::Challenge>()?;
     m.add_class::<sign::SigningKey>()?;
     errors::register(m)?;
     m.add("CRYPTO_BACKEND", jwtgate::CRYPTO_BACKEND)?;

@@ -21,7 +21,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
-use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
+use jwtgate::{Algorithm, AudienceMatch, StaticToken, Verified, VerifierBuilder};
 
 use crate::claims::Claims;
 use crate::convert::{
@@ -58,15 +58,17 @@ impl Drop for Verifier {
 /// Every keyword option of `Verifier(...)` and `Verifier.from_env(...)`, in the order of the
 /// builder (`VerifierBuilder`). One list for both constructors: the stub
 /// (`jwtgate/_native.pyi`) spells out their types.
-pub const OPTIONS: [&str; 20] = [
+pub const OPTIONS: [&str; 22] = [
     "issuer",
     "audience",
+    "audience_match",
     "jwks_uri",
     "jwks",
     "public_key",
     "hmac_secret",
     "algorithms",
     "required_scopes",
+    "scope_implies",
     "leeway",
     "typ",
     "require_claims",
@@ -289,6 +291,9 @@ fn configure(
     if let Some(audience) = options.get("audience")? {
         builder = builder.audiences(strings(Some(audience), "audience")?);
     }
+    if let Some(mode) = options.get("audience_match")? {
+        builder = builder.audience_match(audience_match(py, &mode)?);
+    }
     if options.flag("insecure_skip_audience_check")? {
         builder = builder.insecure_skip_audience_check();
     }
@@ -326,6 +331,11 @@ fn configure(
         builder = builder.algorithms(algorithms);
     }
     builder = builder.required_scopes(scopes(options.get("required_scopes")?, "required_scopes")?);
+    if let Some(map) = options.get("scope_implies")? {
+        for (broader, narrower) in scope_implications(&map)? {
+            builder = builder.scope_implies(broader, narrower);
+        }
+    }
     if let Some(leeway) = options.get("leeway")? {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
     }
@@ -355,6 +365,41 @@ fn configure(
         builder = builder.allow_insecure_http();
     }
     Ok(builder)
+}
+
+/// `audience_match`: `"exact"` (byte equality, the default) or `"canonical"` (URL-shaped
+/// audiences compared as canonical resource URIs, the MCP authorization rule).
+fn audience_match(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<AudienceMatch> {
+    match plain_text(value, "audience_match")?.as_str() {
+        "exact" => Ok(AudienceMatch::Exact),
+        "canonical" => Ok(AudienceMatch::CanonicalUri),
+        other => Err(config_error(
+            py,
+            format!("audience_match must be \"exact\" or \"canonical\", got {other:?}"),
+        )),
+    }
+}
+
+/// `scope_implies`: a mapping from a broader scope to the scope(s) it implies (a `str` or an
+/// iterable of `str`; `"*"` for every scope), in the mapping's order.
+fn scope_implications(value: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    const SHAPE: &str =
+        "scope_implies must map each broader scope to the scope or list of scopes it implies";
+    let mapping = value
+        .cast::<PyMapping>()
+        .map_err(|_| PyTypeError::new_err(SHAPE))?;
+    let mut pairs = Vec::new();
+    for item in mapping.items()?.iter() {
+        let (broader, narrower): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        if !broader.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(SHAPE));
+        }
+        let broader = plain_text(&broader, "a scope_implies key")?;
+        for narrower in strings(Some(narrower), "a scope_implies value")? {
+            pairs.push((broader.clone(), narrower));
+        }
+    }
+    Ok(pairs)
 }
 
 /// A JWKS document: JSON text (`str` or `bytes`) or a mapping (serialised with `json.dumps`).

@@ -23,12 +23,14 @@ FIXTURES: dict[str, Any] = json.loads((REPO / "tests" / "conformance" / "cases.j
 NODE_TO_PYTHON = {
     "issuer": "issuer",
     "audience": "audience",
+    "audienceMatch": "audience_match",
     "jwks": "jwks",
     "jwksUri": "jwks_uri",
     "publicKey": "public_key",
     "hmacSecret": "hmac_secret",
     "algorithms": "algorithms",
     "requiredScopes": "required_scopes",
+    "scopeImplies": "scope_implies",
     "requiredClaims": "require_claims",
     "typ": "typ",
     "clockTolerance": "leeway",
@@ -42,6 +44,9 @@ NODE_TO_PYTHON = {
     "insecureSkipAudienceCheck": "insecure_skip_audience_check",
     "insecureAllowMissingExp": "insecure_allow_missing_exp",
 }
+
+# Options the shared fixtures do not exercise yet (tests/test_resource.py covers them here).
+NOT_IN_FIXTURES_YET = {"audienceMatch", "scopeImplies"}
 
 
 def base64url(text: str) -> bytes:
@@ -127,5 +132,6 @@ def test_the_fixtures_cover_every_error_code_and_every_python_option() -> None:
     assert set(jwtgate.ERROR_CODES) <= codes
     used = {name for options in FIXTURES["verifiers"].values() for name in options}
     used |= {name for config in FIXTURES["configs"] for name in config["options"]}
-    assert used == set(NODE_TO_PYTHON)
+    assert used | NOT_IN_FIXTURES_YET == set(NODE_TO_PYTHON)
+    assert not used & NOT_IN_FIXTURES_YET, "the fixtures cover these now: take them out of NOT_IN_FIXTURES_YET"
     assert set(NODE_TO_PYTHON.values()) == set(PYTHON_OPTIONS)

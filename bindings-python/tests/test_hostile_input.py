@@ -42,8 +42,9 @@ SIZES = ["cache_size", "max_token_bytes"]
 # Options whose value is the key source: tried without the static JWKS of the base options.
 KEY_SOURCES = ["jwks_uri", "jwks", "public_key", "hmac_secret"]
 OPTIONS = [
-    "issuer", "audience", "jwks_uri", "jwks", "public_key", "hmac_secret", "algorithms",
-    "required_scopes", "leeway", "typ", "require_claims", "static_tokens", "cache_size",
+    "issuer", "audience", "audience_match", "jwks_uri", "jwks", "public_key", "hmac_secret",
+    "algorithms", "required_scopes", "scope_implies", "leeway", "typ", "require_claims",
+    "static_tokens", "cache_size",
     "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "allow_insecure_http",
     "insecure_skip_audience_check", "insecure_allow_missing_exp",
 ]

@@ -35,9 +35,11 @@ from jwtgate._errors import (
 from jwtgate._native import (
     CRYPTO_BACKEND,
     ERROR_CODES,
+    Challenge,
     Claims,
     ErrorCodeInfo,
     KeysStatus,
+    ProtectedResource,
     Stats,
     Verifier,
     __version__,
@@ -51,6 +53,7 @@ Mapping.register(Claims)
 __all__ = [
     "CRYPTO_BACKEND",
     "ERROR_CODES",
+    "Challenge",
     "Claims",
     "ConfigError",
     "ErrorCodeInfo",
@@ -59,6 +62,7 @@ __all__ = [
     "InvalidToken",
     "KeysStatus",
     "KeysUnavailable",
+    "ProtectedResource",
     "Stats",
     "Verifier",
     "__version__",

@@ -8,6 +8,7 @@ from jwtgate._errors import InvalidToken
 
 __all__ = [
     "Verifier", "Claims", "KeysStatus", "Stats", "SigningKey", "ErrorCodeInfo", "error_codes",
+    "ProtectedResource", "Challenge", "_CoreError",
     "ERROR_CODES", "CRYPTO_BACKEND", "__version__", "now_unix", "_debug_panic",
 ]
 
@@ -28,6 +29,12 @@ class _StaticIdentityMapping(TypedDict, total=False):
     """The resource it is for: ``Claims.aud`` and ``Claims.audience_matched``."""
 
 _StaticIdentity = Union[str, _StaticIdentityMapping]
+_AudienceMatch = Literal["exact", "canonical"]
+_ScopeImplies = Mapping[str, _Strings]
+
+@final
+class _CoreError:
+    """The core's error, kept on the exception it became (``_core_error``); not public."""
 
 def _debug_panic() -> None:
     """Panics inside Rust on purpose (tests prove it surfaces as an exception)."""
@@ -110,7 +117,15 @@ class Claims(Mapping[str, Any]):
     @property
     def claims_json(self) -> str:
         """The claims set as the signed JSON text."""
-    def has_scope(self, scope: str) -> bool: ...
+    @property
+    def granted_scopes(self) -> list[str]:
+        """The scopes the credential grants: its own, then those they imply in the verifier's
+        ``scope_implies`` hierarchy (``"*"`` is not listed: :meth:`has_scope` answers for it)."""
+    def has_scope(self, scope: str) -> bool:
+        """Whether the credential grants ``scope`` (its own scopes or the hierarchy's)."""
+    def require_scopes(self, scopes: _Strings) -> None:
+        """Raises :class:`InsufficientScope` (naming the missing scopes) unless the credential
+        grants every scope in ``scopes``, counting the verifier's scope hierarchy."""
     def to_dict(self) -> dict[str, Any]:
         """A new dict with the claims."""
     def get(self, key: str, default: Any = None) -> Any: ...
@@ -231,12 +246,14 @@ class Verifier:
         *,
         issuer: Optional[_Strings] = None,
         audience: Optional[_Strings] = None,
+        audience_match: Optional[_AudienceMatch] = None,
         jwks_uri: Optional[str] = None,
         jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
         public_key: Optional[Union[str, bytes]] = None,
         hmac_secret: Optional[Union[str, bytes]] = None,
         algorithms: Optional[_Strings] = None,
         required_scopes: Optional[_Strings] = None,
+        scope_implies: Optional[_ScopeImplies] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -257,6 +274,10 @@ class Verifier:
           ``hmac_secret`` is given.
         * ``audience``: accepted ``aud`` value(s); required unless
           ``insecure_skip_audience_check=True``.
+        * ``audience_match``: ``"exact"`` (default: byte equality) or ``"canonical"``
+          (URL-shaped audiences compare as canonical resource URIs: scheme and host
+          case-insensitive, default port dropped, one trailing slash ignored; the MCP
+          authorization rule).
         * ``jwks_uri``: fetch keys from this URL (https; http on loopback hosts or with
           ``allow_insecure_http``), refreshed in the background.
         * ``jwks``: a static JWKS (JSON text or dict). ``public_key``: PEM public key(s).
@@ -265,6 +286,9 @@ class Verifier:
         * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm).
         * ``required_scopes``: scopes every credential must carry, static tokens included (a
           str is split on spaces).
+        * ``scope_implies``: a scope hierarchy, broader scope → the scope(s) it implies
+          (``{"files:write": ["files:read"], "admin": ["*"]}``; ``"*"`` stands for every
+          scope), applied transitively by every scope check. None unless configured.
         * ``leeway``: clock-skew tolerance for ``exp``/``nbf``/``iat`` in seconds (≤ 600).
         * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
         * ``require_claims``: claims that must be present.
@@ -291,12 +315,14 @@ class Verifier:
         *,
         issuer: Optional[_Strings] = None,
         audience: Optional[_Strings] = None,
+        audience_match: Optional[_AudienceMatch] = None,
         jwks_uri: Optional[str] = None,
         jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
         public_key: Optional[Union[str, bytes]] = None,
         hmac_secret: Optional[Union[str, bytes]] = None,
         algorithms: Optional[_Strings] = None,
         required_scopes: Optional[_Strings] = None,
+        scope_implies: Optional[_ScopeImplies] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -348,6 +374,58 @@ class Verifier:
     @property
     def required_scopes(self) -> list[str]:
         """The scopes every credential must carry, from ``required_scopes`` or the environment."""
+
+@final
+class Challenge:
+    """What to answer a refused request (``ProtectedResource.challenge``)."""
+
+    @property
+    def status(self) -> int:
+        """401, 403, or the 5xx status of a server-side problem."""
+    @property
+    def www_authenticate(self) -> Optional[str]:
+        """The ``WWW-Authenticate`` header value, sent as it is; None for 5xx answers."""
+    @property
+    def dpop_nonce(self) -> Optional[str]:
+        """A server nonce for the ``DPoP-Nonce`` header (RFC 9449 §8), or None."""
+    def headers(self) -> list[tuple[str, str]]:
+        """``WWW-Authenticate`` and ``DPoP-Nonce``, those that are set."""
+
+@final
+class ProtectedResource:
+    """A protected resource (an MCP server) as OAuth sees it: the RFC 9728 metadata document,
+    its path-aware URL, and the RFC 6750 challenges of the MCP authorization rules."""
+
+    def __new__(
+        cls,
+        resource: str,
+        authorization_servers: _Strings,
+        scopes_supported: Optional[_Strings] = None,
+    ) -> ProtectedResource:
+        """``resource`` is an https URL (http on loopback hosts) without query or fragment;
+        ``authorization_servers`` their issuer identifiers; ``scopes_supported`` the scopes to
+        advertise (``offline_access`` is left out). Raises :class:`ConfigError`."""
+    @property
+    def resource(self) -> str: ...
+    @property
+    def metadata_url(self) -> str:
+        """Where the metadata document is served (path-aware, RFC 9728 §3.1): the
+        ``resource_metadata`` of every challenge."""
+    @property
+    def metadata_path(self) -> str:
+        """The path of :attr:`metadata_url`, for routing."""
+    def metadata(self) -> dict[str, Any]:
+        """The RFC 9728 metadata document."""
+    def metadata_json(self) -> str:
+        """The RFC 9728 metadata document as JSON text."""
+    def challenge(
+        self, error: Optional[InvalidToken] = None, required_scopes: Optional[_Strings] = None
+    ) -> Challenge:
+        """The answer to a refused request: ``error`` is the exception jwtgate raised (None when
+        no credential was sent: 401 without ``error=``); ``required_scopes`` every scope the
+        operation needs. 403 ``insufficient_scope`` for a scope shortfall, 401 ``invalid_token``
+        for any other rejection, the 5xx status without a challenge for a server-side problem.
+        ``TypeError`` for an exception that jwtgate did not raise."""
 
 @final
 class SigningKey:
