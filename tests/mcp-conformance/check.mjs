@@ -18,9 +18,16 @@ import { createHash, createHmac, generateKeyPairSync, KeyObject, randomBytes, si
 import http from 'node:http';
 import https from 'node:https';
 
-import * as oauth from 'oauth4webapi';
-
 import { challengesOf, parseWwwAuthenticate } from './lib/www-authenticate.mjs';
+
+// The client library for tokens and DPoP proofs, pinned in package-lock.json here.
+let oauth;
+try {
+  oauth = await import('oauth4webapi');
+} catch (error) {
+  process.stderr.write(`check.mjs: cannot load oauth4webapi (${error.code ?? error.message}): run \`npm ci --prefix tests/mcp-conformance\`\n`);
+  process.exit(2);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Command line
