@@ -835,8 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeProtectedResource = nativeBinding.NativeProtectedResource
 module.exports.NativeVerifier = nativeBinding.NativeVerifier
 module.exports._debugPanic = nativeBinding._debugPanic
+module.exports._malformedCredential = nativeBinding._malformedCredential
 module.exports.clientDescriptions = nativeBinding.clientDescriptions
 module.exports.CRYPTO_BACKEND = nativeBinding.CRYPTO_BACKEND
 module.exports.errorCodes = nativeBinding.errorCodes

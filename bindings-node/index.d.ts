@@ -175,8 +175,25 @@ export interface VerifierOptions {
    * family, so the token's `alg` never chooses how a key verifies).
    */
   algorithms?: readonly Algorithm[];
-  /** Scopes that must all be present (`scope` or `scp`); a missing one is `insufficient_scope`. */
+  /**
+   * Scopes that must all be present (`scope` or `scp`, or implied through
+   * {@link scopeImplies}); a missing one is `insufficient_scope`.
+   */
   requiredScopes?: readonly string[];
+  /**
+   * The scope hierarchy (MCP authorization: "a broader scope implies narrower ones"): each scope
+   * → the scope(s) it implies, e.g. `{ 'files:write': ['files:read'], admin: ['*'] }` (`'*'`:
+   * every scope). Every scope check counts implied scopes, transitively. None by default.
+   */
+  scopeImplies?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * How a token's `aud` compares with {@link audience}: `'exact'` (default; RFC 7519 string
+   * equality) or `'canonical'` — URL-shaped audiences compare as canonical resource URIs
+   * (scheme and host case-insensitive, default port dropped, one trailing slash ignored; path
+   * and query stay case-sensitive), as the MCP authorization rules for RFC 8707 resources ask.
+   * jwtgate/mcp's adapters default to `'canonical'`.
+   */
+  audienceMatch?: 'exact' | 'canonical';
   /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
   clockTolerance?: number;
   /**
@@ -249,6 +266,17 @@ export interface Claims {
   readonly clientId?: string;
   /** Scopes from `scope` (space-separated) and `scp`. */
   readonly scopes: readonly string[];
+  /**
+   * The scopes the credential grants: its own ({@link scopes}), then those they imply in the
+   * verifier's {@link VerifierOptions.scopeImplies} hierarchy (a scope implying `'*'` is not
+   * expanded: {@link hasScope} answers for it).
+   */
+  readonly grantedScopes: readonly string[];
+  /**
+   * Whether the credential grants `scope`: it carries it or implies it in the verifier's scope
+   * hierarchy (the core's `Verified::has_scope`). Not enumerable: the object stays plain data.
+   */
+  hasScope(scope: string): boolean;
   /**
    * The configured audience the credential's `aud` matched: the resource it was issued for, as
    * this server names it (for a static token, its configured `audience`). Absent when no
@@ -434,4 +462,80 @@ export declare class Verifier {
 
   /** The algorithms this verifier accepts. */
   readonly algorithms: Algorithm[];
+
+  /**
+   * The scopes every credential must carry: {@link VerifierOptions.requiredScopes}, or those
+   * `fromEnv` read (the core's `required_scopes`).
+   */
+  readonly requiredScopes: string[];
+}
+
+/** Options of {@link ProtectedResource}. */
+export interface ProtectedResourceOptions {
+  /** Issuer identifiers of the authorization servers (RFC 9728 `authorization_servers`). */
+  authorizationServers?: readonly string[];
+  /** The scopes the resource understands (`scopes_supported`; `offline_access` is left out). */
+  scopesSupported?: readonly string[];
+}
+
+/** What to answer a refused request (the core's `Challenge`). */
+export interface Challenge {
+  /** 401, 403, or the core's status of a server-side problem (503, 500). */
+  readonly status: number;
+  /**
+   * The `WWW-Authenticate` value, to send verbatim; absent for 5xx answers. 401 without
+   * `error=` when no credential was sent (RFC 6750 §3.1), `error="invalid_token"` or 403
+   * `error="insufficient_scope"` otherwise; `resource_metadata` and `scope` (every scope the
+   * operation needs) in each.
+   */
+  readonly wwwAuthenticate?: string;
+  /** A server-issued DPoP nonce to send as the `DPoP-Nonce` header (RFC 9449 §8), when set. */
+  readonly dpopNonce?: string;
+}
+
+/** The RFC 9728 §2 protected-resource metadata document, as the core builds it. */
+export interface ProtectedResourceMetadata {
+  resource: string;
+  authorization_servers: string[];
+  scopes_supported?: string[];
+  bearer_methods_supported: string[];
+  [member: string]: unknown;
+}
+
+/**
+ * An OAuth protected resource as MCP authorization describes it (RFC 9728 metadata, RFC 6750
+ * challenges), built by the core: serve {@link metadataJson} at {@link metadataPath} and answer
+ * refused requests with {@link challenge}.
+ *
+ * @example
+ * const resource = new ProtectedResource('https://mcp.example.com/mcp', {
+ *   authorizationServers: ['https://auth.example.com'], scopesSupported: ['tools:call'] });
+ * resource.metadataUrl; // 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'
+ */
+export declare class ProtectedResource {
+  /**
+   * @param resource the resource identifier: an https URL (plain http on loopback) without query
+   *   or fragment — an MCP server's canonical URI.
+   * @throws {JwtGateError} `config_invalid` for a resource that is no such URL, an authorization
+   *   server that is no URL, or a scope that is not an RFC 6749 scope token.
+   */
+  constructor(resource: string, options?: ProtectedResourceOptions);
+  /** The resource identifier. */
+  readonly resource: string;
+  /** Where the metadata document is served (path-aware, RFC 9728 §3.1): every challenge's `resource_metadata`. */
+  readonly metadataUrl: string;
+  /** The path of {@link metadataUrl}, for routing. */
+  readonly metadataPath: string;
+  /** The metadata document as JSON text, to serve as is. */
+  metadataJson(): string;
+  /** The metadata document. */
+  metadata(): ProtectedResourceMetadata;
+  /**
+   * What to answer a refused request.
+   * @param error the verifier's rejection, or undefined/null when the request carried no
+   *   credential.
+   * @param requiredScopes every scope the operation needs (sent together in `scope=`).
+   * @throws {TypeError} for an error that is not a rejection from a jwtgate verifier.
+   */
+  challenge(error?: JwtGateError | null, requiredScopes?: readonly string[]): Challenge;
 }

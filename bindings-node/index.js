@@ -23,13 +23,20 @@ function errorCodes() {
   return ERROR_TABLE;
 }
 
+// JwtGateError → the core's error it carries (see the class).
+let coreErrorOf;
+
 /**
  * Every rejection and configuration error. `code` is one of ERROR_CODES, the same string as
  * the Rust core's `ErrorCode::as_str()` and the Python package's `.code`; `status` and `hint`
  * are the core's for that code; `detail` holds the core's structured facts (`ErrorDetail`).
  */
 class JwtGateError extends Error {
-  constructor(message, code, claim, detail) {
+  // The core's error itself (a native External), for the core's challenge: set when the native
+  // side built this error, absent for one made in JavaScript.
+  #core;
+
+  constructor(message, code, claim, detail, core) {
     super(message);
     this.code = code;
     const row = BY_CODE.get(code);
@@ -37,6 +44,11 @@ class JwtGateError extends Error {
     this.hint = row?.hint;
     if (claim !== undefined && claim !== null) this.claim = claim;
     if (detail !== undefined && detail !== null) this.detail = Object.freeze(deepFreeze(detail));
+    this.#core = core ?? undefined;
+  }
+
+  static {
+    coreErrorOf = (error) => (error instanceof JwtGateError ? error.#core : undefined);
   }
 }
 Object.defineProperty(JwtGateError.prototype, 'name', {
@@ -57,9 +69,10 @@ function deepFreeze(value) {
 // returns the object built for it earlier): the core's accessors in, one frozen object out.
 function makeClaims(
   kind, alg, kid, typ, iss, sub, aud, exp, nbf, iat, jti, clientId, scopes, json,
-  audienceMatched, principalIss, principalSub, tokenId,
+  audienceMatched, principalIss, principalSub, tokenId, grantedScopes, grantsEveryScope,
 ) {
-  return Object.freeze({
+  const granted = Object.freeze(grantedScopes);
+  const claims = {
     kind,
     alg: alg ?? undefined,
     kid: kid ?? undefined,
@@ -76,8 +89,16 @@ function makeClaims(
     audienceMatched: audienceMatched ?? undefined,
     principal: Object.freeze([principalIss ?? undefined, principalSub ?? undefined]),
     tokenId,
+    grantedScopes: granted,
     payload: deepFreeze(JSON.parse(json)),
+  };
+  // The core's Verified::has_scope: a scope the credential carries or implies through the
+  // verifier's scope hierarchy (any scope, when one of its scopes implies `*`). A method, so
+  // not enumerable: the object stays plain data for JSON and spreading.
+  Object.defineProperty(claims, 'hasScope', {
+    value: grantsEveryScope ? () => true : (scope) => granted.includes(scope),
   });
+  return Object.freeze(claims);
 }
 
 native.setup(JwtGateError, makeClaims);
@@ -91,6 +112,8 @@ const OPTION_NAMES = new Set([
   'hmacSecret',
   'algorithms',
   'requiredScopes',
+  'scopeImplies',
+  'audienceMatch',
   'clockTolerance',
   'typ',
   'requiredClaims',
@@ -237,7 +260,12 @@ function notANumber(seconds) {
 // U+FFFD and the result could equal a configured static token. (`isWellFormed` answers at once
 // for the one-byte strings tokens are.)
 function malformed() {
-  return new JwtGateError('the credential is not valid Unicode: it contains a lone surrogate', 'token_malformed');
+  try {
+    native._malformedCredential('the credential is not valid Unicode: it contains a lone surrogate');
+  } catch (e) {
+    return e;
+  }
+  throw new Error('jwtgate: _malformedCredential returned');
 }
 
 /**
@@ -357,13 +385,110 @@ class Verifier {
     return this.#native.algorithms();
   }
 
+  /**
+   * The scopes every credential must carry (the core's: configured with `requiredScopes`, or
+   * read from the environment by `fromEnv`).
+   */
+  get requiredScopes() {
+    return this.#native.requiredScopes();
+  }
+
   get [Symbol.toStringTag]() {
     return 'Verifier';
   }
 }
 
+function stringList(name, value) {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw configError(`${name} must be a list of strings`);
+  }
+  checkWellFormed(name, value);
+  return value;
+}
+
+const RESOURCE_OPTION_NAMES = new Set(['authorizationServers', 'scopesSupported']);
+
+/**
+ * A protected resource (MCP authorization; RFC 9728): its metadata document and the
+ * `WWW-Authenticate` challenges for refused requests, both built by the core.
+ */
+class ProtectedResource {
+  #native;
+
+  constructor(resource, options = {}) {
+    if (typeof resource !== 'string') throw configError('resource must be a string (the resource URL)');
+    checkWellFormed('resource', resource);
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw configError('ProtectedResource options must be an object, e.g. { authorizationServers, scopesSupported }');
+    }
+    for (const key of Object.keys(options)) {
+      if (!RESOURCE_OPTION_NAMES.has(key)) {
+        throw configError(`unknown ProtectedResource option ${JSON.stringify(key)} (known: ${[...RESOURCE_OPTION_NAMES].join(', ')})`);
+      }
+    }
+    const servers = stringList('authorizationServers', options.authorizationServers);
+    const scopes = stringList('scopesSupported', options.scopesSupported);
+    this.#native = build(() => new native.NativeProtectedResource(resource, servers, scopes));
+  }
+
+  /** The resource identifier (RFC 9728 `resource`). */
+  get resource() {
+    return this.#native.resource;
+  }
+
+  /** Where the metadata document is served: every challenge's `resource_metadata`. */
+  get metadataUrl() {
+    return this.#native.metadataUrl;
+  }
+
+  /** The path of `metadataUrl` (RFC 9728 §3.1: the well-known segment before the resource's path). */
+  get metadataPath() {
+    return this.#native.metadataPath;
+  }
+
+  /** The RFC 9728 document, as JSON text: serve it as is. */
+  metadataJson() {
+    return this.#native.metadataJson();
+  }
+
+  /** The RFC 9728 document as an object. */
+  metadata() {
+    return JSON.parse(this.#native.metadataJson());
+  }
+
+  /**
+   * What to answer a refused request: `{ status, wwwAuthenticate }`. `error` is the verifier's
+   * rejection (a JwtGateError), or undefined/null when the request carried no credential;
+   * `requiredScopes` are all the scopes the operation needs.
+   */
+  challenge(error, requiredScopes = []) {
+    const scopes = stringList('requiredScopes', requiredScopes);
+    let challenge;
+    if (error === undefined || error === null) {
+      challenge = this.#native.challengeWithoutCredential(scopes);
+    } else {
+      const core = coreErrorOf(error);
+      if (core === undefined) {
+        throw new TypeError('challenge(error): error must be a rejection from a jwtgate Verifier (or undefined for no credential)');
+      }
+      challenge = this.#native.challenge(core, scopes);
+    }
+    return Object.freeze({
+      status: challenge.status,
+      wwwAuthenticate: challenge.wwwAuthenticate ?? undefined,
+      dpopNonce: challenge.dpopNonce ?? undefined,
+    });
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'ProtectedResource';
+  }
+}
+
 module.exports = {
   Verifier,
+  ProtectedResource,
   JwtGateError,
   ERROR_CODES,
   errorCodes,

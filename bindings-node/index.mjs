@@ -2,5 +2,5 @@
 // JwtGateError holds whichever way the package is loaded).
 import cjs from './index.js';
 
-export const { Verifier, JwtGateError, ERROR_CODES, errorCodes, CRYPTO_BACKEND } = cjs;
+export const { Verifier, ProtectedResource, JwtGateError, ERROR_CODES, errorCodes, CRYPTO_BACKEND } = cjs;
 export default cjs;

@@ -20,7 +20,7 @@ use napi::{Env, JsValue, sys};
 
 /// Arguments of the registered factory, in order: kind, alg, kid, typ, iss, sub, aud, exp, nbf,
 /// iat, jti, clientId, scopes, claims JSON, audienceMatched, principal issuer, principal subject,
-/// tokenId (absent values are `null`).
+/// tokenId, granted scopes, grants every scope (absent values are `null`).
 pub(crate) type FactoryArgs = FnArgs<(
     &'static str,
     Option<&'static str>,
@@ -40,6 +40,8 @@ pub(crate) type FactoryArgs = FnArgs<(
     Option<String>,
     Option<String>,
     String,
+    Vec<String>,
+    bool,
 )>;
 
 /// The registered factory and its environment (see `errors::Registered` for why it is a
@@ -97,6 +99,11 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
         owned(principal_sub),
         // A u64 does not fit a JS number; its decimal text keeps the object JSON-serialisable.
         verified.token_id().to_string(),
+        verified
+            .granted_scopes()
+            .map(str::to_owned)
+            .collect::<Vec<_>>(),
+        grants_every_scope(verified),
     ));
     FACTORY.with(|slot| {
         let slot = slot.borrow();
@@ -111,6 +118,18 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
         // SAFETY: `value` is a live handle of `env`, used within this native call.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
     })
+}
+
+/// Whether the credential grants every scope (a scope it carries implies `*` in the verifier's
+/// scope hierarchy). `Verified::has_scope` answers true for any scope then, and otherwise only
+/// for the scopes `granted_scopes` lists: asked about a scope that list lacks, it answers this
+/// very question.
+fn grants_every_scope(verified: &Verified) -> bool {
+    let mut probe = String::from("\u{0}");
+    while verified.granted_scopes().any(|s| s == probe) {
+        probe.push('\u{0}');
+    }
+    verified.has_scope(&probe)
 }
 
 /// Which credentials a verifier has a claims object for: slot `i` pairs with element `i` of the

@@ -6,13 +6,17 @@
 //!
 //! `JwtGateError` is defined in `index.js` and registered with [`register`] when the package
 //! loads; the native side constructs it, so `verifySync` throws it and `verify` rejects with it
-//! without any re-wrapping in JavaScript. (napi-rs would also put a custom `Error` status into
+//! without any re-wrapping in JavaScript. The core's error itself travels along, as an `External`
+//! the class keeps in a private field: `ProtectedResource.challenge(error)` hands it back to the
+//! core, which builds the challenge from the error itself (code, missing scopes). (napi-rs would also put a custom `Error` status into
 //! `err.code`, via `napi_create_error`, but it cannot carry `claim` or the class.)
 
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 
-use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown};
+use napi::bindgen_prelude::{
+    External, FnArgs, Function, FunctionRef, JsObjectValue, Object, Unknown,
+};
 use napi::{Env, JsValue, Status, sys};
 use napi_derive::napi;
 
@@ -48,9 +52,15 @@ impl ErrorDetail {
     }
 }
 
-/// Arguments of the registered class: `new JwtGateError(message, code, claim, detail)`.
-pub(crate) type ErrorClassArgs =
-    FnArgs<(String, &'static str, Option<String>, Option<ErrorDetail>)>;
+/// Arguments of the registered class: `new JwtGateError(message, code, claim, detail, core)`,
+/// `core` being the core's error itself (absent for configuration problems found here).
+pub(crate) type ErrorClassArgs = FnArgs<(
+    String,
+    &'static str,
+    Option<String>,
+    Option<ErrorDetail>,
+    Option<External<jwtgate::Error>>,
+)>;
 
 /// The registered class and the environment it belongs to. A reference is only valid in its
 /// own environment, which lives on one thread, hence a thread-local. `ManuallyDrop`: when the
@@ -85,13 +95,22 @@ pub(crate) fn register(
 
 /// A rejection or configuration error from the core, as a `JwtGateError`.
 pub(crate) fn from_core(env: &Env, error: &jwtgate::Error) -> napi::Error {
+    from_core_with_message(env, error, error.message().to_owned())
+}
+
+/// [`from_core`] with another operator message (the core's error is what the class keeps).
+pub(crate) fn from_core_with_message(
+    env: &Env,
+    error: &jwtgate::Error,
+    message: String,
+) -> napi::Error {
     to_js(
         env,
         error.code().as_str(),
-        error.message().to_owned(),
+        message,
         error.claim().map(str::to_owned),
         error.detail().map(ErrorDetail::from_core),
-        error.credential(),
+        Some(error),
     )
 }
 
@@ -107,8 +126,8 @@ pub(crate) fn config(env: &Env, message: impl Into<String>) -> napi::Error {
     )
 }
 
-/// Builds `new JwtGateError(message, code, claim, detail)` (plus `claims`, the credential of an
-/// `insufficient_scope` rejection) and wraps it so that napi-rs throws (or rejects with) that
+/// Builds `new JwtGateError(message, code, claim, detail, core)` (plus `claims`, the credential
+/// of an `insufficient_scope` rejection) and wraps it so that napi-rs throws (or rejects with) that
 /// very object. Without a registered class (the addon loaded without `index.js`), a plain
 /// `Error` whose message starts with the code.
 fn to_js(
@@ -117,8 +136,9 @@ fn to_js(
     message: String,
     claim: Option<String>,
     detail: Option<ErrorDetail>,
-    credential: Option<&jwtgate::Verified>,
+    core: Option<&jwtgate::Error>,
 ) -> napi::Error {
+    let credential = core.and_then(jwtgate::Error::credential);
     let fallback = format!("{code}: {message}");
     let built = ERROR_CLASS.with(|slot| -> napi::Result<Option<Unknown<'_>>> {
         let slot = slot.borrow();
@@ -126,8 +146,9 @@ fn to_js(
             return Ok(None);
         };
         let class = registered.class.borrow_back(env)?;
+        let core = core.map(|e| External::new(e.clone()));
         Ok(Some(class.new_instance(FnArgs::from((
-            message, code, claim, detail,
+            message, code, claim, detail, core,
         )))?))
     });
     let instance = match built {

@@ -11,6 +11,7 @@
 //! | `fastcall` | – | the same `verifySync` / `verify` as raw N-API callbacks (the binding's `unsafe` FFI) |
 //! | `claims` | `verified.rs` | `Verified` → one frozen JS object, reused for the same `Verified::token_id` |
 //! | `errors` | `error.rs` | `jwtgate::Error` → `JwtGateError` (`code`, `message`, `claim`, `detail`, `claims`) |
+//! | `resource` | `resource.rs` | `ProtectedResource` (RFC 9728 document, RFC 6750 challenges) → `NativeProtectedResource`; `Challenge` |
 //! | `tasks` | – | blocking core calls run on the libuv thread pool (`AsyncTask`) |
 //!
 //! Every exported function is compiled with `catch_unwind`: a Rust panic becomes a thrown JS
@@ -29,10 +30,12 @@ use napi_derive::napi;
 mod claims;
 mod errors;
 mod fastcall;
+mod resource;
 mod tasks;
 mod verifier;
 
 pub use errors::ErrorDetail;
+pub use resource::{Challenge, NativeProtectedResource, malformed_credential};
 pub use verifier::{
     CodeCount, ErrorInfo, KeysStatus, NativeVerifier, SkippedKey, StaticTokenOptions, Stats,
     VerifierOptions,
@@ -44,7 +47,7 @@ pub use verifier::{
 pub fn setup(
     env: &Env,
     #[napi(
-        ts_arg_type = "new (message: string, code: string, claim?: string | null, detail?: ErrorDetail | null) => Error"
+        ts_arg_type = "new (message: string, code: string, claim?: string | null, detail?: ErrorDetail | null, core?: ExternalObject<unknown> | null) => Error"
     )]
     error_class: Function<errors::ErrorClassArgs, Unknown<'static>>,
     #[napi(ts_arg_type = "(...fields: any[]) => object")] make_claims: Function<

@@ -11,10 +11,11 @@
 //! differs.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use jwtgate::{Algorithm, StaticToken, Verified, VerifierBuilder};
+use jwtgate::{Algorithm, AudienceMatch, StaticToken, Verified, VerifierBuilder};
 use napi::Env;
 use napi::bindgen_prelude::{
     AsyncTask, Either, JsObjectValue, Object, Uint8Array, Unknown, ValueType,
@@ -58,6 +59,10 @@ pub struct VerifierOptions {
     pub algorithms: Option<Vec<String>>,
     /// Scopes that must all be present.
     pub required_scopes: Option<Vec<String>>,
+    /// The scope hierarchy: each scope → the scope(s) it implies (`*` for every scope).
+    pub scope_implies: Option<HashMap<String, Either<String, Vec<String>>>>,
+    /// How `aud` compares with the audiences: `exact` or `canonical`.
+    pub audience_match: Option<String>,
     /// Leeway for `exp`, `nbf`, `iat`, in seconds.
     pub clock_tolerance: Option<f64>,
     /// Expected header `typ` (e.g. `at+jwt`).
@@ -402,6 +407,25 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     if let Some(scopes) = options.required_scopes {
         b = b.required_scopes(scopes);
     }
+    if let Some(hierarchy) = options.scope_implies {
+        for (broader, narrower) in hierarchy {
+            for narrower in list(narrower) {
+                b = b.scope_implies(broader.clone(), narrower);
+            }
+        }
+    }
+    if let Some(mode) = options.audience_match {
+        b = b.audience_match(match mode.as_str() {
+            "exact" => AudienceMatch::Exact,
+            "canonical" => AudienceMatch::CanonicalUri,
+            _ => {
+                return Err(errors::config(
+                    env,
+                    format!("audienceMatch must be 'exact' or 'canonical', got {mode:?}"),
+                ));
+            }
+        });
+    }
     if let Some(tolerance) = options.clock_tolerance {
         b = b.leeway(seconds(env, "clockTolerance", tolerance)?);
     }
@@ -583,6 +607,18 @@ impl NativeVerifier {
             fetches: s.fetches as f64,
             failures: s.failures as f64,
         }
+    }
+
+    /// The scopes every credential must carry (the core's `required_scopes`: configured or
+    /// read from the environment).
+    #[napi(catch_unwind)]
+    pub fn required_scopes(&self) -> Vec<String> {
+        self.state
+            .verifier
+            .required_scopes()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The algorithms this verifier accepts.

@@ -10,13 +10,13 @@ export const DEFAULT_RESOURCE = 'https://mcp.test/';
 
 /**
  * Starts the IdP; resolves once it listens. Options map to server.mjs' variables:
- * keys (algorithms), resource, scopes, ttl, issuerPath.
+ * keys (algorithms), resource, scopes, ttl, issuerPath, port (default 0: a free one).
  */
-export async function startIdp({ keys, resource = DEFAULT_RESOURCE, scopes, ttl, issuerPath } = {}) {
+export async function startIdp({ keys, resource = DEFAULT_RESOURCE, scopes, ttl, issuerPath, port = 0 } = {}) {
   if (!existsSync(`${IDP_DIR}node_modules`)) {
     throw new Error('the test IdP is not installed: run `npm ci --prefix tests/idp` at the repository root');
   }
-  const env = { ...process.env, PORT: '0', EXIT_ON_STDIN_EOF: '1', RESOURCE: resource };
+  const env = { ...process.env, PORT: String(port), EXIT_ON_STDIN_EOF: '1', RESOURCE: resource };
   if (keys) env.KEYS = keys.join(',');
   if (scopes) env.SCOPES = scopes;
   if (ttl) env.TTL = String(ttl);
