@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # CI for the Node package `jwtgate` (bindings-node/): the one script CI calls for it.
 #
-#   1. a fresh consumer folder installs the package the way a user does
+#   1. two fresh consumer folders install the package the way a user does
 #      (`npm install <repo>/bindings-node`, which builds the native addon from source when none
-#      loads) and uses it through ESM and CommonJS, with the MCP SDK's middleware;
+#      loads) and use it through ESM and CommonJS: one with MCP SDK v1
+#      (@modelcontextprotocol/sdk), one with SDK v2 (@modelcontextprotocol/server + express);
 #   2. devDependencies (`npm ci`, from the committed package-lock.json);
 #   3. the addon built from source; the generated loader and declarations (binding.js,
 #      binding.d.ts) must equal the committed ones;
-#   4. `tsc --noEmit` on types-test/ (an example that uses every export);
+#   4. `tsc --noEmit` on types-test/ (examples that use every export, with SDK v1 and with v2);
 #   5. clippy on the binding with warnings denied (the lints that fence the `unsafe` of
 #      src/fastcall.rs among them) and rustfmt;
 #   6. `node --test` (real IdP, real MCP server, loopback only), the shared conformance fixtures
@@ -29,15 +30,38 @@ node --version
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-step "fresh consumer: npm install <repo>/bindings-node (builds the addon from source if none loads)"
-mkdir "$scratch/consumer"
-(
-  cd "$scratch/consumer"
+step "fresh consumers: npm install <repo>/bindings-node (builds the addon from source if none loads), SDK v1 / SDK v2"
+# Two applications, each with one SDK line: jwtgate/mcp must find that one by itself (no
+# configuration), through ESM and CommonJS. The first install builds the addon if needed; the
+# second links the same folder.
+# npm 11 runs no dependency's install script unless the application allows it (`allowScripts`,
+# keyed by the dependency's spec: `file:<relative path>` for a folder), and jwtgate's builds the
+# addon; older npm ignores the field.
+consumer() {
+  mkdir "$scratch/$1"
+  cd "$scratch/$1"
   npm init -y >/dev/null
+  node -e '
+    const fs = require("node:fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    pkg.allowScripts = { [process.argv[1]]: true };
+    fs.writeFileSync("package.json", `${JSON.stringify(pkg, null, 2)}\n`);
+  ' "file:$(realpath --relative-to="$scratch/$1" "$here")"
+}
+(
+  consumer consumer-v1
   npm install --no-audit --no-fund "$here" @modelcontextprotocol/sdk@1.32.2 express@5.3.0
   cp "$here/test/consumer/check.mjs" "$here/test/consumer/check.cjs" .
   node check.mjs
   node check.cjs
+)
+(
+  consumer consumer-v2
+  npm install --no-audit --no-fund "$here" @modelcontextprotocol/server@2.4.0 @modelcontextprotocol/express@2.0.2 \
+    @modelcontextprotocol/node@2.1.2 express@5.3.0
+  cp "$here/test/consumer/check-v2.mjs" "$here/test/consumer/check-v2.cjs" .
+  node check-v2.mjs
+  node check-v2.cjs
 )
 
 step "devDependencies (npm ci)"
@@ -56,8 +80,8 @@ for generated in binding.js binding.d.ts; do
 done
 cp "$scratch"/build/*.node "$here/"
 
-step "tsc --noEmit (types-test: every export, ESM and CommonJS)"
-(cd "$here" && npx tsc --noEmit -p types-test)
+step "tsc --noEmit (types-test: every export, ESM and CommonJS, with SDK v1 and with SDK v2)"
+(cd "$here" && npx tsc --noEmit -p types-test && npx tsc --noEmit -p types-test/tsconfig.v2.json)
 
 step "clippy (warnings denied, unsafe fenced) and rustfmt on jwtgate-node"
 (cd "$repo" && cargo clippy -p jwtgate-node --all-targets --locked -- -D warnings)

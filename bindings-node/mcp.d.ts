@@ -1,19 +1,32 @@
 // Type declarations of `jwtgate/mcp` (CommonJS entry; mcp.d.mts re-exports them for ESM).
-import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+//
+// They import nothing from the MCP SDK, so they type-check with SDK v1, v2 or neither: the types
+// below are structurally the SDKs' own (`AuthInfo`, `OAuthTokenVerifier` of
+// @modelcontextprotocol/sdk 1.x and of @modelcontextprotocol/server 2.x), so a
+// `JwtGateTokenVerifier` is accepted wherever either SDK wants its verifier.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import type { Claims, Verifier, VerifierOptions } from './index.js';
+import type { Claims, ProtectedResource, Verifier, VerifierOptions } from './index.js';
 
-/** The AuthInfo jwtgate produces: every field the SDK reads is set. */
-export interface JwtGateAuthInfo extends AuthInfo {
+export { ProtectedResource } from './index.js';
+
+/** The AuthInfo jwtgate produces (the SDKs' `AuthInfo`, with every field the SDKs read set). */
+export interface JwtGateAuthInfo {
+  /** The access token as sent. */
+  token: string;
   /**
    * The core's client id (`Claims.clientId`: `client_id`, else `azp`, else `sub`; the configured
-   * identity for static tokens); `''` for a JWT with none of them, as the SDK's type is a string.
+   * identity for static tokens); `''` for a JWT with none of them, as the SDKs' type is a string.
    */
   clientId: string;
+  /**
+   * The scopes the credential grants: its own and those they imply in the verifier's scope
+   * hierarchy (`Claims.grantedScopes`), plus the verifier's required scopes it grants — so the
+   * SDKs' own scope checks agree with the core's.
+   */
   scopes: string[];
   /**
-   * `exp` in seconds since the epoch. Static tokens have none, but the SDK rejects an AuthInfo
+   * `exp` in seconds since the epoch. Static tokens have none, but the SDKs reject an AuthInfo
    * without it: they report {@link STATIC_TOKEN_EXPIRES_IN} seconds from now.
    */
   expiresAt: number;
@@ -23,6 +36,8 @@ export interface JwtGateAuthInfo extends AuthInfo {
    * is checked.
    */
   resource?: URL;
+  /** The RFC 9728 metadata URL of the resource that accepted the credential (set by {@link requireAuth}). */
+  resourceMetadataUrl?: string;
   extra: {
     /** The token's claims set as signed (`{}` for static tokens). */
     claims: Readonly<Record<string, unknown>>;
@@ -31,29 +46,41 @@ export interface JwtGateAuthInfo extends AuthInfo {
   };
 }
 
-/** An `OAuthTokenVerifier` for `requireBearerAuth({ verifier })`. */
-export interface JwtGateTokenVerifier extends OAuthTokenVerifier {
+/**
+ * An `OAuthTokenVerifier` for the SDKs' bearer-auth helpers: v1 `requireBearerAuth`
+ * (@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js), v2 `requireBearerAuth`
+ * (@modelcontextprotocol/express), v2 `requireBearerAuth` / `verifyBearerToken`
+ * (@modelcontextprotocol/server).
+ */
+export interface JwtGateTokenVerifier {
   /** The jwtgate verifier behind it (for `waitReady()`, `keysStatus()`). */
   readonly verifier: Verifier;
   /**
-   * Verifies `token`. Rejects with the SDK's `InsufficientScopeError` (HTTP 403) for the code
-   * the core gives status 403 (`insufficient_scope`) and `InvalidTokenError` (HTTP 401) for every
-   * other rejection. Their
-   * message — what the client sees in `WWW-Authenticate` and the body — is the core's one fixed
-   * sentence per error code (e.g. `token_expired`: "The access token expired"; `jwks_unavailable`
-   * and `discovery_failed`: "The server cannot verify access tokens right now"), never the core's message,
-   * which names URLs, connection errors and the expected issuer and audience. That detail goes
-   * to the logger and stays on the error: the `JwtGateError` is its `cause`.
+   * The verifier's required scopes: pass them as the SDK middleware's `requiredScopes`, so that
+   * its challenges name them (`scope=`).
+   */
+  readonly requiredScopes: readonly string[];
+  /** The SDK major version whose error classes it throws (2 when v2 is installed, else 1). */
+  readonly sdk: 1 | 2;
+  /**
+   * Verifies `token`. Rejects with the SDK's OAuth error for the core's HTTP status of the code:
+   * 403 (`insufficient_scope`) → insufficient_scope (v1 `InsufficientScopeError`, v2
+   * `OAuthError(OAuthErrorCode.InsufficientScope)`); 5xx (keys unavailable) → server_error
+   * (`ServerError`, `OAuthErrorCode.ServerError`: HTTP 500 without a challenge); anything else →
+   * invalid_token (`InvalidTokenError`, `OAuthErrorCode.InvalidToken`: 401 with the challenge).
+   * Their message — what the client sees — is the core's fixed sentence for the code (e.g.
+   * `token_expired`: "The access token expired"), never the core's message, which goes to the
+   * logger and stays on the error as its `cause` (the `JwtGateError`).
    */
   verifyAccessToken(token: string): Promise<JwtGateAuthInfo>;
 }
 
-/** Where the adapter reports rejections: anything with `warn(message)`, such as `console`. */
+/** Where the adapters report rejections: anything with `warn(message)`, such as `console`. */
 export interface JwtGateLogger {
   warn(message: string): void;
 }
 
-/** Options of the adapter itself (the verifier's options are the first argument). */
+/** Options of {@link createTokenVerifier} itself (the verifier's options are the first argument). */
 export interface TokenVerifierAdapterOptions {
   /**
    * Receives one line per rejection with the error code and the core's detailed message
@@ -64,17 +91,83 @@ export interface TokenVerifierAdapterOptions {
 }
 
 /**
- * An `OAuthTokenVerifier` backed by jwtgate, for `requireBearerAuth` of
- * `@modelcontextprotocol/sdk` (1.x). Pass verifier options, or a `Verifier` to share one.
+ * An `OAuthTokenVerifier` backed by jwtgate, for the MCP TypeScript SDK's bearer-auth helpers —
+ * v2 (@modelcontextprotocol/server 2.x) or v1 (@modelcontextprotocol/sdk 1.x), detected from the
+ * application's installed packages (with both installed, its errors satisfy both). Pass verifier
+ * options (`audienceMatch` defaults to `'canonical'` here), or a `Verifier` to share one.
  *
  * @example
- * app.post('/mcp', requireBearerAuth({ verifier: createTokenVerifier({ issuer, audience }) }), handler);
+ * const tokenVerifier = createTokenVerifier({ issuer, audience: 'https://mcp.example.com/mcp', requiredScopes: ['tools:call'] });
+ * app.all('/mcp', requireBearerAuth({ verifier: tokenVerifier, requiredScopes: [...tokenVerifier.requiredScopes],
+ *   resourceMetadataUrl: resource.metadataUrl }), handler);
  * @throws {import('./index.js').JwtGateError} `config_invalid` for bad options.
+ * @throws {Error} when neither SDK is installed.
  */
 export declare function createTokenVerifier(
   options: VerifierOptions | Verifier,
   adapterOptions?: TokenVerifierAdapterOptions,
 ): JwtGateTokenVerifier;
+
+/**
+ * Options of {@link requireAuth} and {@link requireAuthRequest}. The scopes every request needs
+ * are the verifier's required scopes: the core enforces them, and every challenge names them.
+ */
+export interface RequireAuthOptions {
+  /** The verifier, or its options (`audienceMatch` defaults to `'canonical'` here). */
+  verifier: Verifier | VerifierOptions;
+  /**
+   * The protected resource (its challenges and metadata URL), or its resource URL — then built
+   * with {@link authorizationServers} and {@link scopesSupported}.
+   */
+  resource: ProtectedResource | string;
+  /** With a resource URL: the authorization servers' issuer identifiers. */
+  authorizationServers?: readonly string[];
+  /** With a resource URL: the scopes it understands (default: the verifier's required scopes). */
+  scopesSupported?: readonly string[];
+  /** Receives one line per rejection (default `console`). */
+  logger?: JwtGateLogger;
+}
+
+/**
+ * A request {@link requireAuth} let through, for servers on plain `node:http`: it set `auth`.
+ * (With Express, the SDKs declare `req.auth` themselves.)
+ */
+export interface AuthenticatedRequest extends IncomingMessage {
+  /** The accepted credential: the SDKs read it (`extra.authInfo`, `ctx.http.authInfo`). */
+  auth?: JwtGateAuthInfo;
+}
+
+/**
+ * Express / Connect middleware guarding an MCP endpoint with jwtgate's core: an accepted
+ * credential sets `req.auth` (the SDKs' AuthInfo); a refused one gets the core's challenge —
+ * 401 without `error=` when no credential was sent, 401 `invalid_token` or 403
+ * `insufficient_scope` with `resource_metadata` and `scope`, the core's 5xx when keys are
+ * unavailable — and an OAuth error body. Works with SDK v1 and v2 alike (and without either).
+ */
+export declare function requireAuth(
+  options: RequireAuthOptions,
+): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * {@link requireAuth} for web-standard hosts (Fetch API `Request`; v2's `createMcpHandler`):
+ * resolves to the AuthInfo, or to the `Response` to return.
+ */
+export declare function requireAuthRequest(options: RequireAuthOptions): (request: Request) => Promise<JwtGateAuthInfo | Response>;
+
+/**
+ * Express / Connect middleware serving the core's RFC 9728 document at `resource.metadataPath`
+ * (GET/HEAD; OPTIONS preflight; 405 for other methods; any origin may read it). Mount it at the
+ * application's root; other requests pass through.
+ */
+export declare function protectedResourceMetadata(
+  resource: ProtectedResource,
+): (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (error?: unknown) => void) => void;
+
+/**
+ * The web-standard form of {@link protectedResourceMetadata}: the `Response` for a request to the
+ * metadata path, undefined for any other request.
+ */
+export declare function protectedResourceMetadataResponse(request: Request, resource: ProtectedResource): Response | undefined;
 
 /** Seconds from now that static tokens report as `expiresAt` (3600). */
 export declare const STATIC_TOKEN_EXPIRES_IN: number;

@@ -1,24 +1,30 @@
 'use strict';
-// jwtgate/mcp (CommonJS): an OAuthTokenVerifier for @modelcontextprotocol/sdk's requireBearerAuth.
+// jwtgate/mcp (CommonJS). See lib/mcp-adapter.js; the SDK's error classes are the CommonJS ones
+// of the SDK the application has (lib/sdk.js), loaded when createTokenVerifier is first called.
 const adapter = require('./lib/mcp-adapter.js');
 const sdk = require('./lib/sdk.js');
 
-// The CommonJS error classes of the application's SDK (see lib/sdk.js).
-function loadErrors() {
-  try {
-    return require(sdk.applicationRequirePath() ?? `${sdk.SDK}/${sdk.ERRORS}`);
-  } catch (error) {
-    throw sdk.missing(error);
-  }
+let sdks;
+function loaded() {
+  sdks ??= { ...sdk.loadRequire(), missing: sdk.missing };
+  return sdks;
 }
-const { InsufficientScopeError, InvalidTokenError } = loadErrors();
 
 /**
- * An `OAuthTokenVerifier` backed by a jwtgate `Verifier` (given, or built from `options`).
+ * An `OAuthTokenVerifier` for the MCP TypeScript SDK's bearer-auth helpers (v2 or v1, whichever
+ * the application has), backed by a jwtgate `Verifier` (given, or built from `options`).
  * `adapterOptions.logger` (default `console`) receives each rejection's code and detail.
  */
 function createTokenVerifier(options, adapterOptions) {
-  return adapter.createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions);
+  return adapter.createTokenVerifierWith(loaded(), options, adapterOptions);
 }
 
-module.exports = { createTokenVerifier, STATIC_TOKEN_EXPIRES_IN: adapter.STATIC_TOKEN_EXPIRES_IN };
+module.exports = {
+  createTokenVerifier,
+  requireAuth: adapter.requireAuth,
+  requireAuthRequest: adapter.requireAuthRequest,
+  protectedResourceMetadata: adapter.protectedResourceMetadata,
+  protectedResourceMetadataResponse: adapter.protectedResourceMetadataResponse,
+  ProtectedResource: adapter.ProtectedResource,
+  STATIC_TOKEN_EXPIRES_IN: adapter.STATIC_TOKEN_EXPIRES_IN,
+};

@@ -1,12 +1,21 @@
 'use strict';
-// The MCP adapter, parameterised by the SDK's error classes: mcp.mjs passes the ESM classes and
-// mcp.js the CommonJS ones, so each matches the `instanceof` checks of the `requireBearerAuth`
-// middleware loaded the same way. Translation only: JwtGateError → InvalidTokenError (401) or
-// InsufficientScopeError (403), Claims → AuthInfo. Every fact comes from the core: the client
-// id, the scopes, the matched audience (resource), the client descriptions.
+// jwtgate/mcp, shared by the CommonJS (mcp.js) and ESM (mcp.mjs) entries. Translation only:
+// every decision about a credential, every status and every challenge is the core's.
+//
+// Two ways to guard an MCP endpoint:
+//   - createTokenVerifier: an `OAuthTokenVerifier` for the TypeScript SDK's own bearer-auth
+//     helpers (v1 `requireBearerAuth`; v2 `requireBearerAuth` of @modelcontextprotocol/express,
+//     and `requireBearerAuth` / `verifyBearerToken` of @modelcontextprotocol/server). Rejections
+//     become the SDK's OAuth errors, loaded from the SDK the application has (lib/sdk.js).
+//   - requireAuth / requireAuthRequest: jwtgate's own middleware (Express, and web-standard
+//     `Request` → `AuthInfo | Response`), answering with the core's challenges (ProtectedResource),
+//     which the SDK helpers cannot send: a request without a credential gets a challenge without
+//     `error=` (RFC 6750 §3.1), every challenge names the needed scopes, and a server-side
+//     problem is the core's 5xx.
+//   - protectedResourceMetadata / protectedResourceMetadataResponse serve the core's RFC 9728
+//     document at its path-aware well-known URL.
 
-const { JwtGateError, Verifier } = require('../index.js');
-const native = require('../binding.js');
+const { JwtGateError, ProtectedResource, Verifier, errorCodes } = require('../index.js');
 
 /**
  * Static tokens carry no expiry, but the SDK's middleware rejects an AuthInfo without
@@ -14,15 +23,6 @@ const native = require('../binding.js');
  */
 const STATIC_TOKEN_EXPIRES_IN = 3600;
 
-/**
- * What an unauthenticated client is told: the core's one fixed sentence per code
- * (`ErrorCode::client_description`, the same in every language), e.g. `token_expired` → "The
- * access token expired", `jwks_unavailable` / `discovery_failed` → "The server cannot verify
- * access tokens right now". The SDK puts it into the RFC 6750 `error_description` of
- * `WWW-Authenticate` and into the 401/403 body. The core's messages stay on the server: they name
- * the JWKS and discovery URLs, connection errors, the expected issuer and audience, and echo
- * values from the token.
- */
 /** For a code the core's table does not know (cannot happen with a matching addon). */
 const FALLBACK_DESCRIPTION = 'The access token is invalid';
 
@@ -30,17 +30,54 @@ const FALLBACK_DESCRIPTION = 'The access token is invalid';
 // header as is. The core's sentences are; a sentence that were not would give way to the fallback.
 const ERROR_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/;
 
-const CLIENT_DESCRIPTIONS = Object.freeze(
-  Object.fromEntries(
-    Object.entries(native.clientDescriptions()).map(([code, description]) => [
-      code,
-      ERROR_DESCRIPTION.test(description) ? description : FALLBACK_DESCRIPTION,
-    ]),
-  ),
+/**
+ * What an unauthenticated client is told: the core's one fixed sentence per code
+ * (`ErrorCode::client_description`), e.g. `token_expired` → "The access token expired". Never the
+ * core's message, which names URLs, the expected issuer and audience, and echoes token values.
+ */
+const CLIENT_DESCRIPTIONS = new Map(
+  errorCodes().map(({ code, clientDescription }) => [
+    code,
+    ERROR_DESCRIPTION.test(clientDescription) ? clientDescription : FALLBACK_DESCRIPTION,
+  ]),
 );
 
 function clientDescription(code) {
-  return Object.hasOwn(CLIENT_DESCRIPTIONS, code) ? CLIENT_DESCRIPTIONS[code] : FALLBACK_DESCRIPTION;
+  return CLIENT_DESCRIPTIONS.get(code) ?? FALLBACK_DESCRIPTION;
+}
+
+function configError(message) {
+  return new JwtGateError(message, 'config_invalid');
+}
+
+/**
+ * The verifier of an MCP adapter: the one given, or one built from options with
+ * `audienceMatch: 'canonical'` unless the options say otherwise. MCP clients name the server by
+ * its canonical URI (RFC 8707 resource indicator) and differ in host case, default port and
+ * trailing slash; a plain Verifier keeps exact comparison.
+ */
+function mcpVerifier(options) {
+  if (options instanceof Verifier) return options;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw configError('verifier options must be an object, e.g. { issuer, audience }, or a Verifier');
+  }
+  return new Verifier({ audienceMatch: 'canonical', ...options });
+}
+
+function loggerOf(logger, where) {
+  if (logger === undefined) return console;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
+    throw configError(`${where}: logger must have a warn(message) method, e.g. console`);
+  }
+  return logger;
+}
+
+function checkKeys(object, known, where) {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) {
+      throw configError(`${where}: unknown option ${JSON.stringify(key)} (known: ${known.join(', ')})`);
+    }
+  }
 }
 
 // The SDK's AuthInfo.resource is a URL: the core's matched audience (`audienceMatched`), when it
@@ -49,42 +86,78 @@ function resourceOf(audienceMatched) {
   return audienceMatched !== undefined && URL.canParse(audienceMatched) ? new URL(audienceMatched) : undefined;
 }
 
-function loggerOf(adapterOptions) {
-  if (adapterOptions === undefined) return console;
-  if (typeof adapterOptions !== 'object' || adapterOptions === null || Array.isArray(adapterOptions)) {
-    throw new JwtGateError('createTokenVerifier: the second argument must be an object, e.g. { logger }', 'config_invalid');
+/**
+ * The SDK's AuthInfo for a verified credential. `scopes` are the scopes it grants — its own and
+ * those they imply in the verifier's scope hierarchy (`Claims.grantedScopes`) — plus the
+ * verifier's required scopes it grants (a credential whose scope implies `*` grants them all), so
+ * that the SDK's own scope checks (`requiredScopes`, v2 `requireScopes`) agree with the core's.
+ */
+function authInfoOf(token, claims, requiredScopes, resourceMetadataUrl) {
+  const scopes = [...claims.grantedScopes];
+  for (const scope of requiredScopes) {
+    if (!scopes.includes(scope) && claims.hasScope(scope)) scopes.push(scope);
   }
-  for (const key of Object.keys(adapterOptions)) {
-    if (key !== 'logger') {
-      throw new JwtGateError(`createTokenVerifier: unknown option ${JSON.stringify(key)} (known: logger)`, 'config_invalid');
-    }
-  }
-  const { logger = console } = adapterOptions;
-  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function') {
-    throw new JwtGateError('createTokenVerifier: logger must have a warn(message) method, e.g. console', 'config_invalid');
-  }
-  return logger;
+  const info = {
+    token,
+    // The core's client id; `''` only because the SDK's type is a string (a JWT with none of
+    // client_id, azp and sub has none).
+    clientId: claims.clientId ?? '',
+    scopes,
+    expiresAt: claims.exp ?? Math.floor(Date.now() / 1000) + STATIC_TOKEN_EXPIRES_IN,
+    resource: resourceOf(claims.audienceMatched),
+    extra: { claims: claims.payload, verified: claims },
+  };
+  if (resourceMetadataUrl !== undefined) info.resourceMetadataUrl = resourceMetadataUrl;
+  return info;
 }
 
-function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, options, adapterOptions) {
-  const logger = loggerOf(adapterOptions);
-  const verifier = options instanceof Verifier ? options : new Verifier(options);
+function logRejection(logger, error) {
+  // The detail, for the operator: once per rejection, with the stable code.
+  logger.warn(`jwtgate/mcp: bearer token rejected (${error.code}): ${error.message}`);
+}
+
+/**
+ * The SDK error for a rejection with the core's HTTP `status`: 403 → insufficient_scope, 5xx →
+ * server_error (the core's "cannot verify right now": no challenge, the token is not at fault),
+ * anything else → invalid_token. v2's OAuthError where @modelcontextprotocol/server is installed;
+ * v1's classes otherwise. With both installed the error is v2's OAuthError (recognised by v2's
+ * brand check) whose prototype is the v1 class (recognised by v1's `instanceof`), so either
+ * SDK's middleware answers it correctly.
+ */
+function sdkError({ v1, v2 }, status, description) {
+  const v1Class = v1 && (status === 403 ? v1.InsufficientScopeError : status >= 500 ? v1.ServerError : v1.InvalidTokenError);
+  if (v2) {
+    const { OAuthErrorCode } = v2;
+    const code = status === 403 ? OAuthErrorCode.InsufficientScope : status >= 500 ? OAuthErrorCode.ServerError : OAuthErrorCode.InvalidToken;
+    const error = new v2.OAuthError(code, description);
+    if (v1Class) Object.setPrototypeOf(error, v1Class.prototype);
+    return error;
+  }
+  return new v1Class(description);
+}
+
+function createTokenVerifierWith(sdks, options, adapterOptions = {}) {
+  if (!sdks.v1 && !sdks.v2) throw sdks.missing();
+  if (typeof adapterOptions !== 'object' || adapterOptions === null || Array.isArray(adapterOptions)) {
+    throw configError('createTokenVerifier: the second argument must be an object, e.g. { logger }');
+  }
+  checkKeys(adapterOptions, ['logger'], 'createTokenVerifier');
+  const logger = loggerOf(adapterOptions.logger, 'createTokenVerifier');
+  const verifier = mcpVerifier(options);
+  const requiredScopes = Object.freeze(verifier.requiredScopes);
 
   function toSdkError(error) {
     if (!(error instanceof JwtGateError)) return error;
-    // The detail, for the operator: once per rejection, with the stable code.
-    logger.warn(`jwtgate/mcp: bearer token rejected (${error.code}): ${error.message}`);
-    const description = clientDescription(error.code);
-    // The core's HTTP status for the code: 403 (insufficient_scope) is the SDK's
-    // InsufficientScopeError; every other rejection is its 401 InvalidTokenError, with the RFC 6750
-    // challenge (the SDK has no class for the core's 503 and 500).
-    const sdkError = error.status === 403 ? new InsufficientScopeError(description) : new InvalidTokenError(description);
-    sdkError.cause = error;
-    return sdkError;
+    logRejection(logger, error);
+    const sdkErr = sdkError(sdks, error.status, clientDescription(error.code));
+    sdkErr.cause = error;
+    return sdkErr;
   }
 
   return {
     verifier,
+    requiredScopes,
+    sdk: sdks.v2 ? 2 : 1,
     async verifyAccessToken(token) {
       let claims;
       try {
@@ -92,18 +165,195 @@ function createTokenVerifierWith({ InvalidTokenError, InsufficientScopeError }, 
       } catch (error) {
         throw toSdkError(error);
       }
-      return {
-        token,
-        // The core's client id; `''` only because the SDK's type is a string (a JWT with none of
-        // client_id, azp and sub has none).
-        clientId: claims.clientId ?? '',
-        scopes: [...claims.scopes],
-        expiresAt: claims.exp ?? Math.floor(Date.now() / 1000) + STATIC_TOKEN_EXPIRES_IN,
-        resource: resourceOf(claims.audienceMatched),
-        extra: { claims: claims.payload, verified: claims },
-      };
+      return authInfoOf(token, claims, requiredScopes);
     },
   };
 }
 
-module.exports = { createTokenVerifierWith, STATIC_TOKEN_EXPIRES_IN };
+// ---- jwtgate's own middleware ------------------------------------------------------------------
+
+const AUTH_OPTION_NAMES = ['verifier', 'resource', 'authorizationServers', 'scopesSupported', 'logger'];
+
+/**
+ * The pieces of requireAuth / requireAuthRequest: the verifier, the protected resource (given, or
+ * built by the core from a resource URL), the scopes every request needs (the verifier's
+ * required scopes, which the core enforces and every challenge names), the logger.
+ */
+function authSetup(options, where) {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw configError(`${where}: options must be an object, e.g. { verifier, resource }`);
+  }
+  checkKeys(options, AUTH_OPTION_NAMES, where);
+  if (options.verifier === undefined) throw configError(`${where}: verifier is required (a Verifier or its options)`);
+  const verifier = mcpVerifier(options.verifier);
+  const requiredScopes = Object.freeze(verifier.requiredScopes);
+  let resource = options.resource;
+  if (typeof resource === 'string') {
+    resource = new ProtectedResource(resource, {
+      authorizationServers: options.authorizationServers,
+      scopesSupported: options.scopesSupported ?? [...requiredScopes],
+    });
+  } else if (!(resource instanceof ProtectedResource)) {
+    throw configError(`${where}: resource is required: the resource URL, or a ProtectedResource`);
+  } else if (options.authorizationServers !== undefined || options.scopesSupported !== undefined) {
+    throw configError(`${where}: authorizationServers and scopesSupported belong to the ProtectedResource given as resource`);
+  }
+  return { verifier, resource, requiredScopes, logger: loggerOf(options.logger, where) };
+}
+
+/**
+ * The bearer token of an `Authorization` header value, or undefined when the request carries
+ * no Bearer credential (no header, or another scheme: RFC 6750 §2.1, the scheme is
+ * case-insensitive).
+ */
+function bearerToken(authorization) {
+  if (typeof authorization !== 'string') return undefined;
+  const match = /^Bearer +(\S+) *$/i.exec(authorization);
+  return match === null ? undefined : match[1];
+}
+
+/**
+ * One request through the core: `{ auth }` for an accepted credential, or `{ answer }` — the
+ * status, headers and body to send — for a refused one.
+ */
+async function authenticate(setup, authorization) {
+  const { verifier, resource, requiredScopes, logger } = setup;
+  const token = bearerToken(authorization);
+  if (token === undefined) {
+    return { answer: answerOf(resource.challenge(undefined, requiredScopes), undefined) };
+  }
+  try {
+    const claims = await verifier.verify(token);
+    return { auth: authInfoOf(token, claims, requiredScopes, resource.metadataUrl) };
+  } catch (error) {
+    if (!(error instanceof JwtGateError)) throw error;
+    logRejection(logger, error);
+    return { answer: answerOf(resource.challenge(error, requiredScopes), error) };
+  }
+}
+
+/**
+ * The HTTP answer to a refused request: the core's status and `WWW-Authenticate` (verbatim), and
+ * an OAuth error body (RFC 6750 §3) naming the error class of that status with the code's client
+ * description. A request without a credential gets no error (RFC 6750 §3.1) and no body.
+ */
+function answerOf(challenge, error) {
+  const headers = {};
+  if (challenge.wwwAuthenticate !== undefined) headers['www-authenticate'] = challenge.wwwAuthenticate;
+  if (challenge.dpopNonce !== undefined) headers['dpop-nonce'] = challenge.dpopNonce;
+  let body;
+  if (error !== undefined) {
+    const oauthError = challenge.status === 403 ? 'insufficient_scope' : challenge.status >= 500 ? 'server_error' : 'invalid_token';
+    body = JSON.stringify({ error: oauthError, error_description: clientDescription(error.code) });
+    headers['content-type'] = 'application/json';
+  }
+  return { status: challenge.status, headers, body };
+}
+
+/**
+ * Express (or Connect / node:http with `next`) middleware: verifies the request's credential
+ * with the core and sets `req.auth` to the SDK's AuthInfo shape (read by v1's
+ * StreamableHTTPServerTransport and v2's `toNodeHandler`); refuses with the core's challenge.
+ */
+function requireAuth(options) {
+  const setup = authSetup(options, 'requireAuth');
+  return function jwtgateRequireAuth(req, res, next) {
+    authenticate(setup, req.headers.authorization).then(({ auth, answer }) => {
+      if (auth !== undefined) {
+        req.auth = auth;
+        next();
+        return;
+      }
+      res.statusCode = answer.status;
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+      res.end(answer.body);
+    }, next);
+  };
+}
+
+/**
+ * The web-standard form (Fetch API `Request`, as v2's `requireBearerAuth` of
+ * @modelcontextprotocol/server): resolves to the AuthInfo, or to the `Response` to return.
+ */
+function requireAuthRequest(options) {
+  const setup = authSetup(options, 'requireAuthRequest');
+  return async function jwtgateRequireAuthRequest(request) {
+    const { auth, answer } = await authenticate(setup, request.headers.get('authorization') ?? undefined);
+    if (auth !== undefined) return auth;
+    return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
+  };
+}
+
+// ---- RFC 9728 metadata -------------------------------------------------------------------------
+
+function checkResource(resource, where) {
+  if (!(resource instanceof ProtectedResource)) {
+    throw configError(`${where}: resource must be a ProtectedResource`);
+  }
+}
+
+// The document is public and read by browser-based clients too: any origin may read it.
+const METADATA_HEADERS = Object.freeze({
+  'content-type': 'application/json',
+  'access-control-allow-origin': '*',
+  'cache-control': 'max-age=3600',
+});
+const PREFLIGHT_HEADERS = Object.freeze({
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+  'access-control-allow-headers': '*',
+});
+
+/** The answer for a request to the metadata path: GET/HEAD the document, OPTIONS a preflight, 405 else. */
+function metadataAnswer(method, resource) {
+  if (method === 'GET' || method === 'HEAD') {
+    return { status: 200, headers: METADATA_HEADERS, body: method === 'GET' ? resource.metadataJson() : undefined };
+  }
+  if (method === 'OPTIONS') return { status: 204, headers: PREFLIGHT_HEADERS, body: undefined };
+  return { status: 405, headers: { allow: 'GET, HEAD, OPTIONS' }, body: undefined };
+}
+
+function pathOf(url) {
+  return new URL(url, 'http://localhost').pathname;
+}
+
+/**
+ * Express / Connect middleware serving the core's RFC 9728 document at the resource's
+ * path-aware well-known path (`resource.metadataPath`); mount it at the application's root.
+ * Other requests pass through.
+ */
+function protectedResourceMetadata(resource) {
+  checkResource(resource, 'protectedResourceMetadata');
+  const metadataPath = resource.metadataPath;
+  return function jwtgateProtectedResourceMetadata(req, res, next) {
+    if (pathOf(req.originalUrl ?? req.url) !== metadataPath) {
+      next();
+      return;
+    }
+    const answer = metadataAnswer(req.method, resource);
+    res.statusCode = answer.status;
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+    res.end(answer.body);
+  };
+}
+
+/**
+ * The web-standard form: the `Response` for a request to the metadata path, undefined for any
+ * other request (route it on).
+ */
+function protectedResourceMetadataResponse(request, resource) {
+  checkResource(resource, 'protectedResourceMetadataResponse');
+  if (pathOf(request.url) !== resource.metadataPath) return undefined;
+  const answer = metadataAnswer(request.method, resource);
+  return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
+}
+
+module.exports = {
+  createTokenVerifierWith,
+  requireAuth,
+  requireAuthRequest,
+  protectedResourceMetadata,
+  protectedResourceMetadataResponse,
+  ProtectedResource,
+  STATIC_TOKEN_EXPIRES_IN,
+};

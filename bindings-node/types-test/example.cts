@@ -14,4 +14,9 @@ export async function check(token: string): Promise<string | undefined> {
 export const statusOf = (code: jwtgate.ErrorCode): number | undefined => jwtgate.errorCodes().find((row) => row.code === code)?.status;
 export const stats: jwtgate.Stats = verifier.stats();
 export const tokenVerifier: mcp.JwtGateTokenVerifier = mcp.createTokenVerifier(verifier);
+export const resource: jwtgate.ProtectedResource = new mcp.ProtectedResource('https://mcp.example.com/mcp', { authorizationServers: ['https://auth.example.com'] });
+export const guard = mcp.requireAuth({ verifier, resource });
+export const gate = mcp.requireAuthRequest({ verifier, resource });
+export const metadata = mcp.protectedResourceMetadata(resource);
+export const challenge: jwtgate.Challenge = resource.challenge(undefined, verifier.requiredScopes);
 export const backend: string = jwtgate.CRYPTO_BACKEND + mcp.STATIC_TOKEN_EXPIRES_IN;

@@ -11,9 +11,13 @@ import jwtgate, {
   CRYPTO_BACKEND,
   ERROR_CODES,
   JwtGateError,
+  ProtectedResource,
   Verifier,
   errorCodes,
   type Algorithm,
+  type Challenge,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceOptions,
   type Claims,
   type ErrorCode,
   type ErrorCodeInfo,
@@ -26,9 +30,16 @@ import jwtgate, {
   type VerifierOptions,
 } from 'jwtgate';
 import {
+  ProtectedResource as McpProtectedResource,
   STATIC_TOKEN_EXPIRES_IN,
   createTokenVerifier,
+  protectedResourceMetadata,
+  protectedResourceMetadataResponse,
+  requireAuth,
+  requireAuthRequest,
+  type AuthenticatedRequest,
   type JwtGateAuthInfo,
+  type RequireAuthOptions,
   type JwtGateLogger,
   type JwtGateTokenVerifier,
   type TokenVerifierAdapterOptions,
@@ -43,6 +54,8 @@ const options: VerifierOptions = {
   jwks,
   algorithms,
   requiredScopes: ['tools:call'],
+  scopeImplies: { admin: ['*'], 'files:write': 'files:read' },
+  audienceMatch: 'canonical',
   clockTolerance: 30,
   typ: 'at+jwt',
   requiredClaims: ['client_id'],
@@ -71,6 +84,8 @@ const badSecret: VerifierOptions = { issuer: 'x', audience: 'y', hmacSecret: 42 
 const typo: VerifierOptions = { issuer: 'x', audiences: 'y' };
 // @ts-expect-error: not an algorithm jwtgate knows
 const none: Algorithm = 'none';
+// @ts-expect-error: exact or canonical
+const fuzzy: VerifierOptions = { issuer: 'x', audience: 'y', audienceMatch: 'fuzzy' };
 
 const verifier = new Verifier(options);
 const fromEnv: Verifier = Verifier.fromEnv('MCP_');
@@ -88,6 +103,9 @@ async function handle(token: string): Promise<string | undefined> {
   const resource: string | undefined = claims.audienceMatched;
   const [issuer, subject]: readonly [string | undefined, string | undefined] = claims.principal;
   const id: bigint = BigInt(claims.tokenId);
+  const granted: readonly string[] = claims.grantedScopes;
+  const mayWrite: boolean = claims.hasScope('files:write');
+  void [granted, mayWrite];
   const then: Claims = verifier.verifyAtSync(token, 1_700_000_000);
   const later: Claims = await verifier.verifyAt(token, Date.now() / 1000 + 60);
   // @ts-expect-error: the instant is a number of seconds
@@ -147,6 +165,25 @@ function counters(): number {
 }
 
 const backend: string = CRYPTO_BACKEND;
+const required: string[] = verifier.requiredScopes;
+
+// RFC 9728 metadata and RFC 6750 challenges, from the core.
+const resourceOptions: ProtectedResourceOptions = { authorizationServers: ['https://auth.example.com'], scopesSupported: ['tools:call'] };
+const resource = new ProtectedResource('https://mcp.example.com/mcp', resourceOptions);
+const sameClass: typeof ProtectedResource = McpProtectedResource;
+const document: ProtectedResourceMetadata = resource.metadata();
+const documentText: string = resource.metadataJson();
+const where: string = resource.metadataUrl + resource.metadataPath + resource.resource + document.resource;
+const noCredential: Challenge = resource.challenge();
+function refuse(e: JwtGateError): [number, string | undefined, string | undefined] {
+  const c = resource.challenge(e, ['tools:call']);
+  return [c.status, c.wwwAuthenticate, c.dpopNonce];
+}
+// @ts-expect-error: the rejection, not a string
+resource.challenge('token_expired');
+void [sameClass, documentText, where, noCredential, refuse, required, fuzzy];
+
+
 const same: typeof Verifier = jwtgate.Verifier;
 const accepted: Algorithm[] = verifier.algorithms;
 
@@ -156,6 +193,9 @@ const tokenVerifier: JwtGateTokenVerifier = createTokenVerifier({
   audience: 'https://mcp.example.com/',
   requiredScopes: ['tools:call'],
 });
+const sdkMajor: 1 | 2 = tokenVerifier.sdk;
+const forChallenge: readonly string[] = tokenVerifier.requiredScopes;
+void [sdkMajor, forChallenge];
 const shared: OAuthTokenVerifier = createTokenVerifier(verifier);
 const logged: JwtGateTokenVerifier = createTokenVerifier(verifier, { logger: console });
 const silent: JwtGateLogger = { warn: (message: string) => void message };
@@ -165,7 +205,7 @@ const quiet: JwtGateTokenVerifier = createTokenVerifier(verifier, adapterOptions
 createTokenVerifier(verifier, { logger: {} });
 void [logged, quiet];
 const app = express();
-app.post('/mcp', requireBearerAuth({ verifier: tokenVerifier, requiredScopes: ['tools:call'] }), (req, res) => {
+app.post('/mcp', requireBearerAuth({ verifier: tokenVerifier, requiredScopes: [...tokenVerifier.requiredScopes], resourceMetadataUrl: resource.metadataUrl }), (req, res) => {
   res.json({ ok: true });
 });
 async function info(token: string): Promise<AuthInfo> {
@@ -177,6 +217,24 @@ async function info(token: string): Promise<AuthInfo> {
   void [expiresAt, resource, raw, verified, tokenVerifier.verifier];
   return auth;
 }
+// jwtgate's own middleware and metadata, for Express and web-standard hosts.
+const authOptions: RequireAuthOptions = { verifier: { issuer: 'https://auth.example.com', audience: resource.resource }, resource };
+app.use(protectedResourceMetadata(resource));
+app.all('/guarded', requireAuth(authOptions), (req, res) => {
+  res.json({ client: req.auth?.clientId });
+});
+app.all('/guarded-too', requireAuth({ verifier, resource: 'https://mcp.example.com/mcp', authorizationServers: ['https://auth.example.com'] }));
+const gate = requireAuthRequest({ verifier, resource });
+async function serve(request: Request): Promise<Response> {
+  const metadata: Response | undefined = protectedResourceMetadataResponse(request, resource);
+  if (metadata) return metadata;
+  const auth = await gate(request);
+  if (auth instanceof Response) return auth;
+  const info: JwtGateAuthInfo = auth;
+  return new Response(info.clientId + (info.resourceMetadataUrl ?? ''));
+}
+const seen = (req: AuthenticatedRequest): string | undefined => req.auth?.extra.verified.sub;
+void [serve, seen];
 const lifetime: number = STATIC_TOKEN_EXPIRES_IN;
 
 export { codes, table, described, statuses, made, withDetail, handle, explain, health, counters, backend, same, accepted, shared, info, lifetime, withKeys, typo, none, badSecret };

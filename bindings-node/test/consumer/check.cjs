@@ -11,8 +11,10 @@ async function main() {
   assert.equal(verifier.verifySync('consumer-secret').clientId, 'consumer');
   assert.throws(() => verifier.verifySync('nope'), (e) => e instanceof JwtGateError && e.code === 'token_unknown');
 
+  const tokenVerifier = createTokenVerifier(verifier);
+  assert.equal(tokenVerifier.sdk, 1);
   const app = express();
-  app.post('/mcp', requireBearerAuth({ verifier: createTokenVerifier(verifier) }), (req, res) => res.json(req.auth.clientId));
+  app.post('/mcp', requireBearerAuth({ verifier: tokenVerifier }), (req, res) => res.json(req.auth.clientId));
   const server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,4 +1,4 @@
-// Run from a fresh consumer folder (ci.sh): `npm install <repo>/bindings-node
+// Run from a fresh consumer folder with SDK v1 only (ci.sh): `npm install <repo>/bindings-node
 // @modelcontextprotocol/sdk express`, then `node check.mjs`. Uses the package as a user would,
 // through ESM, with the SDK's middleware resolving its own classes.
 import assert from 'node:assert/strict';
@@ -6,17 +6,25 @@ import assert from 'node:assert/strict';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import express from 'express';
 import jwtgate, { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier, errorCodes } from 'jwtgate';
-import { createTokenVerifier } from 'jwtgate/mcp';
+import { createTokenVerifier, requireAuth } from 'jwtgate/mcp';
 
-const verifier = new Verifier({ staticTokens: [{ token: 'consumer-secret', clientId: 'consumer', scopes: ['tools:call'] }] });
+const verifier = new Verifier({
+  staticTokens: [{ token: 'consumer-secret', clientId: 'consumer', scopes: ['tools:call'] }],
+  requiredScopes: ['tools:call'],
+});
 assert.equal(verifier.verifySync('consumer-secret').clientId, 'consumer');
 assert.equal((await verifier.verify('nope').catch((e) => e instanceof JwtGateError && `${e.code} ${e.status}`)), 'token_unknown 401');
-assert.equal(ERROR_CODES.length, 19);
+assert.ok(ERROR_CODES.includes('token_expired'));
 assert.deepEqual(errorCodes().map((row) => row.code), ERROR_CODES);
 assert.equal(jwtgate.Verifier, Verifier);
 
+const tokenVerifier = createTokenVerifier(verifier);
+assert.equal(tokenVerifier.sdk, 1, 'the application has SDK v1 only');
 const app = express();
-app.post('/mcp', requireBearerAuth({ verifier: createTokenVerifier(verifier), requiredScopes: ['tools:call'] }), (req, res) =>
+app.post('/mcp', requireBearerAuth({ verifier: tokenVerifier }), (req, res) =>
+  res.json({ clientId: req.auth.clientId }),
+);
+app.post('/own', requireAuth({ verifier, resource: 'http://127.0.0.1/own', authorizationServers: ['http://127.0.0.1'] }), (req, res) =>
   res.json({ clientId: req.auth.clientId }),
 );
 const server = await new Promise((resolve) => {
@@ -32,6 +40,11 @@ try {
   const ok = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer consumer-secret' } });
   assert.equal(ok.status, 200);
   assert.deepEqual(await ok.json(), { clientId: 'consumer' });
+  const own = await fetch(url.replace('/mcp', '/own'), { method: 'POST' });
+  assert.equal(own.status, 401);
+  assert.equal(own.headers.get('www-authenticate'), 'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/own", scope="tools:call"');
+  const ownOk = await fetch(url.replace('/mcp', '/own'), { method: 'POST', headers: { authorization: 'Bearer consumer-secret' } });
+  assert.deepEqual(await ownOk.json(), { clientId: 'consumer' });
 } finally {
   server.close();
 }

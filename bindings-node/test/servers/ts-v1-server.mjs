@@ -1,0 +1,93 @@
+// An MCP server on the TypeScript SDK v1 (@modelcontextprotocol/sdk 1.x, Express,
+// StreamableHTTPServerTransport without sessions), guarded by jwtgate, serving Streamable HTTP at
+// /mcp on 127.0.0.1 with one tool, `whoami`, which answers the request's AuthInfo as JSON text.
+//
+//   node test/servers/ts-v1-server.mjs --issuer=<URL> [--scopes="tools:call"] [--port=0]
+//        [--resource=<URL; default: the server's /mcp URL>] [--mode=jwtgate|sdk]
+//        [--scope-implies='{"admin":["*"]}']
+//   (or the environment variables ISSUER, SCOPES, PORT, RESOURCE, MODE, SCOPE_IMPLIES)
+//
+// Modes:
+//   jwtgate  (default) jwtgate/mcp's requireAuth: the core's challenges; metadata: jwtgate/mcp's
+//            protectedResourceMetadata (the core's document)
+//   sdk      the SDK's requireBearerAuth with createTokenVerifier; metadata: the SDK's
+//            mcpAuthMetadataRouter
+//
+// Prints one line of JSON once listening: {"url", "resource", "metadataUrl", "mode"}.
+import { createServer } from 'node:http';
+
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import { mcpAuthMetadataRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import express from 'express';
+import { ProtectedResource, Verifier } from 'jwtgate';
+import { createTokenVerifier, protectedResourceMetadata, requireAuth } from 'jwtgate/mcp';
+
+import { closer, listen, main } from './options.mjs';
+
+export const MODES = ['jwtgate', 'sdk'];
+
+/** Serves one MCP request with a fresh server and transport (stateless). */
+async function handleMcp(req, res) {
+  const server = new McpServer({ name: 'jwtgate-ts-v1', version: '1.0.0' });
+  server.registerTool('whoami', { description: 'The caller, as the server sees it (AuthInfo)' }, async (extra) => ({
+    content: [{ type: 'text', text: JSON.stringify(extra.authInfo ?? null) }],
+  }));
+  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  res.on('close', () => {
+    transport.close();
+    server.close();
+  });
+  await server.connect(transport);
+  await transport.handleRequest(req, res, req.body);
+}
+
+/** Starts the server; resolves with `{ info, close }`. */
+export async function start({ issuer, scopes = ['tools:call'], port = 0, resource, mode = 'jwtgate', scopeImplies, logger }) {
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (known: ${MODES.join(', ')})`);
+  const http = await listen(createServer(), port);
+  const url = `http://127.0.0.1:${http.address().port}/mcp`;
+  resource ??= url;
+
+  const options = { issuer, audience: resource, requiredScopes: scopes };
+  if (scopeImplies !== undefined) options.scopeImplies = scopeImplies;
+  const protectedResource = new ProtectedResource(resource, { authorizationServers: [issuer], scopesSupported: scopes });
+  const app = express();
+  app.use(express.json());
+
+  if (mode === 'jwtgate') {
+    const verifier = new Verifier({ audienceMatch: 'canonical', ...options });
+    await verifier.waitReady(10);
+    app.use(protectedResourceMetadata(protectedResource));
+    app.all('/mcp', requireAuth({ verifier, resource: protectedResource, logger }), handleMcp);
+  } else {
+    const tokenVerifier = createTokenVerifier(options, { logger });
+    await tokenVerifier.verifier.waitReady(10);
+    const document = protectedResource.metadata();
+    const oauthMetadata = await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json();
+    app.use(
+      mcpAuthMetadataRouter({
+        oauthMetadata,
+        resourceServerUrl: new URL(document.resource),
+        scopesSupported: document.scopes_supported,
+      }),
+    );
+    app.all(
+      '/mcp',
+      requireBearerAuth({
+        verifier: tokenVerifier,
+        requiredScopes: [...tokenVerifier.requiredScopes],
+        resourceMetadataUrl: protectedResource.metadataUrl,
+      }),
+      handleMcp,
+    );
+  }
+  http.on('request', app);
+  return {
+    info: { url, resource, metadataUrl: protectedResource.metadataUrl, mode },
+    close: closer(http),
+  };
+}
+
+await main(import.meta.url, start);

@@ -1,0 +1,136 @@
+// An MCP server on the TypeScript SDK v2 (@modelcontextprotocol/server 2.x, its Express adapter
+// @modelcontextprotocol/express and its Node bridge @modelcontextprotocol/node), guarded by
+// jwtgate, serving Streamable HTTP at /mcp on 127.0.0.1 with one tool, `whoami`, which answers
+// the request's AuthInfo as JSON text.
+//
+//   node test/servers/ts-v2-server.mjs --issuer=<URL> [--scopes="tools:call"] [--port=0]
+//        [--resource=<URL; default: the server's /mcp URL>] [--mode=<mode>]
+//        [--scope-implies='{"admin":["*"]}']
+//   (or the environment variables ISSUER, SCOPES, PORT, RESOURCE, MODE, SCOPE_IMPLIES)
+//
+// Modes — how the endpoint is guarded and where the RFC 9728 metadata comes from:
+//   jwtgate      (default) jwtgate/mcp's requireAuth on createMcpExpressApp: the core's challenges;
+//                metadata: jwtgate/mcp's protectedResourceMetadata (the core's document)
+//   jwtgate-web  jwtgate/mcp's requireAuthRequest in a web-standard fetch handler;
+//                metadata: protectedResourceMetadataResponse
+//   sdk-express  the SDK's requireBearerAuth (@modelcontextprotocol/express) with
+//                createTokenVerifier; metadata: the SDK's mcpAuthMetadataRouter
+//   sdk-web      the SDK's web-standard requireBearerAuth (@modelcontextprotocol/server) with
+//                createTokenVerifier; metadata: the SDK's oauthMetadataResponse
+//
+// Prints one line of JSON once listening: {"url", "resource", "metadataUrl", "mode"}.
+import { createServer } from 'node:http';
+
+import { createMcpExpressApp, mcpAuthMetadataRouter, requireBearerAuth } from '@modelcontextprotocol/express';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  createMcpHandler,
+  McpServer,
+  oauthMetadataResponse,
+  requireBearerAuth as requireBearerAuthWeb,
+} from '@modelcontextprotocol/server';
+import { ProtectedResource, Verifier } from 'jwtgate';
+import {
+  createTokenVerifier,
+  protectedResourceMetadata,
+  protectedResourceMetadataResponse,
+  requireAuth,
+  requireAuthRequest,
+} from 'jwtgate/mcp';
+
+import { closer, listen, main } from './options.mjs';
+
+export const MODES = ['jwtgate', 'jwtgate-web', 'sdk-express', 'sdk-web'];
+
+/** The MCP server of one request: one tool that reports who called. */
+function buildServer() {
+  const server = new McpServer({ name: 'jwtgate-ts-v2', version: '1.0.0' });
+  server.registerTool('whoami', { description: 'The caller, as the server sees it (AuthInfo)' }, async (ctx) => ({
+    content: [{ type: 'text', text: JSON.stringify(ctx.http?.authInfo ?? null) }],
+  }));
+  return server;
+}
+
+/**
+ * Starts the server; resolves with `{ info, close }`. `logger` receives jwtgate's rejection
+ * lines (default: console).
+ */
+export async function start({ issuer, scopes = ['tools:call'], port = 0, resource, mode = 'jwtgate', scopeImplies, logger }) {
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (known: ${MODES.join(', ')})`);
+  const http = await listen(createServer(), port);
+  const url = `http://127.0.0.1:${http.address().port}/mcp`;
+  resource ??= url;
+
+  // The verifier: tokens for this resource from the issuer, with the scopes every call needs.
+  // (jwtgate/mcp builds it with audienceMatch: 'canonical', the MCP canonical resource URI rules.)
+  const options = { issuer, audience: resource, requiredScopes: scopes };
+  if (scopeImplies !== undefined) options.scopeImplies = scopeImplies;
+  const protectedResource = new ProtectedResource(resource, { authorizationServers: [issuer], scopesSupported: scopes });
+  const mcp = createMcpHandler(buildServer);
+
+  if (mode === 'jwtgate' || mode === 'jwtgate-web') {
+    const verifier = new Verifier({ audienceMatch: 'canonical', ...options });
+    await verifier.waitReady(10);
+    if (mode === 'jwtgate') {
+      const app = createMcpExpressApp();
+      app.use(protectedResourceMetadata(protectedResource));
+      const node = toNodeHandler(mcp);
+      app.all('/mcp', requireAuth({ verifier, resource: protectedResource, logger }), (req, res) => void node(req, res, req.body));
+      http.on('request', app);
+    } else {
+      const gate = requireAuthRequest({ verifier, resource: protectedResource, logger });
+      const fetchHandler = async (request) => {
+        const metadata = protectedResourceMetadataResponse(request, protectedResource);
+        if (metadata !== undefined) return metadata;
+        if (new URL(request.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
+        const auth = await gate(request);
+        if (auth instanceof Response) return auth;
+        return mcp.fetch(request, { authInfo: auth });
+      };
+      http.on('request', toNodeHandler({ fetch: fetchHandler }));
+    }
+  } else {
+    const tokenVerifier = createTokenVerifier(options, { logger });
+    await tokenVerifier.verifier.waitReady(10);
+    // The SDK's metadata helpers build the document from these options: the resource and the
+    // scopes from the core's document, the authorization server's own RFC 8414 metadata.
+    const document = protectedResource.metadata();
+    const oauthMetadata = await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json();
+    const metadataOptions = {
+      oauthMetadata,
+      resourceServerUrl: new URL(document.resource),
+      scopesSupported: document.scopes_supported,
+    };
+    // What the SDK's middleware needs for its challenges: the scopes (scope=) and the metadata
+    // URL (resource_metadata=), both from jwtgate.
+    const bearer = {
+      verifier: tokenVerifier,
+      requiredScopes: [...tokenVerifier.requiredScopes],
+      resourceMetadataUrl: protectedResource.metadataUrl,
+    };
+    if (mode === 'sdk-express') {
+      const app = createMcpExpressApp();
+      app.use(mcpAuthMetadataRouter(metadataOptions));
+      const node = toNodeHandler(mcp);
+      app.all('/mcp', requireBearerAuth(bearer), (req, res) => void node(req, res, req.body));
+      http.on('request', app);
+    } else {
+      const gate = requireBearerAuthWeb(bearer);
+      const fetchHandler = async (request) => {
+        const metadata = oauthMetadataResponse(request, metadataOptions);
+        if (metadata !== undefined) return metadata;
+        if (new URL(request.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
+        const auth = await gate(request);
+        if (auth instanceof Response) return auth;
+        return mcp.fetch(request, { authInfo: auth });
+      };
+      http.on('request', toNodeHandler({ fetch: fetchHandler }));
+    }
+  }
+  return {
+    info: { url, resource, metadataUrl: protectedResource.metadataUrl, mode },
+    close: closer(http),
+  };
+}
+
+await main(import.meta.url, start);
