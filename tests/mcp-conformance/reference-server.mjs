@@ -59,6 +59,8 @@ const BUGS = [
   'accepts-query-token', //             reads the token from the query string (MCP, RFC 6750 §2.3)
   'bearer-methods-body', //             bearer_methods_supported claims ["header", "body"]
 ];
+// With --dpop allowed: the Bearer challenge only, no `DPoP algs=…` one (RFC 9449 §7.1).
+if (DPOP === 'allowed') BUGS.push('no-dpop-challenge');
 
 // The audience of the suite's "another audience" token (check.mjs OTHER_AUDIENCE).
 const OTHER_AUDIENCE = 'http://127.0.0.1:9/jwtgate-conformance/another-resource';
@@ -131,6 +133,7 @@ function endpoint(base, path, { bug, stateful = false, json = false } = {}) {
       if (bug === 'incremental-scope' && status === 403) {
         wwwAuthenticate = wwwAuthenticate.replace(/scope="[^"]*"/, `scope=${quoted(SCOPES[SCOPES.length - 1])}`);
       }
+      if (bug === 'no-dpop-challenge') wwwAuthenticate = wwwAuthenticate.replace(/,\s*DPoP .*$/, '');
       if (bug === 'unescaped-challenge' && !noCredential) {
         wwwAuthenticate = wwwAuthenticate.replace(/error_description="[^"]*"/, `error_description=${quoted('The "access token" is invalid', false)}`);
       }

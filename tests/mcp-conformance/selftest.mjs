@@ -178,9 +178,18 @@ describe('DPoP (needs the Node binding\'s verifyRequest / protectedResource)', (
         return;
       }
       const dpopReference = await start(REFERENCE, ['--issuer', idp.issuer, '--scopes', SCOPES, '--dpop', mode]);
-      const run = await runCheck(args(dpopReference.endpoints.conforming, ['--dpop', mode]));
-      assert.equal(run.code, 0, shown(run));
-      assert.ok(run.stdout.includes('ok') && /DPoP: a replayed proof/.test(run.stdout), shown(run));
+      for (const endpoint of ['conforming', 'conforming-stateful-json']) {
+        const run = await runCheck(args(dpopReference.endpoints[endpoint], ['--dpop', mode]));
+        assert.equal(run.code, 0, shown(run));
+        assert.match(run.stdout, /^ok \d+ - DPoP: a replayed proof/m, shown(run));
+      }
+      if (mode === 'allowed') {
+        // Without the DPoP challenge, the client cannot learn the server takes DPoP.
+        const run = await runCheck(args(dpopReference.endpoints['no-dpop-challenge'], ['--dpop', mode]));
+        assert.equal(run.code, 1, shown(run));
+        assert.match(run.stdout, /^not ok \d+ - no credential: .*expected a DPoP challenge/m, shown(run));
+        assert.match(run.stdout, /^not ok \d+ - DPoP: proof for another URL \(htu\): .*expected a DPoP challenge/m, shown(run));
+      }
     });
   }
 });
