@@ -9,13 +9,12 @@
 //   /bug/<name>/mcp       non-conforming on purpose, one defect each (BUGS below): the suite must
 //                         fail on them, naming the check
 //
-// The answers come from the core when the binding has the resource-server API
-// (`verifier.protectedResource`, `verifier.verifyRequest`: challenges, metadata, DPoP); until
-// then from `referenceChallenge` here, which writes the challenges the way the core does
-// (ProtectedResource::challenge). DPoP needs the binding's API.
+// Metadata documents and challenges come from the core (the binding's ProtectedResource); the
+// credential is checked by the core's request path (`verifier.verifyRequest`, DPoP included) when
+// the binding has it, else by `verifier.verify` of the Bearer token (no DPoP).
 //
 //   node reference-server.mjs --issuer <issuer> --scopes "<scopes>" [--dpop off|allowed|required] [--port 0]
-// prints one JSON line once listening: {"base": "http://127.0.0.1:PORT", "api": "core"|"reference",
+// prints one JSON line once listening: {"base": "http://127.0.0.1:PORT", "api": "request"|"verify",
 // "endpoints": {"<name>": "<url>"}}.
 
 import { randomUUID } from 'node:crypto';
@@ -25,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const BINDINGS_NODE = fileURLToPath(new URL('../../bindings-node/', import.meta.url));
 const requireFromBinding = createRequire(`${BINDINGS_NODE}package.json`);
-const { Verifier } = requireFromBinding('./index.js');
+const { ProtectedResource, Verifier } = requireFromBinding('./index.js');
 const { McpServer } = requireFromBinding('@modelcontextprotocol/sdk/server/mcp.js');
 const { StreamableHTTPServerTransport } = requireFromBinding('@modelcontextprotocol/sdk/server/streamableHttp.js');
 
@@ -65,34 +64,9 @@ if (DPOP === 'allowed') BUGS.push('no-dpop-challenge');
 // The audience of the suite's "another audience" token (check.mjs OTHER_AUDIENCE).
 const OTHER_AUDIENCE = 'http://127.0.0.1:9/jwtgate-conformance/another-resource';
 
-/** RFC 9110 §5.6.4 quoted-string, as the core writes it. */
+/** RFC 9110 §5.6.4 quoted-string (for the broken endpoints' edits); `escape: false` breaks it. */
 function quoted(value, escape = true) {
   return escape ? `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"` : `"${value}"`;
-}
-
-/**
- * The challenge of the core's ProtectedResource::challenge, for the binding without that API:
- * no error (no credential), invalid_token (401) or insufficient_scope (403).
- */
-function referenceChallenge(resource, error, scopes) {
-  if (error && error.status >= 500) return { status: error.status, wwwAuthenticate: undefined };
-  const params = [];
-  if (error) {
-    const code = error.status === 403 ? 'insufficient_scope' : 'invalid_token';
-    params.push(['error', code], ['error_description', error.status === 403 ? 'The access token lacks a required scope' : 'The access token is invalid']);
-  }
-  params.push(['resource_metadata', resource.metadataUrl]);
-  if (scopes.length) params.push(['scope', scopes.join(' ')]);
-  return {
-    status: error ? error.status : 401,
-    wwwAuthenticate: `Bearer ${params.map(([k, v]) => `${k}=${quoted(v)}`).join(', ')}`,
-  };
-}
-
-function wellKnown(resourceUrl) {
-  const u = new URL(resourceUrl);
-  const path = u.pathname.replace(/\/+$/, '');
-  return { metadataPath: `/.well-known/oauth-protected-resource${path}`, metadataUrl: `${u.origin}/.well-known/oauth-protected-resource${path}` };
 }
 
 /** One protected MCP endpoint. */
@@ -102,23 +76,24 @@ function endpoint(base, path, { bug, stateful = false, json = false } = {}) {
   const options = { issuer: ISSUER, audience, requiredScopes: SCOPES };
   if (DPOP !== 'off') options.dpop = DPOP;
   const verifier = new Verifier(options);
-  const core = typeof verifier.protectedResource === 'function' && typeof verifier.verifyRequest === 'function';
-  if (!core && DPOP !== 'off') throw new Error('DPoP needs the binding\'s verifyRequest / protectedResource (not in this build)');
-  const protectedResource = core
-    ? verifier.protectedResource(resource, { authorizationServers: [ISSUER], scopesSupported: SCOPES })
-    : { ...wellKnown(resource), resource };
+  // The request path of the core (DPoP included) when the binding has it; before that, verify()
+  // of the Bearer token and the core's ProtectedResource (no DPoP).
+  const requestApi = typeof verifier.protectedResource === 'function' && typeof verifier.verifyRequest === 'function';
+  if (!requestApi && DPOP !== 'off') throw new Error('DPoP needs the binding\'s verifyRequest / protectedResource (not in this build)');
+  const resourceOptions = { authorizationServers: [ISSUER], scopesSupported: SCOPES };
+  const protectedResource = requestApi
+    ? verifier.protectedResource(resource, resourceOptions)
+    : new ProtectedResource(resource, resourceOptions);
 
   function metadata() {
-    const doc = core
-      ? protectedResource.metadata()
-      : { resource, authorization_servers: [ISSUER], scopes_supported: SCOPES, bearer_methods_supported: ['header'] };
+    const doc = protectedResource.metadata();
     if (bug === 'offline-access-in-metadata') doc.scopes_supported = [...doc.scopes_supported, 'offline_access'];
     if (bug === 'bearer-methods-body') doc.bearer_methods_supported = ['header', 'body'];
     return doc;
   }
 
   function challengeFor(error) {
-    const c = core ? protectedResource.challenge(error ?? undefined, SCOPES) : referenceChallenge(protectedResource, error, SCOPES);
+    const c = protectedResource.challenge(error ?? undefined, SCOPES);
     let { status, wwwAuthenticate } = c;
     const noCredential = !error || error.code === 'credential_missing';
     if (wwwAuthenticate !== undefined && wwwAuthenticate !== null) {
@@ -146,12 +121,12 @@ function endpoint(base, path, { bug, stateful = false, json = false } = {}) {
     if (bug === 'accepts-query-token' && !authorization && url.searchParams.has('access_token')) {
       authorization = `Bearer ${url.searchParams.get('access_token')}`;
     }
-    if (core) {
+    if (requestApi) {
       const dpop = req.headersDistinct.dpop ?? [];
       return verifier.verifyRequest({ method: req.method, url: url.href, authorization, dpop });
     }
     const match = /^Bearer +(\S+)$/i.exec(authorization ?? '');
-    if (!match) return Promise.reject(Object.assign(new Error('no credential'), { code: 'credential_missing', status: 401, noCredential: true }));
+    if (!match) return Promise.reject(Object.assign(new Error('no credential'), { noCredential: true }));
     return verifier.verify(match[1]);
   }
 
@@ -214,7 +189,7 @@ function endpoint(base, path, { bug, stateful = false, json = false } = {}) {
     await transport.handleRequest(req, res);
   }
 
-  return { path, resource, metadataPath: protectedResource.metadataPath, verifier, handle, core };
+  return { path, resource, metadataPath: protectedResource.metadataPath, verifier, handle, requestApi };
 }
 
 const server = http.createServer();
@@ -251,7 +226,7 @@ server.listen(PORT, '127.0.0.1', async () => {
     process.exit(1);
   }
   process.stdout.write(
-    `${JSON.stringify({ base, api: endpoints[0][1].core ? 'core' : 'reference', endpoints: Object.fromEntries(endpoints.map(([n, e]) => [n, e.resource])) })}\n`,
+    `${JSON.stringify({ base, api: endpoints[0][1].requestApi ? 'request' : 'verify', endpoints: Object.fromEntries(endpoints.map(([n, e]) => [n, e.resource])) })}\n`,
   );
 });
 

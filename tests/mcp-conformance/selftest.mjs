@@ -173,7 +173,7 @@ describe('the command line', () => {
 describe('DPoP (needs the Node binding\'s verifyRequest / protectedResource)', () => {
   for (const mode of ['allowed', 'required']) {
     test(`--dpop ${mode}: every check passes against the reference server in ${mode} mode`, async (t) => {
-      if (reference.api !== 'core') {
+      if (reference.api !== 'request') {
         t.skip('the Node binding has no verifyRequest / protectedResource yet');
         return;
       }
