@@ -227,9 +227,10 @@ impl ProtectedResource {
         let error = rejection.map(|e| {
             let name = match e.code() {
                 ErrorCode::InsufficientScope => "insufficient_scope",
-                ErrorCode::DpopProofMissing
-                | ErrorCode::DpopProofInvalid
-                | ErrorCode::DpopProofReplayed => "invalid_dpop_proof",
+                ErrorCode::DpopProofInvalid | ErrorCode::DpopProofReplayed => "invalid_dpop_proof",
+                // A missing proof is a proof error only when the client chose the DPoP scheme;
+                // a bound token sent as Bearer is an invalid Bearer token (RFC 9449 §7.2).
+                ErrorCode::DpopProofMissing if e.dpop_scheme() => "invalid_dpop_proof",
                 ErrorCode::DpopNonceRequired => "use_dpop_nonce",
                 _ => "invalid_token",
             };
@@ -239,7 +240,6 @@ impl ProtectedResource {
                     ErrorCode::DpopProofInvalid
                         | ErrorCode::DpopProofReplayed
                         | ErrorCode::DpopNonceRequired
-                        | ErrorCode::DpopKeyMismatch
                 );
             (name, e.code().client_description(), dpop_side)
         });
