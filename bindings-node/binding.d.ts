@@ -62,6 +62,22 @@ export declare class NativeVerifier {
    */
   verifyAt(token: string, epochSeconds: number): Promise<object>
   /**
+   * `verifyRequestSync`: a request's credential (`Authorization` and every `DPoP` header
+   * value) with the core's `verify_request`, on the calling thread, at `epochSeconds` when
+   * given.
+   */
+  verifyRequestSync(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object
+  /**
+   * `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
+   * (a DPoP proof costs a signature check on every request; a key fetch may wait).
+   */
+  verifyRequest(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, epochSeconds?: number | undefined | null): Promise<object>
+  /**
+   * The resource this verifier protects (the core's `Verifier::protected_resource`: empty
+   * lists mean the verifier's issuers and required scopes; its DPoP settings are advertised).
+   */
+  protectedResource(resource: string, authorizationServers: Array<string>, scopesSupported: Array<string>): NativeProtectedResource
+  /**
    * Resolves once keys are available; rejects with the descriptive `discovery_failed` /
    * `jwks_unavailable` error after `timeout_seconds`.
    */
@@ -97,8 +113,13 @@ export declare function _malformedCredential(message: string): void
 export interface Challenge {
   /** 401, 403, or the status of a server-side problem (503, 500). */
   status: number
-  /** The `WWW-Authenticate` value to send verbatim; absent for 5xx answers. */
+  /**
+   * The `WWW-Authenticate` value to send verbatim (a Bearer and a DPoP challenge, with DPoP
+   * on); absent for 5xx answers.
+   */
   wwwAuthenticate?: string
+  /** A fresh server nonce to send as `DPoP-Nonce` (RFC 9449 §8), when the verifier uses them. */
+  dpopNonce?: string
 }
 
 /**
@@ -292,6 +313,16 @@ export interface VerifierOptions {
   scopeImplies?: Record<string, string | Array<string>>
   /** How `aud` compares with the audiences: `exact` or `canonical`. */
   audienceMatch?: string
+  /** DPoP (RFC 9449) mode: `off`, `allowed` or `required`. */
+  dpop?: string
+  /** Algorithms accepted for DPoP proofs (JOSE names). */
+  dpopAlgorithms?: Array<string>
+  /** How far a proof's `iat` may lie from now, in seconds. */
+  dpopIatWindow?: number
+  /** Whether proofs must carry a server-issued nonce. */
+  dpopNonce?: boolean
+  /** Capacity of the DPoP replay cache, in proofs. */
+  dpopReplayCacheSize?: number
   /** Leeway for `exp`, `nbf`, `iat`, in seconds. */
   clockTolerance?: number
   /** Expected header `typ` (e.g. `at+jwt`). */

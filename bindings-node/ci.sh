@@ -11,9 +11,11 @@
 #   4. `tsc --noEmit` on types-test/ (examples that use every export, with SDK v1 and with v2);
 #   5. clippy on the binding with warnings denied (the lints that fence the `unsafe` of
 #      src/fastcall.rs among them) and rustfmt;
-#   6. `node --test` (real IdP, real MCP server, loopback only), the shared conformance fixtures
-#      (tests/conformance/cases.json, which the core runs in core/tests/conformance.rs) and the
-#      fast path against the plain `#[napi]` path included.
+#   6. `node --test` (real IdP, real MCP servers on SDK v1 and v2 with their real clients,
+#      loopback only), the shared conformance fixtures (tests/conformance/cases.json and
+#      requests.json, which the core runs in core/tests/conformance.rs), the MCP conformance suite
+#      (tests/mcp-conformance/check.mjs) against test/servers/, and the fast path against the
+#      plain `#[napi]` path included.
 #
 # Needs node 20+, npm, cargo; the npm registry and crates.io. Usage: bash bindings-node/ci.sh
 set -euo pipefail
@@ -90,5 +92,10 @@ step "clippy (warnings denied, unsafe fenced) and rustfmt on jwtgate-node"
 step "node --test"
 if [ ! -d "$repo/tests/idp/node_modules" ]; then
   npm ci --prefix "$repo/tests/idp" --no-audit --no-fund
+fi
+# The MCP conformance suite (tests/mcp-conformance/check.mjs, run by test/mcp-conformance.test.mjs
+# against the servers of test/servers/).
+if [ ! -d "$repo/tests/mcp-conformance/node_modules" ]; then
+  npm ci --prefix "$repo/tests/mcp-conformance" --no-audit --no-fund
 fi
 (cd "$here" && node --test test/*.test.mjs)

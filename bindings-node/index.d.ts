@@ -40,7 +40,14 @@ export type ErrorCode =
   | 'token_unknown'
   | 'jwks_unavailable'
   | 'discovery_failed'
-  | 'config_invalid';
+  | 'config_invalid'
+  | 'credential_missing'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_proof_replayed'
+  | 'dpop_key_mismatch'
+  | 'dpop_nonce_required'
+  | 'dpop_replay_cache_full';
 
 /** Every error code, in the core's stable order. */
 export declare const ERROR_CODES: readonly ErrorCode[];
@@ -51,9 +58,10 @@ export interface ErrorCodeInfo {
   readonly code: ErrorCode;
   /**
    * The HTTP status a resource server answers with (`ErrorCode::http_status`): 401 for a
-   * missing, malformed or invalid credential (RFC 6750 §3.1 `invalid_token`), 403 for
-   * `insufficient_scope`, 503 when keys are unavailable (`jwks_unavailable`, `discovery_failed`),
-   * 500 for `config_invalid`.
+   * missing, malformed or invalid credential (RFC 6750 §3.1 `invalid_token`) or DPoP proof,
+   * 403 for `insufficient_scope`, 503 when keys are unavailable (`jwks_unavailable`,
+   * `discovery_failed`) or the DPoP replay cache is full (`dpop_replay_cache_full`), 500 for
+   * `config_invalid`.
    */
   readonly status: number;
   /**
@@ -194,6 +202,31 @@ export interface VerifierOptions {
    * jwtgate/mcp's adapters default to `'canonical'`.
    */
   audienceMatch?: 'exact' | 'canonical';
+  /**
+   * DPoP (RFC 9449), checked by {@link Verifier.verifyRequest}: `'allowed'` (default: Bearer
+   * tokens work; DPoP-bound tokens — `cnf.jkt` — only with a valid proof), `'required'` (only
+   * DPoP-bound tokens with proofs) or `'off'` (the DPoP scheme is refused, and so are bound
+   * tokens). A bound token is never accepted as a Bearer token, by any entry point.
+   */
+  dpop?: 'off' | 'allowed' | 'required';
+  /** Algorithms accepted for DPoP proofs (default: every asymmetric algorithm; no HS*). */
+  dpopAlgorithms?: readonly Algorithm[];
+  /**
+   * How far a proof's `iat` may lie from now, either way, in seconds (default 300, at most
+   * 3600); proofs' `jti`s are remembered this long to refuse replays.
+   */
+  dpopIatWindow?: number;
+  /**
+   * Require server-issued nonces in proofs (RFC 9449 §8): a proof without a current one is
+   * `dpop_nonce_required`, and the challenge carries a fresh nonce ({@link Challenge.dpopNonce})
+   * for the `DPoP-Nonce` header. Default false.
+   */
+  dpopNonce?: boolean;
+  /**
+   * Capacity of the DPoP replay cache, in proofs (default 1,048,576). When it is full of proofs
+   * still inside the window, new proofs are refused with `dpop_replay_cache_full` (503).
+   */
+  dpopReplayCacheSize?: number;
   /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
   clockTolerance?: number;
   /**
@@ -295,6 +328,11 @@ export interface Claims {
    * string keeps the claims JSON-serialisable. Not a secret, not stable across processes.
    */
   readonly tokenId: string;
+  /**
+   * The RFC 7638 thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1): set for a
+   * DPoP-bound token, which only {@link Verifier.verifyRequest} with a valid proof accepts.
+   */
+  readonly confirmationJkt?: string;
   /** The whole claims set as signed (`{}` for static tokens), for custom claims. */
   readonly payload: Readonly<Record<string, unknown>>;
 }
@@ -442,6 +480,41 @@ export declare class Verifier {
   verifyAt(token: string, epochSeconds: number): Promise<Claims>;
 
   /**
+   * Verifies an HTTP request's credential on the calling thread (the core's `verify_request`):
+   * `Authorization: Bearer <token>`, or `Authorization: DPoP <token>` with its `DPoP` proof
+   * (RFC 9449: `typ`, asymmetric `alg`, public `jwk`, signature, `htm`, `htu`, `iat` window,
+   * `jti` replay, `ath`, nonce, `cnf.jkt`), under the verifier's {@link VerifierOptions.dpop}
+   * mode. MCP adapters call this rather than {@link verifySync}.
+   * @throws {JwtGateError} `credential_missing` without a usable credential (no header, another
+   *   scheme), the DPoP codes, or any code of {@link verifySync}.
+   * @throws {TypeError} for a request of the wrong shape.
+   */
+  verifyRequestSync(request: AuthRequest): Claims;
+
+  /**
+   * {@link verifyRequestSync} on the libuv thread pool (a DPoP proof costs a signature check on
+   * every request; a key fetch may wait). Rejects with {@link JwtGateError}.
+   */
+  verifyRequest(request: AuthRequest): Promise<Claims>;
+
+  /** {@link verifyRequestSync} as if the current time were `epochSeconds` after the Unix epoch. */
+  verifyRequestAtSync(request: AuthRequest, epochSeconds: number): Claims;
+
+  /** {@link verifyRequestAtSync} on the libuv thread pool. */
+  verifyRequestAt(request: AuthRequest, epochSeconds: number): Promise<Claims>;
+
+  /**
+   * The resource this verifier protects (the core's `Verifier::protected_resource`): its RFC 9728
+   * document and its challenges, carrying the verifier's DPoP settings (metadata
+   * `dpop_signing_alg_values_supported`, `dpop_bound_access_tokens_required` in `required` mode;
+   * challenges `DPoP algs="…"`; `dpopNonce` when nonces are on).
+   * @param options `authorizationServers` (default: the verifier's issuers) and
+   *   `scopesSupported` (default: its required scopes).
+   * @throws {JwtGateError} `config_invalid`, as {@link ProtectedResource}'s constructor.
+   */
+  protectedResource(resource: string, options?: ProtectedResourceOptions): ProtectedResource;
+
+  /**
    * Resolves once keys are available (immediately for static keys). Servers that prefer to
    * fail fast call it at start-up.
    * @param timeoutSeconds how long to wait (default 10); `config_invalid` when negative, NaN,
@@ -468,6 +541,23 @@ export declare class Verifier {
    * `fromEnv` read (the core's `required_scopes`).
    */
   readonly requiredScopes: string[];
+}
+
+/**
+ * An HTTP request's credentials as the server received them, for {@link Verifier.verifyRequest}.
+ */
+export interface AuthRequest {
+  /** The request method, e.g. `'POST'` (the proof's `htm`). */
+  method: string;
+  /**
+   * The full URL the request was sent to — scheme, host, port, path (query and fragment are
+   * ignored) — as the client named it (the proof's `htu`).
+   */
+  url: string;
+  /** The `Authorization` header value, if any. */
+  authorization?: string | null | undefined;
+  /** Every `DPoP` header value (several are refused, RFC 9449 §4.3), or the one. */
+  dpop?: string | readonly string[] | null | undefined;
 }
 
 /** Options of {@link ProtectedResource}. */
@@ -499,17 +589,22 @@ export interface ProtectedResourceMetadata {
   authorization_servers: string[];
   scopes_supported?: string[];
   bearer_methods_supported: string[];
+  /** With DPoP on ({@link Verifier.protectedResource}): the proof algorithms accepted. */
+  dpop_signing_alg_values_supported?: string[];
+  /** In `required` mode: `true`. */
+  dpop_bound_access_tokens_required?: boolean;
   [member: string]: unknown;
 }
 
 /**
- * An OAuth protected resource as MCP authorization describes it (RFC 9728 metadata, RFC 6750
- * challenges), built by the core: serve {@link metadataJson} at {@link metadataPath} and answer
- * refused requests with {@link challenge}.
+ * An OAuth protected resource as MCP authorization describes it (RFC 9728 metadata, RFC 6750 and
+ * RFC 9449 challenges), built by the core: serve {@link metadataJson} at {@link metadataPath} and
+ * answer refused requests with {@link challenge}. {@link Verifier.protectedResource} builds one
+ * that carries the verifier's issuers, scopes and DPoP settings; the constructor builds one
+ * without DPoP.
  *
  * @example
- * const resource = new ProtectedResource('https://mcp.example.com/mcp', {
- *   authorizationServers: ['https://auth.example.com'], scopesSupported: ['tools:call'] });
+ * const resource = verifier.protectedResource('https://mcp.example.com/mcp');
  * resource.metadataUrl; // 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp'
  */
 export declare class ProtectedResource {

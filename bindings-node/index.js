@@ -70,6 +70,7 @@ function deepFreeze(value) {
 function makeClaims(
   kind, alg, kid, typ, iss, sub, aud, exp, nbf, iat, jti, clientId, scopes, json,
   audienceMatched, principalIss, principalSub, tokenId, grantedScopes, grantsEveryScope,
+  confirmationJkt,
 ) {
   const granted = Object.freeze(grantedScopes);
   const claims = {
@@ -90,6 +91,7 @@ function makeClaims(
     principal: Object.freeze([principalIss ?? undefined, principalSub ?? undefined]),
     tokenId,
     grantedScopes: granted,
+    confirmationJkt: confirmationJkt ?? undefined,
     payload: deepFreeze(JSON.parse(json)),
   };
   // The core's Verified::has_scope: a scope the credential carries or implies through the
@@ -114,6 +116,11 @@ const OPTION_NAMES = new Set([
   'requiredScopes',
   'scopeImplies',
   'audienceMatch',
+  'dpop',
+  'dpopAlgorithms',
+  'dpopIatWindow',
+  'dpopNonce',
+  'dpopReplayCacheSize',
   'clockTolerance',
   'typ',
   'requiredClaims',
@@ -268,6 +275,40 @@ function malformed() {
   throw new Error('jwtgate: _malformedCredential returned');
 }
 
+const REQUEST_NAMES = new Set(['method', 'url', 'authorization', 'dpop']);
+
+/**
+ * A request's credentials as the native side takes them — `[method, url, authorization, dpop]`,
+ * `dpop` every DPoP header value — or throws: a TypeError for a value of the wrong shape, the
+ * `token_malformed` JwtGateError for a header value that is not valid Unicode (N-API would turn
+ * its lone surrogate into U+FFFD).
+ */
+function requestParts(request) {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    throw new TypeError('request must be an object: { method, url, authorization, dpop }');
+  }
+  for (const key of Object.keys(request)) {
+    if (!REQUEST_NAMES.has(key)) {
+      throw new TypeError(`unknown request member ${JSON.stringify(key)} (known: ${[...REQUEST_NAMES].join(', ')})`);
+    }
+  }
+  const { method, url, authorization, dpop } = request;
+  if (typeof method !== 'string') throw new TypeError('request.method must be a string, e.g. "POST"');
+  if (typeof url !== 'string') throw new TypeError('request.url must be a string: the full URL the request was sent to');
+  if (authorization !== undefined && authorization !== null && typeof authorization !== 'string') {
+    throw new TypeError('request.authorization must be the Authorization header value (a string), or undefined');
+  }
+  let proofs;
+  if (dpop === undefined || dpop === null) proofs = [];
+  else if (typeof dpop === 'string') proofs = [dpop];
+  else if (Array.isArray(dpop) && dpop.every((p) => typeof p === 'string')) proofs = [...dpop];
+  else throw new TypeError('request.dpop must be the DPoP header value, or a list of every DPoP header value');
+  for (const value of [method, url, authorization ?? '', ...proofs]) {
+    if (!value.isWellFormed()) throw malformed();
+  }
+  return [method, url, authorization ?? null, proofs];
+}
+
 /**
  * Verifies bearer credentials: JWTs against keys and a claims policy, and static tokens.
  * Build one per process and share it.
@@ -351,6 +392,58 @@ class Verifier {
   }
 
   /**
+   * Verifies an HTTP request's credential on the calling thread (the core's `verify_request`):
+   * `Authorization: Bearer <token>`, or `Authorization: DPoP <token>` with its `DPoP` proof
+   * (RFC 9449), under the verifier's `dpop` mode. `request` is `{ method, url, authorization,
+   * dpop }`: the method, the full URL the request was sent to, the Authorization header value
+   * and every DPoP header value. Throws JwtGateError (`credential_missing` without a usable
+   * credential).
+   */
+  verifyRequestSync(request) {
+    return this.#native.verifyRequestSync(...requestParts(request), this.#objects);
+  }
+
+  /**
+   * `verifyRequestSync` on the libuv thread pool (a DPoP proof costs a signature check on every
+   * request, and a key fetch may wait).
+   */
+  verifyRequest(request) {
+    try {
+      return this.#native.verifyRequest(...requestParts(request));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** `verifyRequestSync` as if the time were `epochSeconds` after the Unix epoch. */
+  verifyRequestAtSync(request, epochSeconds) {
+    const parts = requestParts(request);
+    if (typeof epochSeconds !== 'number') throw notANumber(epochSeconds);
+    return this.#native.verifyRequestSync(...parts, this.#objects, epochSeconds);
+  }
+
+  /** `verifyRequestAtSync` on the libuv thread pool. */
+  verifyRequestAt(request, epochSeconds) {
+    try {
+      const parts = requestParts(request);
+      if (typeof epochSeconds !== 'number') throw notANumber(epochSeconds);
+      return this.#native.verifyRequest(...parts, epochSeconds);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /**
+   * The resource this verifier protects (the core's `Verifier::protected_resource`): its RFC 9728
+   * document and challenges, with the verifier's DPoP settings. Without `authorizationServers`
+   * the verifier's issuers are named; without `scopesSupported`, its required scopes.
+   */
+  protectedResource(resource, options = {}) {
+    const [servers, scopes] = resourceArguments(resource, options);
+    return new ProtectedResource(fromNative, build(() => this.#native.protectedResource(resource, servers, scopes)));
+  }
+
+  /**
    * Resolves once keys are available; rejects with the reason after `timeoutSeconds`
    * (`config_invalid` for a negative, NaN, infinite or too large timeout).
    */
@@ -409,6 +502,24 @@ function stringList(name, value) {
 
 const RESOURCE_OPTION_NAMES = new Set(['authorizationServers', 'scopesSupported']);
 
+/** `[authorizationServers, scopesSupported]` of a resource's options, checked. */
+function resourceArguments(resource, options) {
+  if (typeof resource !== 'string') throw configError('resource must be a string (the resource URL)');
+  checkWellFormed('resource', resource);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw configError('protected resource options must be an object, e.g. { authorizationServers, scopesSupported }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!RESOURCE_OPTION_NAMES.has(key)) {
+      throw configError(`unknown protected resource option ${JSON.stringify(key)} (known: ${[...RESOURCE_OPTION_NAMES].join(', ')})`);
+    }
+  }
+  return [stringList('authorizationServers', options.authorizationServers), stringList('scopesSupported', options.scopesSupported)];
+}
+
+// Marks the construction of a ProtectedResource around a native one the core built.
+const fromNative = Symbol('jwtgate.ProtectedResource.fromNative');
+
 /**
  * A protected resource (MCP authorization; RFC 9728): its metadata document and the
  * `WWW-Authenticate` challenges for refused requests, both built by the core.
@@ -417,18 +528,11 @@ class ProtectedResource {
   #native;
 
   constructor(resource, options = {}) {
-    if (typeof resource !== 'string') throw configError('resource must be a string (the resource URL)');
-    checkWellFormed('resource', resource);
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw configError('ProtectedResource options must be an object, e.g. { authorizationServers, scopesSupported }');
+    if (resource === fromNative) {
+      this.#native = options;
+      return;
     }
-    for (const key of Object.keys(options)) {
-      if (!RESOURCE_OPTION_NAMES.has(key)) {
-        throw configError(`unknown ProtectedResource option ${JSON.stringify(key)} (known: ${[...RESOURCE_OPTION_NAMES].join(', ')})`);
-      }
-    }
-    const servers = stringList('authorizationServers', options.authorizationServers);
-    const scopes = stringList('scopesSupported', options.scopesSupported);
+    const [servers, scopes] = resourceArguments(resource, options);
     this.#native = build(() => new native.NativeProtectedResource(resource, servers, scopes));
   }
 
@@ -458,9 +562,11 @@ class ProtectedResource {
   }
 
   /**
-   * What to answer a refused request: `{ status, wwwAuthenticate }`. `error` is the verifier's
-   * rejection (a JwtGateError), or undefined/null when the request carried no credential;
-   * `requiredScopes` are all the scopes the operation needs.
+   * What to answer a refused request: `{ status, wwwAuthenticate, dpopNonce }` — send
+   * `wwwAuthenticate` verbatim (it may hold a Bearer and a DPoP challenge) and `dpopNonce`, when
+   * set, as the `DPoP-Nonce` header. `error` is the verifier's rejection (a JwtGateError), or
+   * undefined/null when the request carried no credential; `requiredScopes` are all the scopes
+   * the operation needs.
    */
   challenge(error, requiredScopes = []) {
     const scopes = stringList('requiredScopes', requiredScopes);

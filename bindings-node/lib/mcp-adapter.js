@@ -176,8 +176,9 @@ const AUTH_OPTION_NAMES = ['verifier', 'resource', 'authorizationServers', 'scop
 
 /**
  * The pieces of requireAuth / requireAuthRequest: the verifier, the protected resource (given, or
- * built by the core from a resource URL), the scopes every request needs (the verifier's
- * required scopes, which the core enforces and every challenge names), the logger.
+ * the verifier's for a resource URL: `Verifier.protectedResource`, which carries its DPoP
+ * settings), the scopes every request needs (the verifier's required scopes, which the core
+ * enforces and every challenge names), the logger.
  */
 function authSetup(options, where) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -189,61 +190,63 @@ function authSetup(options, where) {
   const requiredScopes = Object.freeze(verifier.requiredScopes);
   let resource = options.resource;
   if (typeof resource === 'string') {
-    resource = new ProtectedResource(resource, {
-      authorizationServers: options.authorizationServers,
-      scopesSupported: options.scopesSupported ?? [...requiredScopes],
-    });
+    const resourceOptions = {};
+    if (options.authorizationServers !== undefined) resourceOptions.authorizationServers = options.authorizationServers;
+    if (options.scopesSupported !== undefined) resourceOptions.scopesSupported = options.scopesSupported;
+    resource = verifier.protectedResource(resource, resourceOptions);
   } else if (!(resource instanceof ProtectedResource)) {
     throw configError(`${where}: resource is required: the resource URL, or a ProtectedResource`);
   } else if (options.authorizationServers !== undefined || options.scopesSupported !== undefined) {
     throw configError(`${where}: authorizationServers and scopesSupported belong to the ProtectedResource given as resource`);
   }
-  return { verifier, resource, requiredScopes, logger: loggerOf(options.logger, where) };
+  // The URL of a request, for the DPoP proof's `htu` (RFC 9449 §4.3): the resource's own origin
+  // with the request's path and query. Clients address the resource by that URL, and a proof
+  // must name it; the Host header and the scheme a proxy saw are not consulted.
+  const origin = new URL(resource.resource).origin;
+  return { verifier, resource, requiredScopes, origin, logger: loggerOf(options.logger, where) };
+}
+
+/** The access token of an `Authorization` value (`<scheme> <token>`), for AuthInfo.token. */
+function tokenOf(authorization) {
+  const space = authorization.indexOf(' ');
+  return authorization.slice(space + 1).trim();
 }
 
 /**
- * The bearer token of an `Authorization` header value, or undefined when the request carries
- * no Bearer credential (no header, or another scheme: RFC 6750 §2.1, the scheme is
- * case-insensitive).
+ * One request through the core's `verify_request` (the Authorization scheme, the DPoP proof,
+ * the token): `{ auth }` for an accepted credential, or `{ answer }` — the status, headers and
+ * body to send — for a refused one.
  */
-function bearerToken(authorization) {
-  if (typeof authorization !== 'string') return undefined;
-  const match = /^Bearer +(\S+) *$/i.exec(authorization);
-  return match === null ? undefined : match[1];
-}
-
-/**
- * One request through the core: `{ auth }` for an accepted credential, or `{ answer }` — the
- * status, headers and body to send — for a refused one.
- */
-async function authenticate(setup, authorization) {
-  const { verifier, resource, requiredScopes, logger } = setup;
-  const token = bearerToken(authorization);
-  if (token === undefined) {
-    return { answer: answerOf(resource.challenge(undefined, requiredScopes), undefined) };
-  }
+async function authenticate(setup, method, pathAndQuery, authorization, dpop) {
+  const { verifier, resource, requiredScopes, origin, logger } = setup;
+  const url = new URL(pathAndQuery, origin).href;
   try {
-    const claims = await verifier.verify(token);
-    return { auth: authInfoOf(token, claims, requiredScopes, resource.metadataUrl) };
+    const claims = await verifier.verifyRequest({ method, url, authorization, dpop });
+    return { auth: authInfoOf(tokenOf(authorization), claims, requiredScopes, resource.metadataUrl) };
   } catch (error) {
     if (!(error instanceof JwtGateError)) throw error;
-    logRejection(logger, error);
+    // No credential is the normal first request of a client: nothing to report.
+    if (error.code !== 'credential_missing') logRejection(logger, error);
     return { answer: answerOf(resource.challenge(error, requiredScopes), error) };
   }
 }
 
+// The error code of a challenge (its first `error` parameter): the core chose it.
+const CHALLENGE_ERROR = /(?:^|[\s,])error="([^"\\]*)"/;
+
 /**
- * The HTTP answer to a refused request: the core's status and `WWW-Authenticate` (verbatim), and
- * an OAuth error body (RFC 6750 §3) naming the error class of that status with the code's client
- * description. A request without a credential gets no error (RFC 6750 §3.1) and no body.
+ * The HTTP answer to a refused request: the core's status, `WWW-Authenticate` (verbatim) and
+ * `DPoP-Nonce`, and an OAuth error body (RFC 6750 §3) with the challenge's error code and the
+ * code's client description; `server_error` for the core's 5xx. A request without a credential
+ * gets no error (RFC 6750 §3.1) and no body.
  */
 function answerOf(challenge, error) {
   const headers = {};
   if (challenge.wwwAuthenticate !== undefined) headers['www-authenticate'] = challenge.wwwAuthenticate;
   if (challenge.dpopNonce !== undefined) headers['dpop-nonce'] = challenge.dpopNonce;
+  const oauthError = challenge.status >= 500 ? 'server_error' : CHALLENGE_ERROR.exec(challenge.wwwAuthenticate ?? '')?.[1];
   let body;
-  if (error !== undefined) {
-    const oauthError = challenge.status === 403 ? 'insufficient_scope' : challenge.status >= 500 ? 'server_error' : 'invalid_token';
+  if (oauthError !== undefined) {
     body = JSON.stringify({ error: oauthError, error_description: clientDescription(error.code) });
     headers['content-type'] = 'application/json';
   }
@@ -251,14 +254,16 @@ function answerOf(challenge, error) {
 }
 
 /**
- * Express (or Connect / node:http with `next`) middleware: verifies the request's credential
- * with the core and sets `req.auth` to the SDK's AuthInfo shape (read by v1's
- * StreamableHTTPServerTransport and v2's `toNodeHandler`); refuses with the core's challenge.
+ * Express (or Connect / node:http with `next`) middleware: verifies the request — method, URL,
+ * Authorization and every DPoP header — with the core and sets `req.auth` to the SDK's AuthInfo
+ * shape (read by v1's StreamableHTTPServerTransport and v2's `toNodeHandler`); refuses with the
+ * core's challenge.
  */
 function requireAuth(options) {
   const setup = authSetup(options, 'requireAuth');
   return function jwtgateRequireAuth(req, res, next) {
-    authenticate(setup, req.headers.authorization).then(({ auth, answer }) => {
+    const dpop = req.headersDistinct?.dpop ?? req.headers.dpop;
+    authenticate(setup, req.method, req.originalUrl ?? req.url, req.headers.authorization, dpop).then(({ auth, answer }) => {
       if (auth !== undefined) {
         req.auth = auth;
         next();
@@ -278,7 +283,17 @@ function requireAuth(options) {
 function requireAuthRequest(options) {
   const setup = authSetup(options, 'requireAuthRequest');
   return async function jwtgateRequireAuthRequest(request) {
-    const { auth, answer } = await authenticate(setup, request.headers.get('authorization') ?? undefined);
+    const url = new URL(request.url);
+    // Fetch joins repeated header fields with ", "; a DPoP proof (a compact JWS) has no comma, so
+    // splitting gives back every field, and the core refuses more than one (RFC 9449 §4.3).
+    const dpop = request.headers.get('dpop')?.split(',').map((value) => value.trim());
+    const { auth, answer } = await authenticate(
+      setup,
+      request.method,
+      `${url.pathname}${url.search}`,
+      request.headers.get('authorization') ?? undefined,
+      dpop,
+    );
     if (auth !== undefined) return auth;
     return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
   };

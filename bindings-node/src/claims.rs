@@ -20,7 +20,7 @@ use napi::{Env, JsValue, sys};
 
 /// Arguments of the registered factory, in order: kind, alg, kid, typ, iss, sub, aud, exp, nbf,
 /// iat, jti, clientId, scopes, claims JSON, audienceMatched, principal issuer, principal subject,
-/// tokenId, granted scopes, grants every scope (absent values are `null`).
+/// tokenId, granted scopes, grants every scope, confirmation jkt (absent values are `null`).
 pub(crate) type FactoryArgs = FnArgs<(
     &'static str,
     Option<&'static str>,
@@ -42,6 +42,7 @@ pub(crate) type FactoryArgs = FnArgs<(
     String,
     Vec<String>,
     bool,
+    Option<String>,
 )>;
 
 /// The registered factory and its environment (see `errors::Registered` for why it is a
@@ -104,6 +105,7 @@ pub(crate) fn to_js<'env>(env: &'env Env, verified: &Verified) -> napi::Result<U
             .map(str::to_owned)
             .collect::<Vec<_>>(),
         grants_every_scope(verified),
+        owned(verified.confirmation_jkt()),
     ));
     FACTORY.with(|slot| {
         let slot = slot.borrow();

@@ -16,8 +16,11 @@ use crate::errors;
 pub struct Challenge {
     /// 401, 403, or the status of a server-side problem (503, 500).
     pub status: u16,
-    /// The `WWW-Authenticate` value to send verbatim; absent for 5xx answers.
+    /// The `WWW-Authenticate` value to send verbatim (a Bearer and a DPoP challenge, with DPoP
+    /// on); absent for 5xx answers.
     pub www_authenticate: Option<String>,
+    /// A fresh server nonce to send as `DPoP-Nonce` (RFC 9449 §8), when the verifier uses them.
+    pub dpop_nonce: Option<String>,
 }
 
 impl Challenge {
@@ -25,6 +28,7 @@ impl Challenge {
         Challenge {
             status: challenge.status,
             www_authenticate: challenge.www_authenticate,
+            dpop_nonce: challenge.dpop_nonce,
         }
     }
 }
@@ -33,6 +37,13 @@ impl Challenge {
 #[napi]
 pub struct NativeProtectedResource {
     inner: jwtgate::ProtectedResource,
+}
+
+impl NativeProtectedResource {
+    /// Wraps a resource the core built (`Verifier::protected_resource`).
+    pub(crate) fn from_core(inner: jwtgate::ProtectedResource) -> NativeProtectedResource {
+        NativeProtectedResource { inner }
+    }
 }
 
 fn borrowed(values: &[String]) -> Vec<&str> {

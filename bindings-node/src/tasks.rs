@@ -9,6 +9,7 @@ use jwtgate::{Verified, Verifier};
 use napi::bindgen_prelude::Unknown;
 use napi::{Env, JsValue, Task};
 
+use crate::verifier::RequestParts;
 use crate::{claims, errors};
 
 /// Runs `f`, turning a panic into an error instead of an abort (the task callbacks are called
@@ -39,16 +40,48 @@ impl Task for VerifyTask {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
-        guarded(|| match output {
-            Ok(verified) => {
-                let value = claims::to_js(&env, &verified)?;
-                // SAFETY: the value lives in the handle scope of this completion callback,
-                // where napi-rs converts the return value; only the lifetime parameter changes.
-                Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
-            }
-            Err(error) => Err(errors::from_core(&env, &error)),
-        })?
+        settle(env, output)
     }
+}
+
+/// `verifyRequest()` off the main thread: the core's blocking `verify_request_at` (a DPoP
+/// proof's signature check, and a key fetch when the token needs one).
+pub struct VerifyRequestTask {
+    pub(crate) verifier: Verifier,
+    pub(crate) request: RequestParts,
+    /// The instant to verify at; `None` for the current time, read when the task runs.
+    pub(crate) now: Option<SystemTime>,
+}
+
+impl Task for VerifyRequestTask {
+    type Output = Result<Verified, jwtgate::Error>;
+    type JsValue = Unknown<'static>;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        guarded(|| {
+            self.request.with(|request| match self.now {
+                Some(now) => self.verifier.verify_request_at(request, now),
+                None => self.verifier.verify_request(request),
+            })
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        settle(env, output)
+    }
+}
+
+/// The JS value of a pool verification: the claims object, or the `JwtGateError` to reject with.
+fn settle(env: Env, output: Result<Verified, jwtgate::Error>) -> napi::Result<Unknown<'static>> {
+    guarded(|| match output {
+        Ok(verified) => {
+            let value = claims::to_js(&env, &verified)?;
+            // SAFETY: the value lives in the handle scope of this completion callback,
+            // where napi-rs converts the return value; only the lifetime parameter changes.
+            Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value.raw()) })
+        }
+        Err(error) => Err(errors::from_core(&env, &error)),
+    })?
 }
 
 /// `waitReady()`: the core's `wait_ready`, which blocks until keys are available.

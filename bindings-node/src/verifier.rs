@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
-use jwtgate::{Algorithm, AudienceMatch, StaticToken, Verified, VerifierBuilder};
+use jwtgate::{
+    Algorithm, AudienceMatch, AuthRequest, DpopMode, StaticToken, Verified, VerifierBuilder,
+};
 use napi::Env;
 use napi::bindgen_prelude::{
     AsyncTask, Either, JsObjectValue, Object, Uint8Array, Unknown, ValueType,
@@ -23,7 +25,8 @@ use napi::bindgen_prelude::{
 use napi_derive::napi;
 
 use crate::claims::{self, ClaimsTable};
-use crate::tasks::{VerifyTask, WaitReadyTask};
+use crate::resource::NativeProtectedResource;
+use crate::tasks::{VerifyRequestTask, VerifyTask, WaitReadyTask};
 use crate::{errors, fastcall};
 
 /// A static bearer token / API key and the identity it grants.
@@ -63,6 +66,16 @@ pub struct VerifierOptions {
     pub scope_implies: Option<HashMap<String, Either<String, Vec<String>>>>,
     /// How `aud` compares with the audiences: `exact` or `canonical`.
     pub audience_match: Option<String>,
+    /// DPoP (RFC 9449) mode: `off`, `allowed` or `required`.
+    pub dpop: Option<String>,
+    /// Algorithms accepted for DPoP proofs (JOSE names).
+    pub dpop_algorithms: Option<Vec<String>>,
+    /// How far a proof's `iat` may lie from now, in seconds.
+    pub dpop_iat_window: Option<f64>,
+    /// Whether proofs must carry a server-issued nonce.
+    pub dpop_nonce: Option<bool>,
+    /// Capacity of the DPoP replay cache, in proofs.
+    pub dpop_replay_cache_size: Option<f64>,
     /// Leeway for `exp`, `nbf`, `iat`, in seconds.
     pub clock_tolerance: Option<f64>,
     /// Expected header `typ` (e.g. `at+jwt`).
@@ -304,6 +317,18 @@ impl State {
         Ok(value)
     }
 
+    /// `verifyRequestSync`: the core's `verify_request_at` (`now` by default).
+    pub(crate) fn verify_request_sync(
+        &self,
+        request: &RequestParts,
+        now: Option<SystemTime>,
+    ) -> Result<Verified, jwtgate::Error> {
+        request.with(|request| match now {
+            Some(now) => self.verifier.verify_request_at(request, now),
+            None => self.verifier.verify_request(request),
+        })
+    }
+
     /// The thread-pool verification of `token` (at `now`, or when it runs).
     pub(crate) fn task(&self, token: String, now: Option<SystemTime>) -> AsyncTask<VerifyTask> {
         AsyncTask::new(VerifyTask {
@@ -311,6 +336,28 @@ impl State {
             token,
             now,
         })
+    }
+}
+
+/// A request's credentials as JavaScript passed them, owned (for the thread pool too): the
+/// parts of the core's [`AuthRequest`].
+pub(crate) struct RequestParts {
+    pub(crate) method: String,
+    pub(crate) url: String,
+    pub(crate) authorization: Option<String>,
+    pub(crate) dpop: Vec<String>,
+}
+
+impl RequestParts {
+    /// Calls `f` with the core's view of the request.
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&AuthRequest<'_>) -> T) -> T {
+        let proofs: Vec<&str> = self.dpop.iter().map(String::as_str).collect();
+        f(&AuthRequest::new(
+            &self.method,
+            &self.url,
+            self.authorization.as_deref(),
+            &proofs,
+        ))
     }
 }
 
@@ -357,6 +404,24 @@ fn seconds(env: &Env, name: &str, value: f64) -> napi::Result<Duration> {
     })
 }
 
+/// JOSE algorithm names → the core's `Algorithm`s (`option` names the option in the error).
+fn algorithms(env: &Env, option: &str, names: &[String]) -> napi::Result<Vec<Algorithm>> {
+    names
+        .iter()
+        .map(|name| {
+            name.parse().map_err(|_| {
+                errors::config(
+                    env,
+                    format!(
+                        "unknown algorithm {name:?} in {option} (supported: {})",
+                        Algorithm::ALL.map(|a| a.as_str()).join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 fn list(value: Either<String, Vec<String>>) -> Vec<String> {
     match value {
         Either::A(one) => vec![one],
@@ -389,20 +454,7 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
         b = b.hmac_secret_for_algorithms(&secret[..]);
     }
     if let Some(names) = options.algorithms {
-        let mut algorithms = Vec::with_capacity(names.len());
-        for name in &names {
-            let alg: Algorithm = name.parse().map_err(|_| {
-                errors::config(
-                    env,
-                    format!(
-                        "unknown algorithm {name:?} in algorithms (supported: {})",
-                        Algorithm::ALL.map(|a| a.as_str()).join(", ")
-                    ),
-                )
-            })?;
-            algorithms.push(alg);
-        }
-        b = b.algorithms(algorithms);
+        b = b.algorithms(algorithms(env, "algorithms", &names)?);
     }
     if let Some(scopes) = options.required_scopes {
         b = b.required_scopes(scopes);
@@ -425,6 +477,26 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
                 ));
             }
         });
+    }
+    if let Some(mode) = options.dpop {
+        b = b.dpop(DpopMode::from_name(&mode).ok_or_else(|| {
+            errors::config(
+                env,
+                format!("dpop must be 'off', 'allowed' or 'required', got {mode:?}"),
+            )
+        })?);
+    }
+    if let Some(names) = options.dpop_algorithms {
+        b = b.dpop_algorithms(algorithms(env, "dpopAlgorithms", &names)?);
+    }
+    if let Some(window) = options.dpop_iat_window {
+        b = b.dpop_iat_window(seconds(env, "dpopIatWindow", window)?);
+    }
+    if let Some(nonce) = options.dpop_nonce {
+        b = b.dpop_nonce(nonce);
+    }
+    if let Some(size) = options.dpop_replay_cache_size {
+        b = b.dpop_replay_cache_size(count(env, "dpopReplayCacheSize", size)?);
     }
     if let Some(tolerance) = options.clock_tolerance {
         b = b.leeway(seconds(env, "clockTolerance", tolerance)?);
@@ -555,6 +627,81 @@ impl NativeVerifier {
     ) -> napi::Result<AsyncTask<VerifyTask>> {
         let now = instant(&env, epoch_seconds)?;
         Ok(self.state.task(token, Some(now)))
+    }
+
+    /// `verifyRequestSync`: a request's credential (`Authorization` and every `DPoP` header
+    /// value) with the core's `verify_request`, on the calling thread, at `epochSeconds` when
+    /// given.
+    #[napi(catch_unwind, ts_return_type = "object")]
+    #[allow(clippy::too_many_arguments)]
+    pub fn verify_request_sync<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        url: String,
+        authorization: Option<String>,
+        dpop: Vec<String>,
+        #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
+        epoch_seconds: Option<f64>,
+    ) -> napi::Result<Unknown<'env>> {
+        let now = epoch_seconds.map(|s| instant(env, s)).transpose()?;
+        let request = RequestParts {
+            method,
+            url,
+            authorization,
+            dpop,
+        };
+        let outcome = self.state.verify_request_sync(&request, now);
+        self.state.settle(env, outcome, objects)
+    }
+
+    /// `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
+    /// (a DPoP proof costs a signature check on every request; a key fetch may wait).
+    #[napi(catch_unwind, ts_return_type = "Promise<object>")]
+    pub fn verify_request(
+        &self,
+        env: Env,
+        method: String,
+        url: String,
+        authorization: Option<String>,
+        dpop: Vec<String>,
+        epoch_seconds: Option<f64>,
+    ) -> napi::Result<AsyncTask<VerifyRequestTask>> {
+        let now = epoch_seconds.map(|s| instant(&env, s)).transpose()?;
+        Ok(AsyncTask::new(VerifyRequestTask {
+            verifier: self.state.verifier.clone(),
+            request: RequestParts {
+                method,
+                url,
+                authorization,
+                dpop,
+            },
+            now,
+        }))
+    }
+
+    /// The resource this verifier protects (the core's `Verifier::protected_resource`: empty
+    /// lists mean the verifier's issuers and required scopes; its DPoP settings are advertised).
+    #[napi(catch_unwind)]
+    pub fn protected_resource(
+        &self,
+        env: Env,
+        resource: String,
+        authorization_servers: Vec<String>,
+        scopes_supported: Vec<String>,
+    ) -> napi::Result<NativeProtectedResource> {
+        fn borrowed(values: &[String]) -> Vec<&str> {
+            values.iter().map(String::as_str).collect()
+        }
+        self.state
+            .verifier
+            .protected_resource(
+                &resource,
+                &borrowed(&authorization_servers),
+                &borrowed(&scopes_supported),
+            )
+            .map(NativeProtectedResource::from_core)
+            .map_err(|e| errors::from_core(&env, &e))
     }
 
     /// Resolves once keys are available; rejects with the descriptive `discovery_failed` /

@@ -1,5 +1,6 @@
 // The cross-language conformance fixtures (tests/conformance/cases.json, written by
-// tests/conformance/generate.mjs), through the Node package. The Rust core
+// tests/conformance/generate.mjs; requests.json, the request path with DPoP proofs, written by
+// generate-requests.mjs), through the Node package. The Rust core
 // (core/tests/conformance.rs) and the Python package run the same file: every language must
 // report the same outcome for every case — the same identity facts for an accepted credential,
 // the same error code and claim for a rejected one. One engine.
@@ -10,6 +11,7 @@ import { describe, test } from 'node:test';
 import { ERROR_CODES, JwtGateError, Verifier, errorCodes } from '../index.mjs';
 
 const fixtures = JSON.parse(readFileSync(new URL('../../tests/conformance/cases.json', import.meta.url), 'utf8'));
+const requests = JSON.parse(readFileSync(new URL('../../tests/conformance/requests.json', import.meta.url), 'utf8'));
 const STATUS = new Map(errorCodes().map((row) => [row.code, row.status]));
 
 /**
@@ -42,7 +44,7 @@ function identity(claims) {
 
 function check(c, outcome, how) {
   const where = `${c.name} (${how})`;
-  if (c.code === null) {
+  if (c.code === null || c.code === undefined) {
     assert.ok(!(outcome instanceof Error), `${where}: expected success, got ${outcome?.code}: ${outcome?.message}`);
     assert.deepEqual(identity(outcome), c.claims, where);
     return;
@@ -97,7 +99,44 @@ describe('conformance: configurations', () => {
   }
 });
 
+describe('conformance: requests (Authorization schemes, DPoP proofs) at the fixtures’ instant', () => {
+  // The cases run in order, and some depend on it (a proof's first use, then its replay): each
+  // entry point gets verifiers of its own.
+  const byEntryPoint = { sync: new Map(), pool: new Map() };
+  const requestVerifier = (entry, name) => {
+    const made = byEntryPoint[entry];
+    if (!made.has(name)) made.set(name, new Verifier(options(requests.verifiers[name])));
+    return made.get(name);
+  };
+  const requestOf = (c) => ({ method: c.method, url: c.url, authorization: c.authorization, dpop: c.dpop });
+  for (const c of requests.requests) {
+    test(`${c.name} → ${c.code ?? 'accepted'}`, async () => {
+      let sync;
+      try {
+        sync = requestVerifier('sync', c.verifier).verifyRequestAtSync(requestOf(c), requests.now);
+      } catch (e) {
+        sync = e;
+      }
+      check(c, sync, 'verifyRequestAtSync');
+      const settled = await requestVerifier('pool', c.verifier)
+        .verifyRequestAt(requestOf(c), requests.now)
+        .catch((e) => e);
+      check(c, settled, 'verifyRequestAt');
+    });
+  }
+  for (const c of requests.configs) {
+    test(`${c.name} → ${c.code}`, () => {
+      assert.throws(
+        () => new Verifier(options(c.options)),
+        (e) => e instanceof JwtGateError && e.code === c.code,
+      );
+    });
+  }
+});
+
 test('the fixtures cover every error code', () => {
-  const covered = new Set([...fixtures.cases, ...fixtures.waits, ...fixtures.configs].map((c) => c.code));
+  const covered = new Set(
+    [...fixtures.cases, ...fixtures.waits, ...fixtures.configs, ...requests.requests, ...requests.configs].map((c) => c.code),
+  );
   for (const code of ERROR_CODES) assert.ok(covered.has(code), `no fixture for ${code}`);
 });

@@ -106,8 +106,10 @@ for (const mode of MODES) {
       assert.equal(response.status, 401);
       const header = response.headers.get('www-authenticate');
       if (jwtgateMode(mode)) {
-        // The core's challenge: no error attribute without a credential (RFC 6750 §3.1).
-        assert.equal(header, `Bearer resource_metadata="${metadataUrl}", scope="tools:call"`);
+        // The core's challenges, Bearer and DPoP (RFC 9449 §7.1): no error attribute without a
+        // credential (RFC 6750 §3.1).
+        const params = `resource_metadata="${metadataUrl}", scope="tools:call"`;
+        assert.equal(header, `Bearer ${params}, DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA", ${params}`);
       } else {
         // The SDK writes its own challenge here, error="invalid_token" included.
         assert.match(header, /^Bearer error="invalid_token"/);
@@ -156,11 +158,16 @@ for (const mode of MODES) {
       assert.equal(document.resource, resource);
       assert.deepEqual(document.authorization_servers, [idp.issuer]);
       assert.deepEqual(document.scopes_supported, SCOPES);
-      if (jwtgateMode(mode)) {
-        // The core's document, byte for byte.
-        const expected = new ProtectedResource(resource, { authorizationServers: [idp.issuer], scopesSupported: SCOPES });
-        assert.deepEqual(document, expected.metadata());
-        assert.deepEqual(document.bearer_methods_supported, ['header']);
+      // The core's document in every mode (the SDK's routers build one without these members).
+      const verifier = new Verifier({ issuer: idp.issuer, audience: resource, requiredScopes: SCOPES });
+      assert.deepEqual(document, verifier.protectedResource(resource).metadata());
+      assert.deepEqual(document.bearer_methods_supported, ['header']);
+      assert.ok(document.dpop_signing_alg_values_supported.includes('ES256'));
+      assert.equal(document.dpop_bound_access_tokens_required, undefined);
+      // The SDK's mirror of the authorization server's metadata, where its helpers are mounted.
+      if (!jwtgateMode(mode)) {
+        const mirror = await fetch(new URL('/.well-known/oauth-authorization-server', metadataUrl));
+        assert.equal((await mirror.json()).issuer, idp.issuer);
       }
     });
   });

@@ -207,3 +207,68 @@ describe('waitReady', () => {
     assert.ok(verifier.keysStatus().failures >= 2, JSON.stringify(verifier.keysStatus()));
   });
 });
+
+describe('verifyRequest and Verifier.protectedResource (the request path, DPoP settings)', () => {
+  const options = { issuer: ISSUER, audience: RESOURCE, jwks: { keys: [local.jwk] }, requiredScopes: ['tools:call'] };
+  const request = (authorization, dpop) => ({ method: 'POST', url: RESOURCE, authorization, dpop });
+
+  test('Bearer tokens through the request path; no credential is credential_missing', async () => {
+    const verifier = new Verifier(options);
+    const token = local.mint(claims({ aud: RESOURCE, scope: 'tools:call' }));
+    assert.equal(verifier.verifyRequestSync(request(`Bearer ${token}`)).clientId, 'app-1');
+    assert.equal((await verifier.verifyRequest(request(`bearer ${token}`))).clientId, 'app-1');
+    for (const authorization of [undefined, null, 'Basic Zm9vOmJhcg==', 'Bearer']) {
+      const missing = await verifier.verifyRequest(request(authorization)).catch((e) => e);
+      assert.ok(missing instanceof JwtGateError, String(missing));
+      assert.equal(missing.code, 'credential_missing');
+      assert.equal(missing.status, 401);
+      // Answered like a request without a credential: no error attribute (RFC 6750 §3.1).
+      const resource = verifier.protectedResource(RESOURCE);
+      assert.equal(resource.challenge(missing, ['tools:call']).wwwAuthenticate, resource.challenge(undefined, ['tools:call']).wwwAuthenticate);
+    }
+    // The DPoP scheme without a proof: a DPoP error of the core's.
+    const proofless = await verifier.verifyRequest(request(`DPoP ${token}`)).catch((e) => e);
+    assert.ok(proofless instanceof JwtGateError && proofless.code.startsWith('dpop_'), String(proofless));
+  });
+
+  test('the request must have its shape', async () => {
+    const verifier = new Verifier(options);
+    for (const bad of [null, 'Bearer x', { method: 'GET' }, { url: RESOURCE }, { method: 'GET', url: RESOURCE, headers: {} }, request(42), request('Bearer x', [1])]) {
+      assert.throws(() => verifier.verifyRequestSync(bad), TypeError, JSON.stringify(bad));
+      await assert.rejects(verifier.verifyRequest(bad), TypeError);
+    }
+    const surrogate = await verifier.verifyRequest(request('Bearer a\ud800b')).catch((e) => e);
+    assert.equal(surrogate.code, 'token_malformed');
+    assert.throws(() => verifier.verifyRequestAtSync(request('Bearer x'), 'now'), TypeError);
+  });
+
+  test('protectedResource: the verifier’s issuers and scopes by default, its DPoP settings advertised', () => {
+    const allowed = new Verifier(options).protectedResource(RESOURCE);
+    const document = allowed.metadata();
+    assert.deepEqual(document.authorization_servers, [ISSUER]);
+    assert.deepEqual(document.scopes_supported, ['tools:call']);
+    assert.deepEqual(document.dpop_signing_alg_values_supported, ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']);
+    assert.equal(document.dpop_bound_access_tokens_required, undefined);
+    assert.match(allowed.challenge(undefined, ['tools:call']).wwwAuthenticate, /^Bearer resource_metadata="[^"]+", scope="tools:call", DPoP algs="RS256 /);
+    const required = new Verifier({ ...options, dpop: 'required', dpopAlgorithms: ['ES256'], dpopNonce: true }).protectedResource(RESOURCE, {
+      authorizationServers: ['https://other-as.example.com'],
+      scopesSupported: ['tools:call', 'read'],
+    });
+    assert.equal(required.metadata().dpop_bound_access_tokens_required, true);
+    assert.deepEqual(required.metadata().dpop_signing_alg_values_supported, ['ES256']);
+    assert.deepEqual(required.metadata().authorization_servers, ['https://other-as.example.com']);
+    const challenge = required.challenge();
+    assert.match(challenge.wwwAuthenticate, /^DPoP algs="ES256", resource_metadata=/);
+    assert.equal(typeof challenge.dpopNonce, 'string');
+    const off = new Verifier({ ...options, dpop: 'off' }).protectedResource(RESOURCE).metadata();
+    assert.equal(off.dpop_signing_alg_values_supported, undefined);
+    assert.throws(() => new Verifier(options).protectedResource('not a url'), (e) => e.code === 'config_invalid');
+    assert.throws(() => new Verifier(options).protectedResource(RESOURCE, { scopes: [] }), (e) => e.code === 'config_invalid');
+  });
+
+  test('DPoP options are checked by the core', () => {
+    for (const bad of [{ dpop: 'sometimes' }, { dpopAlgorithms: ['HS256'] }, { dpopAlgorithms: ['XX1'] }, { dpopIatWindow: 0 }, { dpopIatWindow: -1 }, { dpopReplayCacheSize: 0 }]) {
+      assert.throws(() => new Verifier({ ...options, ...bad }), (e) => e instanceof JwtGateError && e.code === 'config_invalid', JSON.stringify(bad));
+    }
+  });
+});

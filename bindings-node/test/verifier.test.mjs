@@ -67,7 +67,9 @@ describe('package', () => {
       'key_not_found', 'key_unusable', 'signature_invalid', 'token_expired',
       'token_not_yet_valid', 'claim_missing', 'claim_invalid', 'issuer_mismatch',
       'audience_mismatch', 'typ_mismatch', 'insufficient_scope', 'token_unknown',
-      'jwks_unavailable', 'discovery_failed', 'config_invalid',
+      'jwks_unavailable', 'discovery_failed', 'config_invalid', 'credential_missing',
+      'dpop_proof_missing', 'dpop_proof_invalid', 'dpop_proof_replayed', 'dpop_key_mismatch',
+      'dpop_nonce_required', 'dpop_replay_cache_full',
     ]);
     assert.ok(Object.isFrozen(ERROR_CODES));
   });
@@ -81,6 +83,8 @@ describe('package', () => {
     assert.equal(status.jwks_unavailable, 503);
     assert.equal(status.discovery_failed, 503);
     assert.equal(status.config_invalid, 500);
+    assert.equal(status.dpop_proof_invalid, 401);
+    assert.equal(status.dpop_replay_cache_full, 503);
     assert.equal(status.token_expired, 401);
     const expired = table.find((row) => row.code === 'token_expired');
     assert.equal(expired.clientDescription, 'The access token expired');

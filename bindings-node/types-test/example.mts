@@ -15,6 +15,7 @@ import jwtgate, {
   Verifier,
   errorCodes,
   type Algorithm,
+  type AuthRequest,
   type Challenge,
   type ProtectedResourceMetadata,
   type ProtectedResourceOptions,
@@ -56,6 +57,11 @@ const options: VerifierOptions = {
   requiredScopes: ['tools:call'],
   scopeImplies: { admin: ['*'], 'files:write': 'files:read' },
   audienceMatch: 'canonical',
+  dpop: 'allowed',
+  dpopAlgorithms: ['ES256', 'EdDSA'],
+  dpopIatWindow: 300,
+  dpopNonce: false,
+  dpopReplayCacheSize: 100_000,
   clockTolerance: 30,
   typ: 'at+jwt',
   requiredClaims: ['client_id'],
@@ -86,6 +92,8 @@ const typo: VerifierOptions = { issuer: 'x', audiences: 'y' };
 const none: Algorithm = 'none';
 // @ts-expect-error: exact or canonical
 const fuzzy: VerifierOptions = { issuer: 'x', audience: 'y', audienceMatch: 'fuzzy' };
+// @ts-expect-error: off, allowed or required
+const sometimes: VerifierOptions = { issuer: 'x', audience: 'y', dpop: 'sometimes' };
 
 const verifier = new Verifier(options);
 const fromEnv: Verifier = Verifier.fromEnv('MCP_');
@@ -175,13 +183,28 @@ const document: ProtectedResourceMetadata = resource.metadata();
 const documentText: string = resource.metadataJson();
 const where: string = resource.metadataUrl + resource.metadataPath + resource.resource + document.resource;
 const noCredential: Challenge = resource.challenge();
+const fromVerifier: ProtectedResource = verifier.protectedResource('https://mcp.example.com/mcp');
+const withOptions: ProtectedResource = verifier.protectedResource('https://mcp.example.com/mcp', { scopesSupported: ['tools:call'] });
+const advertised: string[] | undefined = fromVerifier.metadata().dpop_signing_alg_values_supported;
+async function viaRequest(authorization: string, proofs: string[]): Promise<string | undefined> {
+  const request: AuthRequest = { method: 'POST', url: 'https://mcp.example.com/mcp', authorization, dpop: proofs };
+  const sync: Claims = verifier.verifyRequestSync(request);
+  const one: Claims = await verifier.verifyRequest({ method: 'GET', url: 'https://mcp.example.com/mcp', authorization, dpop: proofs[0] });
+  const none: Claims = verifier.verifyRequestAtSync({ method: 'GET', url: 'https://mcp.example.com/mcp' }, 1_700_000_000);
+  const later: Claims = await verifier.verifyRequestAt(request, 1_700_000_000);
+  // @ts-expect-error: the request needs its URL
+  verifier.verifyRequestSync({ method: 'GET', authorization });
+  void [one, none, later, withOptions, advertised];
+  return sync.confirmationJkt;
+}
+void viaRequest;
 function refuse(e: JwtGateError): [number, string | undefined, string | undefined] {
   const c = resource.challenge(e, ['tools:call']);
   return [c.status, c.wwwAuthenticate, c.dpopNonce];
 }
 // @ts-expect-error: the rejection, not a string
 resource.challenge('token_expired');
-void [sameClass, documentText, where, noCredential, refuse, required, fuzzy];
+void [sameClass, documentText, where, noCredential, refuse, required, fuzzy, sometimes];
 
 
 const same: typeof Verifier = jwtgate.Verifier;

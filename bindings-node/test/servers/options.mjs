@@ -29,6 +29,7 @@ export function serverOptions() {
     mode: option('MODE', undefined),
     scopeImplies: implies === undefined ? undefined : JSON.parse(implies),
     dpop: option('DPOP', undefined),
+    dpopNonce: option('DPOP_NONCE', '0') === '1',
   };
 }
 

@@ -5,18 +5,22 @@
 //
 //   node test/servers/ts-v2-server.mjs --issuer=<URL> [--scopes="tools:call"] [--port=0]
 //        [--resource=<URL; default: the server's /mcp URL>] [--mode=<mode>]
-//        [--scope-implies='{"admin":["*"]}']
-//   (or the environment variables ISSUER, SCOPES, PORT, RESOURCE, MODE, SCOPE_IMPLIES)
+//        [--scope-implies='{"admin":["*"]}'] [--dpop=off|allowed|required] [--dpop-nonce=1]
+//   (or the environment variables ISSUER, SCOPES, PORT, RESOURCE, MODE, SCOPE_IMPLIES, DPOP,
+//   DPOP_NONCE)
 //
 // Modes — how the endpoint is guarded and where the RFC 9728 metadata comes from:
-//   jwtgate      (default) jwtgate/mcp's requireAuth on createMcpExpressApp: the core's challenges;
-//                metadata: jwtgate/mcp's protectedResourceMetadata (the core's document)
+//   jwtgate      (default) jwtgate/mcp's requireAuth on createMcpExpressApp: the core's challenges,
+//                DPoP; metadata: jwtgate/mcp's protectedResourceMetadata (the core's document)
 //   jwtgate-web  jwtgate/mcp's requireAuthRequest in a web-standard fetch handler;
 //                metadata: protectedResourceMetadataResponse
 //   sdk-express  the SDK's requireBearerAuth (@modelcontextprotocol/express) with
-//                createTokenVerifier; metadata: the SDK's mcpAuthMetadataRouter
+//                createTokenVerifier (Bearer only: the SDK hands the verifier the token alone);
+//                metadata: protectedResourceMetadata, then the SDK's mcpAuthMetadataRouter (for
+//                its mirror of the authorization server's metadata)
 //   sdk-web      the SDK's web-standard requireBearerAuth (@modelcontextprotocol/server) with
-//                createTokenVerifier; metadata: the SDK's oauthMetadataResponse
+//                createTokenVerifier; metadata: protectedResourceMetadataResponse, then the
+//                SDK's oauthMetadataResponse
 //
 // Prints one line of JSON once listening: {"url", "resource", "metadataUrl", "mode"}.
 import { createServer } from 'node:http';
@@ -29,7 +33,7 @@ import {
   oauthMetadataResponse,
   requireBearerAuth as requireBearerAuthWeb,
 } from '@modelcontextprotocol/server';
-import { ProtectedResource, Verifier } from 'jwtgate';
+import { Verifier } from 'jwtgate';
 import {
   createTokenVerifier,
   protectedResourceMetadata,
@@ -55,7 +59,7 @@ function buildServer() {
  * Starts the server; resolves with `{ info, close }`. `logger` receives jwtgate's rejection
  * lines (default: console).
  */
-export async function start({ issuer, scopes = ['tools:call'], port = 0, resource, mode = 'jwtgate', scopeImplies, logger }) {
+export async function start({ issuer, scopes = ['tools:call'], port = 0, resource, mode = 'jwtgate', scopeImplies, dpop, dpopNonce = false, logger }) {
   if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (known: ${MODES.join(', ')})`);
   const http = await listen(createServer(), port);
   const url = `http://127.0.0.1:${http.address().port}/mcp`;
@@ -65,12 +69,17 @@ export async function start({ issuer, scopes = ['tools:call'], port = 0, resourc
   // (jwtgate/mcp builds it with audienceMatch: 'canonical', the MCP canonical resource URI rules.)
   const options = { issuer, audience: resource, requiredScopes: scopes };
   if (scopeImplies !== undefined) options.scopeImplies = scopeImplies;
-  const protectedResource = new ProtectedResource(resource, { authorizationServers: [issuer], scopesSupported: scopes });
+  if (dpop !== undefined) options.dpop = dpop;
+  if (dpopNonce) options.dpopNonce = true;
   const mcp = createMcpHandler(buildServer);
+  let protectedResource;
 
   if (mode === 'jwtgate' || mode === 'jwtgate-web') {
     const verifier = new Verifier({ audienceMatch: 'canonical', ...options });
     await verifier.waitReady(10);
+    // The RFC 9728 document and the challenges: the verifier's issuer, required scopes and DPoP
+    // settings.
+    protectedResource = verifier.protectedResource(resource);
     if (mode === 'jwtgate') {
       const app = createMcpExpressApp();
       app.use(protectedResourceMetadata(protectedResource));
@@ -92,8 +101,11 @@ export async function start({ issuer, scopes = ['tools:call'], port = 0, resourc
   } else {
     const tokenVerifier = createTokenVerifier(options, { logger });
     await tokenVerifier.verifier.waitReady(10);
-    // The SDK's metadata helpers build the document from these options: the resource and the
-    // scopes from the core's document, the authorization server's own RFC 8414 metadata.
+    protectedResource = tokenVerifier.verifier.protectedResource(resource);
+    // The RFC 9728 document is the core's (jwtgate/mcp serves it): the SDK's metadata helpers
+    // build their own from options, without `bearer_methods_supported` and the DPoP members. They
+    // are mounted after it for what they add: a mirror of the authorization server's RFC 8414
+    // metadata at /.well-known/oauth-authorization-server, for clients that look there.
     const document = protectedResource.metadata();
     const oauthMetadata = await (await fetch(new URL('/.well-known/oauth-authorization-server', issuer))).json();
     const metadataOptions = {
@@ -110,6 +122,7 @@ export async function start({ issuer, scopes = ['tools:call'], port = 0, resourc
     };
     if (mode === 'sdk-express') {
       const app = createMcpExpressApp();
+      app.use(protectedResourceMetadata(protectedResource));
       app.use(mcpAuthMetadataRouter(metadataOptions));
       const node = toNodeHandler(mcp);
       app.all('/mcp', requireBearerAuth(bearer), (req, res) => void node(req, res, req.body));
@@ -117,7 +130,8 @@ export async function start({ issuer, scopes = ['tools:call'], port = 0, resourc
     } else {
       const gate = requireBearerAuthWeb(bearer);
       const fetchHandler = async (request) => {
-        const metadata = oauthMetadataResponse(request, metadataOptions);
+        const metadata =
+          protectedResourceMetadataResponse(request, protectedResource) ?? oauthMetadataResponse(request, metadataOptions);
         if (metadata !== undefined) return metadata;
         if (new URL(request.url).pathname !== '/mcp') return new Response('not found', { status: 404 });
         const auth = await gate(request);
