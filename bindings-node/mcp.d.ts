@@ -50,7 +50,8 @@ export interface JwtGateAuthInfo {
  * An `OAuthTokenVerifier` for the SDKs' bearer-auth helpers: v1 `requireBearerAuth`
  * (@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js), v2 `requireBearerAuth`
  * (@modelcontextprotocol/express), v2 `requireBearerAuth` / `verifyBearerToken`
- * (@modelcontextprotocol/server).
+ * (@modelcontextprotocol/server). Those helpers pass the token alone: Bearer tokens only (no
+ * DPoP), and they write their own challenges — {@link requireAuth} sends the core's.
  */
 export interface JwtGateTokenVerifier {
   /** The jwtgate verifier behind it (for `waitReady()`, `keysStatus()`). */
@@ -116,11 +117,12 @@ export interface RequireAuthOptions {
   /** The verifier, or its options (`audienceMatch` defaults to `'canonical'` here). */
   verifier: Verifier | VerifierOptions;
   /**
-   * The protected resource (its challenges and metadata URL), or its resource URL — then built
-   * with {@link authorizationServers} and {@link scopesSupported}.
+   * The protected resource (its challenges and metadata URL; best `verifier.protectedResource(url)`,
+   * which carries the verifier's DPoP settings), or its resource URL — then built that way, with
+   * {@link authorizationServers} (default: the verifier's issuers) and {@link scopesSupported}.
    */
   resource: ProtectedResource | string;
-  /** With a resource URL: the authorization servers' issuer identifiers. */
+  /** With a resource URL: the authorization servers' issuer identifiers (default: the verifier's issuers). */
   authorizationServers?: readonly string[];
   /** With a resource URL: the scopes it understands (default: the verifier's required scopes). */
   scopesSupported?: readonly string[];
@@ -138,11 +140,15 @@ export interface AuthenticatedRequest extends IncomingMessage {
 }
 
 /**
- * Express / Connect middleware guarding an MCP endpoint with jwtgate's core: an accepted
- * credential sets `req.auth` (the SDKs' AuthInfo); a refused one gets the core's challenge —
- * 401 without `error=` when no credential was sent, 401 `invalid_token` or 403
- * `insufficient_scope` with `resource_metadata` and `scope`, the core's 5xx when keys are
- * unavailable — and an OAuth error body. Works with SDK v1 and v2 alike (and without either).
+ * Express / Connect middleware guarding an MCP endpoint with jwtgate's core: the request's
+ * method, URL (the resource's origin with the request's path and query: the URL a DPoP proof
+ * must name), `Authorization` and every `DPoP` header go to {@link Verifier.verifyRequest}. An
+ * accepted credential sets `req.auth` (the SDKs' AuthInfo); a refused one gets the core's
+ * challenge, verbatim — 401 without `error=` when no credential was sent, 401 `invalid_token` /
+ * `invalid_dpop_proof` / `use_dpop_nonce` or 403 `insufficient_scope`, with `resource_metadata`,
+ * `scope` and, with DPoP on, a `DPoP algs=…` challenge; the core's 5xx when keys are unavailable
+ * — with `DPoP-Nonce` when the core issues one, and an OAuth error body. Works with SDK v1 and v2
+ * alike (and without either).
  */
 export declare function requireAuth(
   options: RequireAuthOptions,

@@ -6,12 +6,15 @@
 //   - createTokenVerifier: an `OAuthTokenVerifier` for the TypeScript SDK's own bearer-auth
 //     helpers (v1 `requireBearerAuth`; v2 `requireBearerAuth` of @modelcontextprotocol/express,
 //     and `requireBearerAuth` / `verifyBearerToken` of @modelcontextprotocol/server). Rejections
-//     become the SDK's OAuth errors, loaded from the SDK the application has (lib/sdk.js).
+//     become the SDK's OAuth errors, loaded from the SDK the application has (lib/sdk.js). Those
+//     helpers hand the verifier the token string alone: Bearer only (a DPoP-bound token is
+//     refused, as the core refuses it without its proof).
 //   - requireAuth / requireAuthRequest: jwtgate's own middleware (Express, and web-standard
-//     `Request` → `AuthInfo | Response`), answering with the core's challenges (ProtectedResource),
-//     which the SDK helpers cannot send: a request without a credential gets a challenge without
-//     `error=` (RFC 6750 §3.1), every challenge names the needed scopes, and a server-side
-//     problem is the core's 5xx.
+//     `Request` → `AuthInfo | Response`), which hands the core the whole request (method, URL,
+//     Authorization, every DPoP header: `verifyRequest`) and answers with the core's challenges
+//     (ProtectedResource), which the SDK helpers cannot send: a request without a credential gets
+//     a challenge without `error=` (RFC 6750 §3.1), DPoP challenges and nonces (RFC 9449), every
+//     challenge names the needed scopes, and a server-side problem is the core's 5xx.
 //   - protectedResourceMetadata / protectedResourceMetadataResponse serve the core's RFC 9728
 //     document at its path-aware well-known URL.
 
