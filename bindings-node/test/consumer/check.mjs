@@ -42,7 +42,10 @@ try {
   assert.deepEqual(await ok.json(), { clientId: 'consumer' });
   const own = await fetch(url.replace('/mcp', '/own'), { method: 'POST' });
   assert.equal(own.status, 401);
-  assert.equal(own.headers.get('www-authenticate'), 'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/own", scope="tools:call"');
+  // The core's challenges (Bearer, and DPoP: allowed by default), without error.
+  const challenge = own.headers.get('www-authenticate');
+  assert.ok(challenge.startsWith('Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/own", scope="tools:call", DPoP algs="'), challenge);
+  assert.doesNotMatch(challenge, /error=/);
   const ownOk = await fetch(url.replace('/mcp', '/own'), { method: 'POST', headers: { authorization: 'Bearer consumer-secret' } });
   assert.deepEqual(await ownOk.json(), { clientId: 'consumer' });
 } finally {
