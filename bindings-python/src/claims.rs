@@ -115,6 +115,12 @@ impl Claims {
     fn client_id(&self) -> Option<&str> {
         self.verified.client_id()
     }
+    /// The RFC 7638 thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a
+    /// DPoP-bound token (accepted only through `verify_request` with a valid proof).
+    #[getter]
+    fn confirmation_jkt(&self) -> Option<&str> {
+        self.verified.confirmation_jkt()
+    }
     /// The configured audience that the credential's `aud` matched (the resource it was issued
     /// for, as this server names it); for a static token the audience it was configured with;
     /// `None` when the verifier checks no audience.

@@ -105,7 +105,8 @@ impl ProtectedResource {
         self.core.metadata_path()
     }
 
-    /// The RFC 9728 metadata document as JSON text.
+    /// The RFC 9728 metadata document as JSON text (with `dpop_signing_alg_values_supported`,
+    /// and `dpop_bound_access_tokens_required` in required mode, for a verifier's resource).
     fn metadata_json(&self) -> String {
         self.core.metadata_json()
     }
@@ -141,7 +142,7 @@ impl ProtectedResource {
         Ok(Challenge {
             status: answer.status,
             www_authenticate: answer.www_authenticate,
-            dpop_nonce: None,
+            dpop_nonce: answer.dpop_nonce,
         })
     }
 

@@ -21,14 +21,18 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
-use jwtgate::{Algorithm, AudienceMatch, StaticToken, Verified, VerifierBuilder};
+use jwtgate::{
+    Algorithm, AudienceMatch, AuthRequest, DpopMode, ErrorCode, StaticToken, Verified,
+    VerifierBuilder,
+};
 
 use crate::claims::Claims;
 use crate::convert::{
     bytes, credential, flag, given, plain_text, scopes, seconds, size, strings, text, unix_time,
 };
-use crate::errors::{config_error, to_pyerr};
+use crate::errors::{config_error, to_pyerr, token_error};
 use crate::remote::KeysStatus;
+use crate::resource::ProtectedResource;
 use crate::stats::Stats;
 
 /// The default prefix of `from_env`: never empty, so that generic variables such as `API_KEY`
@@ -58,7 +62,7 @@ impl Drop for Verifier {
 /// Every keyword option of `Verifier(...)` and `Verifier.from_env(...)`, in the order of the
 /// builder (`VerifierBuilder`). One list for both constructors: the stub
 /// (`jwtgate/_native.pyi`) spells out their types.
-pub const OPTIONS: [&str; 22] = [
+pub const OPTIONS: [&str; 27] = [
     "issuer",
     "audience",
     "audience_match",
@@ -78,6 +82,11 @@ pub const OPTIONS: [&str; 22] = [
     "fetch_timeout",
     "refresh_cooldown",
     "max_stale",
+    "dpop",
+    "dpop_algorithms",
+    "dpop_iat_window",
+    "dpop_nonce",
+    "dpop_replay_cache_size",
     "allow_insecure_http",
     "insecure_skip_audience_check",
     "insecure_allow_missing_exp",
@@ -230,6 +239,100 @@ impl Verifier {
             .call1((slf, token))
     }
 
+    /// Verifies a request's credential as the server received it: `method`, the full `url`,
+    /// the `Authorization` header value and every `DPoP` header value (RFC 9449).
+    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    fn verify_request(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        authorization: Option<Bound<'_, PyAny>>,
+        dpop: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Claims> {
+        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let core = self.core();
+        let result = py.detach(|| parts.with(|request| core.verify_request(request)));
+        self.finish(py, result)
+    }
+
+    /// `verify_request` as if the time were `now` (seconds since the epoch, or a `datetime`).
+    #[pyo3(signature = (method, url, authorization = None, dpop = None, *, now))]
+    fn verify_request_at(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        authorization: Option<Bound<'_, PyAny>>,
+        dpop: Option<Bound<'_, PyAny>>,
+        now: &Bound<'_, PyAny>,
+    ) -> PyResult<Claims> {
+        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let at = unix_time(now)?;
+        let core = self.core();
+        let result = py.detach(|| parts.with(|request| core.verify_request_at(request, at)));
+        self.finish(py, result)
+    }
+
+    /// `verify_request` without waiting: `None` when the answer needs a key fetch (now
+    /// requested).
+    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    fn verify_request_nonblocking(
+        &self,
+        py: Python<'_>,
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        authorization: Option<Bound<'_, PyAny>>,
+        dpop: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Option<Claims>> {
+        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let core = self.core();
+        match py.detach(|| parts.with(|request| core.verify_request_nonblocking(request))) {
+            Some(result) => self.finish(py, result).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// `await verifier.verify_request_async(method, url, authorization, dpop)`: as
+    /// `verify_async`, inline when keys are known, a worker thread when a fetch is needed.
+    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    fn verify_request_async<'py>(
+        slf: &Bound<'py, Self>,
+        method: &Bound<'py, PyAny>,
+        url: &Bound<'py, PyAny>,
+        authorization: Option<Bound<'py, PyAny>>,
+        dpop: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // Wrong types fail at the call, as for `verify_request`.
+        RequestParts::new(method, url, authorization.clone(), dpop.clone())?;
+        static VERIFY_REQUEST_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        VERIFY_REQUEST_ASYNC
+            .import(slf.py(), "jwtgate._aio", "verify_request_async")?
+            .call1((slf, method, url, authorization, dpop))
+    }
+
+    /// The resource this verifier protects (RFC 9728 metadata, challenges): its issuers when
+    /// `authorization_servers` is empty, its required scopes when `scopes_supported` is empty,
+    /// and its DPoP settings.
+    #[pyo3(signature = (resource, authorization_servers = None, scopes_supported = None))]
+    fn protected_resource(
+        &self,
+        py: Python<'_>,
+        resource: &Bound<'_, PyAny>,
+        authorization_servers: Option<Bound<'_, PyAny>>,
+        scopes_supported: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<ProtectedResource> {
+        let resource = plain_text(resource, "resource")?;
+        let servers = strings(given(authorization_servers), "authorization_servers")?;
+        let scopes = scopes(given(scopes_supported), "scopes_supported")?;
+        let servers: Vec<&str> = servers.iter().map(String::as_str).collect();
+        let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        self.core()
+            .protected_resource(&resource, &servers, &scopes)
+            .map(ProtectedResource::from_core)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
     /// Blocks (GIL released) until keys are available or `timeout` seconds pass.
     #[pyo3(signature = (timeout = None), text_signature = "($self, /, timeout=5.0)")]
     fn wait_ready(&self, py: Python<'_>, timeout: Option<Bound<'_, PyAny>>) -> PyResult<()> {
@@ -263,6 +366,16 @@ impl Verifier {
             .algorithms()
             .into_iter()
             .map(Algorithm::as_str)
+            .collect()
+    }
+
+    /// The issuers this verifier trusts, as configured (or read from the environment).
+    #[getter]
+    fn issuers(&self) -> Vec<String> {
+        self.core()
+            .issuers()
+            .into_iter()
+            .map(str::to_owned)
             .collect()
     }
 
@@ -314,21 +427,7 @@ fn configure(
         builder = builder.hmac_secret_for_algorithms(bytes(&secret, "hmac_secret")?);
     }
     if let Some(list) = options.get("algorithms")? {
-        let algorithms = strings(Some(list), "algorithms")?
-            .iter()
-            .map(|name| {
-                Algorithm::from_str(name).map_err(|_| {
-                    config_error(
-                        py,
-                        format!(
-                            "unknown or unsupported algorithm {name:?}; supported: {}",
-                            Algorithm::ALL.map(Algorithm::as_str).join(", ")
-                        ),
-                    )
-                })
-            })
-            .collect::<PyResult<Vec<_>>>()?;
-        builder = builder.algorithms(algorithms);
+        builder = builder.algorithms(algorithms(py, list, "algorithms")?);
     }
     builder = builder.required_scopes(scopes(options.get("required_scopes")?, "required_scopes")?);
     if let Some(map) = options.get("scope_implies")? {
@@ -361,10 +460,107 @@ fn configure(
     if let Some(max_stale) = options.get("max_stale")? {
         builder = builder.max_stale(seconds(&max_stale, "max_stale")?);
     }
+    if let Some(mode) = options.get("dpop")? {
+        let name = plain_text(&mode, "dpop")?;
+        let mode = DpopMode::from_name(&name).ok_or_else(|| {
+            config_error(
+                py,
+                format!("dpop must be \"off\", \"allowed\" or \"required\", got {name:?}"),
+            )
+        })?;
+        builder = builder.dpop(mode);
+    }
+    if let Some(list) = options.get("dpop_algorithms")? {
+        builder = builder.dpop_algorithms(algorithms(py, list, "dpop_algorithms")?);
+    }
+    if let Some(window) = options.get("dpop_iat_window")? {
+        builder = builder.dpop_iat_window(seconds(&window, "dpop_iat_window")?);
+    }
+    if options.get("dpop_nonce")?.is_some() {
+        builder = builder.dpop_nonce(options.flag("dpop_nonce")?);
+    }
+    if let Some(entries) = options.get("dpop_replay_cache_size")? {
+        builder = builder.dpop_replay_cache_size(size(&entries, "dpop_replay_cache_size")?);
+    }
     if options.flag("allow_insecure_http")? {
         builder = builder.allow_insecure_http();
     }
     Ok(builder)
+}
+
+/// A list of algorithm names (one `str` is one name).
+fn algorithms(py: Python<'_>, list: Bound<'_, PyAny>, name: &str) -> PyResult<Vec<Algorithm>> {
+    strings(Some(list), name)?
+        .iter()
+        .map(|alg| {
+            Algorithm::from_str(alg).map_err(|_| {
+                config_error(
+                    py,
+                    format!(
+                        "unknown or unsupported algorithm {alg:?} in {name}; supported: {}",
+                        Algorithm::ALL.map(Algorithm::as_str).join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A request's credentials as Python passes them, owned: the `Authorization` value and every
+/// `DPoP` header value.
+struct RequestParts {
+    method: String,
+    url: String,
+    authorization: Option<String>,
+    dpop: Vec<String>,
+}
+
+impl RequestParts {
+    fn new(
+        method: &Bound<'_, PyAny>,
+        url: &Bound<'_, PyAny>,
+        authorization: Option<Bound<'_, PyAny>>,
+        dpop: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<RequestParts> {
+        let py = method.py();
+        let authorization = match given(authorization) {
+            // A header value with a lone surrogate is no credential (as for `verify`).
+            Some(value) => Some(credential(&value)?),
+            None => None,
+        };
+        let dpop = match given(dpop) {
+            None => Vec::new(),
+            Some(values) => strings(Some(values), "dpop").map_err(|e| {
+                if e.is_instance_of::<PyTypeError>(py) {
+                    e
+                } else {
+                    token_error(
+                        py,
+                        ErrorCode::DpopProofInvalid,
+                        "the DPoP proof is not valid Unicode: it contains a lone surrogate",
+                    )
+                }
+            })?,
+        };
+        Ok(RequestParts {
+            method: plain_text(method, "method")?,
+            url: plain_text(url, "url")?,
+            authorization,
+            dpop,
+        })
+    }
+
+    /// Runs `f` on the core's view of the request.
+    fn with<T>(&self, f: impl FnOnce(&AuthRequest<'_>) -> T) -> T {
+        let dpop: Vec<&str> = self.dpop.iter().map(String::as_str).collect();
+        let request = AuthRequest::new(
+            &self.method,
+            &self.url,
+            self.authorization.as_deref(),
+            &dpop,
+        );
+        f(&request)
+    }
 }
 
 /// `audience_match`: `"exact"` (byte equality, the default) or `"canonical"` (URL-shaped

@@ -1,6 +1,7 @@
 """The cross-language conformance fixtures (``tests/conformance/cases.json``, written by
-``tests/conformance/generate.mjs``) through the Python package: every case must end as it does in
-Rust (``core/tests/conformance.rs``) and Node — accepted with the same identity facts, or rejected
+``tests/conformance/generate.mjs``; ``requests.json``, the request path with DPoP proofs, written
+by ``generate-requests.mjs``) through the Python package: every case must end as it does in Rust
+(``core/tests/conformance.rs``) and Node — accepted with the same identity facts, or rejected
 with the same code and claim; waits and configurations with the same code."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .conftest import REPO
 from .test_hostile_input import OPTIONS as PYTHON_OPTIONS
 
 FIXTURES: dict[str, Any] = json.loads((REPO / "tests" / "conformance" / "cases.json").read_text())
+REQUESTS: dict[str, Any] = json.loads((REPO / "tests" / "conformance" / "requests.json").read_text())
 
 # The fixtures use the Node option names; each maps to one Python keyword.
 NODE_TO_PYTHON = {
@@ -40,6 +42,11 @@ NODE_TO_PYTHON = {
     "fetchTimeout": "fetch_timeout",
     "refreshCooldown": "refresh_cooldown",
     "maxStale": "max_stale",
+    "dpop": "dpop",
+    "dpopAlgorithms": "dpop_algorithms",
+    "dpopIatWindow": "dpop_iat_window",
+    "dpopNonce": "dpop_nonce",
+    "dpopReplayCacheSize": "dpop_replay_cache_size",
     "allowInsecureHttp": "allow_insecure_http",
     "insecureSkipAudienceCheck": "insecure_skip_audience_check",
     "insecureAllowMissingExp": "insecure_allow_missing_exp",
@@ -127,11 +134,39 @@ def test_config(config: dict[str, Any]) -> None:
     check_rejection(caught.value, config["code"], config["name"])
 
 
+@pytest.fixture(scope="module")
+def request_verifiers() -> dict[str, jwtgate.Verifier]:
+    # The cases run in order, and some depend on it (a proof's first use, then its replay).
+    return {name: jwtgate.Verifier(**keywords(options)) for name, options in REQUESTS["verifiers"].items()}
+
+
+@pytest.mark.parametrize("case", REQUESTS["requests"], ids=[c["name"] for c in REQUESTS["requests"]])
+def test_request(case: dict[str, Any], request_verifiers: dict[str, jwtgate.Verifier]) -> None:
+    verifier = request_verifiers[case["verifier"]]
+    name, code = case["name"], case.get("code")
+    call = (case["method"], case["url"], case["authorization"], case["dpop"])
+    if code is None:
+        assert identity(verifier.verify_request_at(*call, now=REQUESTS["now"])) == case["claims"], name
+        return
+    with pytest.raises((jwtgate.InvalidToken, jwtgate.ConfigError)) as caught:
+        verifier.verify_request_at(*call, now=REQUESTS["now"])
+    check_rejection(caught.value, code, name)
+    assert caught.value.claim == case.get("claim"), (name, caught.value.message)
+
+
+@pytest.mark.parametrize("config", REQUESTS["configs"], ids=[c["name"] for c in REQUESTS["configs"]])
+def test_request_config(config: dict[str, Any]) -> None:
+    with pytest.raises(jwtgate.ConfigError) as caught:
+        jwtgate.Verifier(**keywords(config["options"]))
+    check_rejection(caught.value, config["code"], config["name"])
+
+
 def test_the_fixtures_cover_every_error_code_and_every_python_option() -> None:
     codes = {case["code"] for kind in ("cases", "waits", "configs") for case in FIXTURES[kind]}
+    codes |= {case["code"] for kind in ("requests", "configs") for case in REQUESTS[kind] if case.get("code")}
     assert set(jwtgate.ERROR_CODES) <= codes
-    used = {name for options in FIXTURES["verifiers"].values() for name in options}
-    used |= {name for config in FIXTURES["configs"] for name in config["options"]}
+    used = {name for fixtures in (FIXTURES, REQUESTS) for options in fixtures["verifiers"].values() for name in options}
+    used |= {name for fixtures in (FIXTURES, REQUESTS) for config in fixtures["configs"] for name in config["options"]}
     assert used | NOT_IN_FIXTURES_YET == set(NODE_TO_PYTHON)
     assert not used & NOT_IN_FIXTURES_YET, "the fixtures cover these now: take them out of NOT_IN_FIXTURES_YET"
     assert set(NODE_TO_PYTHON.values()) == set(PYTHON_OPTIONS)

@@ -45,7 +45,8 @@ OPTIONS = [
     "issuer", "audience", "audience_match", "jwks_uri", "jwks", "public_key", "hmac_secret",
     "algorithms", "required_scopes", "scope_implies", "leeway", "typ", "require_claims",
     "static_tokens", "cache_size",
-    "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "allow_insecure_http",
+    "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "dpop", "dpop_algorithms",
+    "dpop_iat_window", "dpop_nonce", "dpop_replay_cache_size", "allow_insecure_http",
     "insecure_skip_audience_check", "insecure_allow_missing_exp",
 ]
 

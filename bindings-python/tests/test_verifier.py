@@ -165,7 +165,9 @@ def test_error_codes_are_the_cores() -> None:
         "key_not_found", "key_unusable", "signature_invalid", "token_expired",
         "token_not_yet_valid", "claim_missing", "claim_invalid", "issuer_mismatch",
         "audience_mismatch", "typ_mismatch", "insufficient_scope", "token_unknown",
-        "jwks_unavailable", "discovery_failed", "config_invalid",
+        "jwks_unavailable", "discovery_failed", "config_invalid", "credential_missing",
+        "dpop_proof_missing", "dpop_proof_invalid", "dpop_proof_replayed", "dpop_key_mismatch",
+        "dpop_nonce_required", "dpop_replay_cache_full",
     )
 
 
@@ -304,17 +306,29 @@ def test_errors_answer_status_hint_and_client_description_from_the_core_table(ve
 
 
 def test_each_code_raises_the_class_of_its_http_status() -> None:
-    """One rule over the core's table: 403 InsufficientScope, 503 KeysUnavailable, 500
-    ConfigError, 401 InvalidToken (ExpiredToken for token_expired)."""
+    """One rule over the core's table: 403 InsufficientScope, 503 Unavailable (KeysUnavailable
+    for the keys), 500 ConfigError, 401 InvalidToken (ExpiredToken for token_expired,
+    CredentialMissing for credential_missing, DPoPError for the dpop_* codes)."""
     from jwtgate._errors import CLASS_BY_CODE
 
     assert set(CLASS_BY_CODE) == set(jwtgate.ERROR_CODES)
     for info in jwtgate.error_codes():
         cls = CLASS_BY_CODE[info.code]
-        expected = {403: jwtgate.InsufficientScope, 503: jwtgate.KeysUnavailable, 500: jwtgate.ConfigError}.get(
-            info.status, jwtgate.ExpiredToken if info.code == "token_expired" else jwtgate.InvalidToken
-        )
+        if info.status == 503:
+            keys = info.code in ("jwks_unavailable", "discovery_failed")
+            expected: type = jwtgate.KeysUnavailable if keys else jwtgate.Unavailable
+        elif info.status in (403, 500):
+            expected = {403: jwtgate.InsufficientScope, 500: jwtgate.ConfigError}[info.status]
+        elif info.code == "token_expired":
+            expected = jwtgate.ExpiredToken
+        elif info.code == "credential_missing":
+            expected = jwtgate.CredentialMissing
+        elif info.code.startswith("dpop_"):
+            expected = jwtgate.DPoPError
+        else:
+            expected = jwtgate.InvalidToken
         assert cls is expected, info.code
+        assert issubclass(expected, jwtgate.InvalidToken) or expected is jwtgate.ConfigError
         assert issubclass(cls, ValueError) and cls.__module__ == "jwtgate"
         assert cls("m", code=info.code).status == info.status
 

@@ -27,10 +27,13 @@ from collections.abc import Mapping
 
 from jwtgate._errors import (
     ConfigError,
+    CredentialMissing,
+    DPoPError,
     ExpiredToken,
     InsufficientScope,
     InvalidToken,
     KeysUnavailable,
+    Unavailable,
 )
 from jwtgate._native import (
     CRYPTO_BACKEND,
@@ -56,6 +59,8 @@ __all__ = [
     "Challenge",
     "Claims",
     "ConfigError",
+    "CredentialMissing",
+    "DPoPError",
     "ErrorCodeInfo",
     "ExpiredToken",
     "InsufficientScope",
@@ -64,6 +69,7 @@ __all__ = [
     "KeysUnavailable",
     "ProtectedResource",
     "Stats",
+    "Unavailable",
     "Verifier",
     "__version__",
     "error_codes",

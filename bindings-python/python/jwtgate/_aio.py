@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, TypeVar, Union
 
 if TYPE_CHECKING:
     from jwtgate._native import Claims, Verifier
@@ -30,4 +30,15 @@ async def verify_async(verifier: Verifier, token: str) -> Claims:
     claims = verifier.verify_nonblocking(token)
     if claims is None:
         claims = await run_in_thread(verifier.verify, token)
+    return claims
+
+
+async def verify_request_async(
+    verifier: Verifier, method: str, url: str, authorization: Optional[str] = None,
+    dpop: Union[str, Sequence[str], None] = None,
+) -> Claims:
+    """``Verifier.verify_request_async``: as :func:`verify_async`, for a whole request."""
+    claims = verifier.verify_request_nonblocking(method, url, authorization, dpop)
+    if claims is None:
+        claims = await run_in_thread(verifier.verify_request, method, url, authorization, dpop)
     return claims

@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_BY_CODE",
     "ConfigError",
+    "CredentialMissing",
+    "DPoPError",
     "ExpiredToken",
     "InsufficientScope",
     "InvalidToken",
     "KeysUnavailable",
+    "Unavailable",
 ]
 
 _TABLE: dict[str, ErrorCodeInfo] = {info.code: info for info in error_codes()}
@@ -136,7 +139,37 @@ class InsufficientScope(InvalidToken):
         self.claims = claims
 
 
-class KeysUnavailable(InvalidToken):
+class CredentialMissing(InvalidToken):
+    """The request carried no credential in a scheme the verifier accepts (no ``Authorization``
+    header, another scheme, or the ``DPoP`` scheme where DPoP is off): code
+    ``credential_missing`` (``verify_request``). Its challenge names no ``error`` (RFC 6750
+    §3.1)."""
+
+    __module__ = "jwtgate"
+    _default_code = "credential_missing"
+
+
+class DPoPError(InvalidToken):
+    """The request's DPoP proof (RFC 9449) is missing, invalid, replayed, for another key than
+    the token is bound to, or lacks the server's nonce: codes ``dpop_proof_missing``,
+    ``dpop_proof_invalid``, ``dpop_proof_replayed``, ``dpop_key_mismatch``,
+    ``dpop_nonce_required``. A DPoP-bound token sent as a Bearer token is
+    ``dpop_proof_missing``."""
+
+    __module__ = "jwtgate"
+    _default_code = "dpop_proof_invalid"
+
+
+class Unavailable(InvalidToken):
+    """The server cannot verify right now (HTTP 503); see :class:`KeysUnavailable`, and code
+    ``dpop_replay_cache_full`` (every slot of the DPoP replay cache holds a proof still in its
+    window, so a new proof cannot be checked for replay)."""
+
+    __module__ = "jwtgate"
+    _default_code = "dpop_replay_cache_full"
+
+
+class KeysUnavailable(Unavailable):
     """No usable key set, so the server cannot verify right now (HTTP 503): remote keys not
     fetched yet or every fetch failed (code ``jwks_unavailable``), or issuer discovery failed
     (code ``discovery_failed``)."""
@@ -152,18 +185,26 @@ class ConfigError(_CoreError):
     _default_code = "config_invalid"
 
 
+_KEYS = frozenset({"jwks_unavailable", "discovery_failed"})
+
+
 def _class_for(info: ErrorCodeInfo) -> type[_CoreError]:
     """The class a code raises, by the core's HTTP status: 403 is the credential that lacks
-    scope, 503 the verifier without keys, 500 a configuration error, and every 401 an invalid
-    credential (``token_expired`` with its own subclass)."""
+    scope, 503 a server that cannot verify now (:class:`KeysUnavailable` when it is the keys),
+    500 a configuration error, and every 401 an invalid credential (``token_expired``,
+    ``credential_missing`` and the DPoP proof codes ``dpop_*`` with their own subclasses)."""
     if info.status == 403:
         return InsufficientScope
     if info.status == 503:
-        return KeysUnavailable
+        return KeysUnavailable if info.code in _KEYS else Unavailable
     if info.status == 500:
         return ConfigError
     if info.code == "token_expired":
         return ExpiredToken
+    if info.code == "credential_missing":
+        return CredentialMissing
+    if info.code.startswith("dpop_"):
+        return DPoPError
     return InvalidToken
 
 

@@ -30,6 +30,7 @@ class _StaticIdentityMapping(TypedDict, total=False):
 
 _StaticIdentity = Union[str, _StaticIdentityMapping]
 _AudienceMatch = Literal["exact", "canonical"]
+_DpopMode = Literal["off", "allowed", "required"]
 _ScopeImplies = Mapping[str, _Strings]
 
 @final
@@ -98,6 +99,9 @@ class Claims(Mapping[str, Any]):
     def client_id(self) -> Optional[str]:
         """``client_id`` (RFC 9068), else ``azp``, else ``sub``; for static tokens the configured
         id. None only for a JWT with none of the three."""
+    @property
+    def confirmation_jkt(self) -> Optional[str]:
+        """The RFC 7638 thumbprint a DPoP-bound token is bound to (``cnf.jkt``), or None."""
     @property
     def audience_matched(self) -> Optional[str]:
         """The configured audience that ``aud`` matched (the resource the token was issued for,
@@ -263,6 +267,11 @@ class Verifier:
         fetch_timeout: Optional[_Seconds] = None,
         refresh_cooldown: Optional[_Seconds] = None,
         max_stale: Optional[_Seconds] = None,
+        dpop: Optional[_DpopMode] = None,
+        dpop_algorithms: Optional[_Strings] = None,
+        dpop_iat_window: Optional[_Seconds] = None,
+        dpop_nonce: Optional[bool] = None,
+        dpop_replay_cache_size: Optional[int] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,
@@ -303,6 +312,15 @@ class Verifier:
         * ``max_stale``: how long the last good remotely fetched keys keep verifying after
           refreshes start failing, counted from their fetch (default 24 h, at most 30 days);
           past it, verifications raise :class:`KeysUnavailable` until a fetch succeeds.
+        * ``dpop``: DPoP (RFC 9449) in :meth:`verify_request`: ``"allowed"`` (default: Bearer
+          tokens work, DPoP-bound tokens need a valid proof), ``"required"`` (only DPoP-bound
+          tokens with a proof) or ``"off"`` (the DPoP scheme is refused, bound tokens too).
+          A token bound by ``cnf.jkt`` is never accepted as a Bearer token, nor by :meth:`verify`.
+        * ``dpop_algorithms``: proof algorithms (default: every asymmetric one);
+          ``dpop_iat_window``: how far a proof's ``iat`` may be from now, either way (default
+          300 s, at most 3600); ``dpop_nonce``: require server nonces (RFC 9449 §8; default
+          False; challenges then carry a fresh ``dpop_nonce``); ``dpop_replay_cache_size``: proofs
+          remembered against replay (default 1,048,576).
 
         Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``; flags a
         ``bool``. A value of another type or an unknown keyword raises ``TypeError``; a value out
@@ -332,6 +350,11 @@ class Verifier:
         fetch_timeout: Optional[_Seconds] = None,
         refresh_cooldown: Optional[_Seconds] = None,
         max_stale: Optional[_Seconds] = None,
+        dpop: Optional[_DpopMode] = None,
+        dpop_algorithms: Optional[_Strings] = None,
+        dpop_iat_window: Optional[_Seconds] = None,
+        dpop_nonce: Optional[bool] = None,
+        dpop_replay_cache_size: Optional[int] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,
@@ -359,6 +382,40 @@ class Verifier:
     async def verify_async(self, token: str) -> Claims:
         """Verifies without blocking the event loop: inline when keys are known, a worker
         thread when a key fetch must be awaited."""
+    def verify_request(
+        self, method: str, url: str, authorization: Optional[str] = None,
+        dpop: Optional[_Strings] = None,
+    ) -> Claims:
+        """Verifies a request's credential as the server received it: ``method``, the full
+        ``url`` (``scheme://host[:port]/path?query``), the ``Authorization`` header value
+        (``Bearer <token>`` or ``DPoP <token>``) and every ``DPoP`` header value (a str or a list;
+        several are refused). Raises :class:`CredentialMissing` without a usable credential,
+        :class:`DPoPError` for proof failures, and what :meth:`verify` raises."""
+    def verify_request_at(
+        self, method: str, url: str, authorization: Optional[str] = None,
+        dpop: Optional[_Strings] = None, *, now: Union[float, int, datetime],
+    ) -> Claims:
+        """:meth:`verify_request` as if the time were ``now``."""
+    def verify_request_nonblocking(
+        self, method: str, url: str, authorization: Optional[str] = None,
+        dpop: Optional[_Strings] = None,
+    ) -> Optional[Claims]:
+        """:meth:`verify_request` without waiting: None when a key fetch is needed (now
+        requested)."""
+    async def verify_request_async(
+        self, method: str, url: str, authorization: Optional[str] = None,
+        dpop: Optional[_Strings] = None,
+    ) -> Claims:
+        """:meth:`verify_request` without blocking the event loop."""
+    def protected_resource(
+        self, resource: str, authorization_servers: Optional[_Strings] = None,
+        scopes_supported: Optional[_Strings] = None,
+    ) -> ProtectedResource:
+        """The resource this verifier protects, for its RFC 9728 document and its challenges:
+        ``authorization_servers`` default to the verifier's issuers, ``scopes_supported`` to its
+        required scopes; DPoP settings are advertised (``dpop_signing_alg_values_supported``,
+        ``dpop_bound_access_tokens_required`` in required mode, ``DPoP`` challenges, nonces).
+        Raises :class:`ConfigError` as :class:`ProtectedResource` does."""
     def wait_ready(self, timeout: _Seconds = 5.0) -> None:
         """Blocks (GIL released) until keys are available; raises :class:`KeysUnavailable` with
         the descriptive discovery/JWKS error after ``timeout`` seconds (:class:`ConfigError` for
@@ -371,6 +428,9 @@ class Verifier:
     @property
     def algorithms(self) -> list[str]:
         """The accepted algorithms."""
+    @property
+    def issuers(self) -> list[str]:
+        """The issuers this verifier trusts, as configured (or read from the environment)."""
     @property
     def required_scopes(self) -> list[str]:
         """The scopes every credential must carry, from ``required_scopes`` or the environment."""
