@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -25,7 +26,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 IDP_DIR = REPO / "tests" / "idp"
+SERVERS = Path(__file__).resolve().parent / "servers"
 RESOURCE = "https://mcp.test/"
+# The scopes the session IdP knows (it drops unknown ones from token requests).
+IDP_SCOPES = "tools:call read admin"
+
+
+def lines() -> set[str]:
+    """The adapter lines this virtualenv tests: JWTGATE_TEST_LINES ("fastmcp mcp" by default;
+    bindings-python/ci.sh runs the MCP SDK tests only in the venvs of mcp 2.x and 1.x)."""
+    return set(os.environ.get("JWTGATE_TEST_LINES", "fastmcp mcp").split())
 
 
 @dataclass
@@ -39,27 +49,41 @@ class Idp:
     process: subprocess.Popen = field(repr=False)
 
     def token_response(
-        self, alg: str = "RS256", scope: str | None = "tools:call read", resource: str = RESOURCE
+        self, alg: str = "RS256", scope: str | None = "tools:call read", resource: str = RESOURCE,
+        dpop_key: Any = None,
     ) -> dict[str, Any]:
+        """The IdP's token response (client credentials, RFC 8707 `resource`); with `dpop_key`
+        (a `jwtgate.testing.SigningKey`) a DPoP proof goes along and the token is bound to that
+        key (RFC 9449 §5, `cnf.jkt`)."""
         alg = alg.lower()
         form = {"grant_type": "client_credentials", "resource": resource}
         if scope is not None:
             form["scope"] = scope
         basic = base64.b64encode(f"client-{alg}:secret-{alg}".encode()).decode()
+        headers = {
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        if dpop_key is not None:
+            from jwtgate.testing import dpop_proof
+
+            headers["DPoP"] = dpop_proof(dpop_key, "POST", f"{self.issuer}/token")
         request = urllib.request.Request(
-            f"{self.issuer}/token",
-            data=urllib.parse.urlencode(form).encode(),
-            headers={
-                "Authorization": f"Basic {basic}",
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
+            f"{self.issuer}/token", data=urllib.parse.urlencode(form).encode(), headers=headers
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
-    def token(self, alg: str = "RS256", scope: str | None = "tools:call read") -> str:
-        """An RFC 9068 access token (`typ: at+jwt`) signed with `alg`."""
-        return self.token_response(alg, scope)["access_token"]
+    def token(self, alg: str = "RS256", scope: str | None = "tools:call read", resource: str = RESOURCE) -> str:
+        """An RFC 9068 access token (`typ: at+jwt`) signed with `alg`, `aud` = `resource`."""
+        return self.token_response(alg, scope, resource)["access_token"]
+
+    def dpop_token(self, key: Any, alg: str = "ES256", scope: str | None = "tools:call read",
+                   resource: str = RESOURCE) -> str:
+        """An access token bound to `key` (DPoP, `cnf.jkt`)."""
+        response = self.token_response(alg, scope, resource, dpop_key=key)
+        assert response["token_type"] == "DPoP", response
+        return response["access_token"]
 
 
 def _start_idp(**env: str) -> Idp:
@@ -100,11 +124,57 @@ def _stop_idp(idp: Idp) -> None:
 @pytest.fixture(scope="session")
 def idp() -> Iterator[Idp]:
     """The real IdP for the whole session (RS256, PS256, ES256, EdDSA clients)."""
-    server = _start_idp()
+    server = _start_idp(SCOPES=IDP_SCOPES)
     try:
         yield server
     finally:
         _stop_idp(server)
+
+
+@pytest.fixture(scope="session")
+def second_idp() -> Iterator[Idp]:
+    """Another IdP (another issuer, other keys), for servers that trust two."""
+    server = _start_idp(SCOPES=IDP_SCOPES, KEYS="ES256")
+    try:
+        yield server
+    finally:
+        _stop_idp(server)
+
+
+@dataclass
+class ServerProcess:
+    """A running test server script (tests/servers/*.py) and what it printed."""
+
+    url: str
+    resource: str
+    info: dict[str, Any]
+    process: subprocess.Popen = field(repr=False)
+
+
+@contextlib.contextmanager
+def run_server(script: str, *args: str) -> Iterator[ServerProcess]:
+    """Starts `tests/servers/<script>` with this interpreter; yields once it listens."""
+    process = subprocess.Popen(
+        [sys.executable, str(SERVERS / script), "--exit-on-stdin-eof", *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline() if process.stdout else ""
+    if not line.strip():
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        pytest.fail(f"{script} {' '.join(args)} did not start:\n{err}")
+    info = json.loads(line)
+    try:
+        yield ServerProcess(url=info["url"], resource=info["resource"], info=info, process=process)
+    finally:
+        with contextlib.suppress(Exception):
+            if process.stdin:
+                process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture
@@ -166,17 +236,32 @@ INITIALIZE = {
 }
 
 
-def post_initialize(url: str, token: str | None) -> Response:
-    """A raw MCP `initialize` POST with `Authorization: Bearer <token>` (none if None)."""
+def post_initialize(url: str, token: str | None, *, authorization: str | None = None,
+                    dpop: str | None = None) -> Response:
+    """A raw MCP `initialize` POST with `Authorization: Bearer <token>` (none if None), or the
+    given `authorization` header value, and a `DPoP` proof header when given."""
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
     }
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    if dpop is not None:
+        headers["DPoP"] = dpop
     request = urllib.request.Request(url, data=json.dumps(INITIALIZE).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
+            return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as e:
+        return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
+
+
+def get(url: str) -> Response:
+    """A plain GET."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
             return Response(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
     except urllib.error.HTTPError as e:
         return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read())
@@ -218,3 +303,29 @@ def leaking_configurations(idp: Idp) -> list[tuple[tuple[str, ...], dict[str, An
         (("jwks_unavailable", "discovery_failed"), {"issuer": f"{closed}/private-realm", "audience": RESOURCE, "fetch_timeout": 1},
          [f"{closed}/private-realm", "private-realm", "openid-configuration", "refused"]),
     ]
+
+
+async def sdk_call_tool(url: str, token: str, name: str = "whoami") -> Any:
+    """Calls a tool with the MCP Python SDK's own client (ClientSession over streamable HTTP;
+    mcp 1.x and 2.x) with `Authorization: Bearer <token>`; returns the tool's result."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    try:
+        import httpx2 as httpx  # mcp 2.x
+    except ImportError:
+        import httpx  # type: ignore[no-redef]  # mcp 1.x
+
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        async with streamable_http_client(url, http_client=http) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                return await session.call_tool(name, {})
+
+
+def tool_data(result: Any) -> Any:
+    """The structured value a tool returned (FastMCP and SDK results alike)."""
+    data = getattr(result, "structured_content", None) or getattr(result, "structuredContent", None)
+    if data is None:
+        data = json.loads(result.content[0].text)
+    return data.get("result", data) if isinstance(data, dict) else data

@@ -183,3 +183,63 @@ async def test_access_tokens_equal_validated_ones_and_are_not_shared(keys) -> No
     first.claims["upstream_claims"] = {"x": 1}  # what FastMCP's OAuthProxy does
     third = await verifier.verify_token(token)
     assert third is not None and "upstream_claims" not in third.claims and "upstream_claims" not in second.claims
+
+
+async def test_setting_the_audience_rebuilds_the_core_verifier(keys) -> None:
+    """FastMCP's providers bind a verifier to the server's resource by setting `audience`: the
+    core verifier then checks that audience (canonically, the adapter's default)."""
+    verifier = JWTVerifier(jwks=keys["ES256"].public_jwks(), issuer=ISS, audience="https://other.test/")
+    token = keys["ES256"].mint(claims(aud="https://MCP.example.test/mcp/"))
+    assert await verifier.verify_token(token) is None
+    verifier.audience = AUD
+    assert verifier.audience == AUD
+    access = await verifier.verify_token(token)
+    assert access is not None and access.resource == AUD
+
+
+def test_an_audience_this_object_does_not_own_is_refused_clearly() -> None:
+    verifier = JWTVerifier(verifier=jwtgate.Verifier(static_tokens={"k": "c"}))
+    with pytest.raises(jwtgate.ConfigError, match="verifier=.*audience"):
+        verifier.audience = "https://mcp.example.test/other"
+
+
+def test_multi_auth_needs_fastmcp_3_1() -> None:
+    import jwtgate.fastmcp as jf
+
+    if jf._FastMCPMultiAuth is None:
+        with pytest.raises(jwtgate.ConfigError, match="MultiAuth needs FastMCP 3.1"):
+            jf.MultiAuth(verifiers=[])
+    else:
+        assert issubclass(jf.MultiAuth, jf._FastMCPMultiAuth)
+
+
+def test_the_verifier_is_fastmcps_jwtverifier_to_fastmcp(keys) -> None:
+    """What FastMCP's MultiAuth reads for the source id (issuer, jwks_uri), from the core for
+    a verifier built elsewhere."""
+    from fastmcp.server.auth.providers.jwt import JWTVerifier as FastMCPJWTVerifier
+
+    verifier = JWTVerifier(issuer=ISS, audience=AUD, jwks_uri="https://idp.example.test/jwks")
+    assert isinstance(verifier, FastMCPJWTVerifier)
+    assert (verifier.issuer, verifier.jwks_uri) == (ISS, "https://idp.example.test/jwks")
+    wrapped = JWTVerifier(verifier=jwtgate.Verifier(issuer=[ISS], audience=AUD, jwks=keys["ES256"].public_jwks()))
+    assert wrapped.issuer == ISS
+
+
+def test_protect_installs_jwtgates_middleware_once(keys) -> None:
+    from fastmcp.server.auth import RemoteAuthProvider
+    from pydantic import AnyHttpUrl
+
+    import jwtgate.fastmcp as jf
+    from jwtgate._asgi import AuthMiddleware
+
+    provider = RemoteAuthProvider(token_verifier=JWTVerifier(jwks=keys["ES256"].public_jwks(), issuer=ISS, audience=AUD),
+                                  authorization_servers=[AnyHttpUrl(ISS)], base_url="https://mcp.example.test")
+    assert jf.protect(jf.protect(provider)) is provider
+    middleware = provider.get_middleware()
+    assert [m.cls for m in middleware].count(AuthMiddleware) == 1
+    routes = provider.get_routes("/mcp")
+    assert [r.path for r in routes if r.path.startswith("/.well-known/oauth-protected-resource")] == [
+        "/.well-known/oauth-protected-resource/mcp"
+    ]
+    with pytest.raises(TypeError):
+        jf.protect(object())

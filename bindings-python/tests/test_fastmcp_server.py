@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from fastmcp import Client, FastMCP
-from fastmcp.server.auth import MultiAuth, RemoteAuthProvider
+import fastmcp
+from fastmcp.server.auth import RemoteAuthProvider
 from fastmcp.server.auth.providers.jwt import StaticTokenVerifier
 from fastmcp.server.dependencies import get_access_token
 from pydantic import AnyHttpUrl
@@ -180,20 +181,30 @@ def test_expired_token_is_401(short_lived_idp: Idp) -> None:
     assert response.status == 401
 
 
+MAJOR = int(fastmcp.__version__.split(".")[0])
+
+
+@pytest.mark.skipif(MAJOR < 3, reason="MultiAuth arrived in FastMCP 3.1")
 async def test_inside_multi_auth(idp: Idp) -> None:
-    """jwtgate's verifier next to FastMCP's StaticTokenVerifier in a MultiAuth."""
-    auth = MultiAuth(
-        verifiers={
-            "jwt": verifier(idp, required_scopes=["tools:call"]),
-            "static": StaticTokenVerifier({"legacy-key": {"client_id": "legacy", "scopes": []}}),
-        }
-    )
+    """jwtgate's verifier next to FastMCP's StaticTokenVerifier in FastMCP's own MultiAuth
+    (named sources and client ids qualified with them since FastMCP 4)."""
+    from fastmcp.server.auth import MultiAuth
+
+    jwt = verifier(idp, required_scopes=["tools:call"])
+    static = StaticTokenVerifier({"legacy-key": {"client_id": "legacy", "scopes": []}})
+    auth = MultiAuth(verifiers={"jwt": jwt, "static": static} if MAJOR >= 4 else [jwt, static])
     with serve(app(auth)) as base:
         url = f"{base}/mcp"
         seen = await call_whoami(url, idp.token("PS256"))
-        assert json.loads(seen["client_id"])[0] == "jwt"
+        if MAJOR >= 4:
+            assert json.loads(seen["client_id"])[0] == "jwt"
+        else:
+            assert seen["client_id"] == "client-ps256"
         seen = await call_whoami(url, "legacy-key")
-        assert json.loads(seen["client_id"])[0] == "static"
+        if MAJOR >= 4:
+            assert json.loads(seen["client_id"])[0] == "static"
+        else:
+            assert seen["client_id"] == "legacy"
         # Inside MultiAuth nothing else checks the verifier's scopes: a token without them is 401.
         assert post_initialize(url, idp.token("PS256", scope="read")).status == 401
         assert post_initialize(url, "nope").status == 401

@@ -1,6 +1,7 @@
-"""The same flow through the MCP Python SDK: a real `MCPServer` over streamable HTTP on
-127.0.0.1 with `AuthSettings` and `jwtgate.mcp.TokenVerifier` (discovery against the real IdP),
-called by a real MCP client with IdP tokens."""
+"""The same flow through the MCP Python SDK: a real server (`MCPServer` of mcp 2.x, `FastMCP` of
+mcp 1.x) over streamable HTTP on 127.0.0.1 with `AuthSettings`, `jwtgate.mcp.TokenVerifier`
+(discovery against the real IdP) and `jwtgate.mcp.streamable_http_app`, called by the SDK's own
+client (ClientSession) with IdP tokens."""
 
 from __future__ import annotations
 
@@ -13,15 +14,30 @@ import time
 from typing import Any
 
 import pytest
-from fastmcp import Client
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.mcpserver import MCPServer
 
 import jwtgate
-from jwtgate.mcp import TokenVerifier
+from jwtgate.mcp import TokenVerifier, streamable_http_app
 
-from .conftest import RESOURCE, Idp, client_visible, leaking_configurations, post_initialize, serve
+from .conftest import (
+    RESOURCE,
+    Idp,
+    client_visible,
+    leaking_configurations,
+    lines,
+    post_initialize,
+    sdk_call_tool,
+    serve,
+    tool_data,
+)
+
+try:  # mcp 2.x
+    from mcp.server.mcpserver import MCPServer as Server
+except ImportError:  # mcp 1.x
+    from mcp.server.fastmcp import FastMCP as Server
+
+pytestmark = pytest.mark.skipif("mcp" not in lines(), reason="the MCP SDK is not tested in this venv")
 
 STATIC = "static-api-key-for-the-sdk"
 
@@ -32,7 +48,7 @@ def app(idp: Idp, *, validate_token_resource: bool = True, scopes: list[str] | N
     verifier = TokenVerifier(**options)
 
     def factory(base: str):
-        server = MCPServer(
+        server = Server(
             "jwtgate-sdk-test",
             token_verifier=verifier,
             auth=AuthSettings(
@@ -52,13 +68,21 @@ def app(idp: Idp, *, validate_token_resource: bool = True, scopes: list[str] | N
                 "client_id": token.client_id,
                 "scopes": token.scopes,
                 "resource": token.resource,
-                "subject": token.subject,
-                "claims": token.claims,
+                "subject": getattr(token, "subject", None),
+                "claims": getattr(token, "claims", None),
             }
 
-        return server.streamable_http_app(streamable_http_path="/mcp")
+        # The endpoint is /mcp by default in both lines.
+        return streamable_http_app(server)
 
     return factory
+
+
+def resource_of(idp: Idp) -> jwtgate.ProtectedResource:
+    """The resource as the core describes it for the server's verifier (DPoP allowed: its
+    algorithms advertised and a DPoP challenge next to the Bearer one)."""
+    verifier = jwtgate.Verifier(issuer=idp.issuer, audience=RESOURCE)
+    return verifier.protected_resource(RESOURCE, [idp.issuer], ["tools:call"])
 
 
 @pytest.fixture(scope="module")
@@ -69,22 +93,30 @@ def sdk_server(idp: Idp):
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA", "PS256"])
 async def test_idp_token_reaches_the_tool(idp: Idp, sdk_server: str, alg: str) -> None:
-    async with Client(sdk_server, auth=idp.token(alg)) as client:
-        result = await client.call_tool("whoami", {})
-    seen = result.structured_content or json.loads(result.content[0].text)
-    assert isinstance(seen, dict)
-    seen = seen.get("result", seen)
+    seen = tool_data(await sdk_call_tool(sdk_server, idp.token(alg)))
     assert seen["client_id"] == f"client-{alg.lower()}"
     assert seen["resource"] == RESOURCE  # what validate_token_resource compares
     assert seen["scopes"] == ["tools:call", "read"]
-    assert seen["claims"]["iss"] == idp.issuer
+    if seen["claims"] is not None:  # mcp 1.x's AccessToken has no claims
+        assert seen["claims"]["iss"] == idp.issuer
 
 
-def test_no_token_is_401_with_a_challenge(sdk_server: str) -> None:
+def test_no_token_is_401_with_the_cores_challenge(sdk_server: str, idp: Idp) -> None:
+    """Without a credential: 401 without `error` (RFC 6750 §3.1), with the metadata URL and the
+    required scopes (the SDK alone answers `error="invalid_token"` and names no scope)."""
     response = post_initialize(sdk_server, None)
     assert response.status == 401
-    assert response.headers["www-authenticate"].startswith("Bearer")
-    assert "resource_metadata=" in response.headers["www-authenticate"]
+    expected = resource_of(idp).challenge(None, ["tools:call"])
+    assert response.headers["www-authenticate"] == expected.www_authenticate
+
+
+def test_metadata_is_the_cores_document(sdk_server: str, idp: Idp) -> None:
+    from .conftest import get
+
+    base = sdk_server.rsplit("/", 1)[0]
+    response = get(f"{base}/.well-known/oauth-protected-resource")
+    assert response.status == 200
+    assert json.loads(response.body) == resource_of(idp).metadata()
 
 
 def test_missing_scope_is_403(idp: Idp, sdk_server: str) -> None:
@@ -152,9 +184,12 @@ def test_rejections_do_not_leak_jwks_url_issuer_or_audience_to_clients(idp: Idp,
         with serve(app(idp, **options)) as base, caplog.at_level(logging.DEBUG, logger="jwtgate.mcp"):
             caplog.clear()
             response = post_initialize(f"{base}/mcp", token)
-        assert response.status == 401, (codes, response)
+        # Keys that cannot be fetched are the server's problem: 503, without a challenge.
+        unavailable = {"jwks_unavailable", "discovery_failed"} & set(codes)
+        assert response.status == (503 if unavailable else 401), (codes, response)
         visible = client_visible(response)
-        assert 'error="invalid_token"' in visible
+        if not unavailable:
+            assert 'error="invalid_token"' in visible
         for secret in secrets:
             assert secret not in visible, (codes, secret, visible)
         logged = [r.getMessage() for r in caplog.records if r.name == "jwtgate.mcp"]

@@ -1,4 +1,5 @@
-"""jwtgate for FastMCP: a drop-in ``JWTVerifier``.
+"""jwtgate for FastMCP (2.x, 3.x and 4.x): a drop-in ``JWTVerifier``, and ``RemoteAuthProvider``
+and ``MultiAuth`` that answer refusals with the MCP authorization challenges.
 
 Replace ``from fastmcp.server.auth.providers.jwt import JWTVerifier`` with::
 
@@ -10,19 +11,28 @@ Replace ``from fastmcp.server.auth.providers.jwt import JWTVerifier`` with::
 It accepts FastMCP ``JWTVerifier``'s keyword arguments (``public_key``, ``jwks_uri``, ``issuer``,
 ``audience``, ``algorithm``, ``required_scopes``, ``base_url``, ``jwks_refresh_interval``, …) and
 jwtgate's (``algorithms``, ``leeway``, ``typ``, ``require_claims``, ``static_tokens``, ``jwks``,
-``cache_size``, …), and returns FastMCP's ``AccessToken``. Differences, all on the safe side:
+``scope_implies``, ``audience_match``, ``cache_size``, …), and returns FastMCP's ``AccessToken``.
+Differences, all on the safe side:
 
 * Keys: without ``public_key``, ``jwks`` or ``jwks_uri``, keys are discovered from ``issuer``
   (OIDC discovery, then RFC 8414). They are parsed once and refreshed in the background.
 * Claims: ``exp`` is required; ``nbf`` and ``iat`` are checked; ``leeway`` applies to all three.
   ``issuer`` is required. ``audience=None`` disables the audience check as FastMCP does, with a
-  warning logged once.
+  warning logged once. Audiences compare as canonical resource URIs by default
+  (``audience_match="canonical"``: MCP clients differ in trailing slash and host case; RFC 8707
+  resource indicators are URIs); ``audience_match="exact"`` compares bytes.
 * Algorithms: ``algorithm`` (one) or ``algorithms`` (several); without either, every asymmetric
   algorithm is allowed (each key verifies only its own family, so this enables no confusion).
-* Scopes: used directly as ``FastMCP(auth=...)``, a token lacking a required scope is handed to
-  FastMCP, which answers 403 ``insufficient_scope``; in any other composition (``MultiAuth``,
-  ``RemoteAuthProvider``, direct calls) ``verify_token`` returns ``None`` (401) for it.
-* ``AccessToken.resource`` is the configured audience the token's ``aud`` matched
+* Refusals: wherever jwtgate's middleware runs (this ``JWTVerifier``, :class:`RemoteAuthProvider`
+  or :class:`MultiAuth` as the server's ``auth``, or any provider passed through :func:`protect`),
+  a refused request on the MCP endpoint is answered by the core: 401 ``Bearer
+  resource_metadata=…, scope=…`` without ``error`` when no credential was sent, 401
+  ``invalid_token``, 403 ``insufficient_scope`` naming every required scope, 503 while keys are
+  unavailable. The core's RFC 9728 metadata document is served at the path-aware well-known URL
+  when the server's URL is known (``base_url``).
+* ``AccessToken.scopes`` are the scopes the credential grants: its own plus those its scopes
+  imply (``scope_implies``), so FastMCP's per-component ``require_scopes`` counts the hierarchy.
+  ``resource`` is the configured audience the token's ``aud`` matched
   (``Claims.audience_matched``; for a static token its configured ``audience``), None when the
   audience check is off; ``client_id`` is ``client_id``, else ``azp``, else ``sub`` (the core's
   rule), ``""`` for a token naming none.
@@ -30,23 +40,44 @@ jwtgate's (``algorithms``, ``leeway``, ``typ``, ``require_claims``, ``static_tok
   ``jwtgate.fastmcp`` logger with its code (``token_expired``, ``audience_mismatch``, …).
 * ``verify_token`` never blocks the event loop: it verifies inline when the keys are known and
   waits for a key fetch in a worker thread.
+
+``JWTVerifier`` is a subclass of FastMCP's own (never using its verification code), so that
+FastMCP treats it as one: ``MultiAuth`` (FastMCP 4) derives each verifier's source id from its
+``issuer`` and ``jwks_uri``, distinct and stable for distinct issuers, and equal to the id
+FastMCP's own ``JWTVerifier`` gets for the same configuration. Providers that bind an audience
+to their verifier (``AuthKitProvider``, ``Auth0MCPProvider``) leave a verifier passed as
+``token_verifier=`` as configured; setting ``verifier.audience`` rebuilds the core verifier with
+that audience, or raises :class:`jwtgate.ConfigError` for a verifier built around an existing
+``jwtgate.Verifier`` (``verifier=``), whose audience this object does not own.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
-from fastmcp.server.auth import AccessToken, TokenVerifier
+import fastmcp.server.auth as _fastmcp_auth
+from fastmcp.server.auth import AccessToken, AuthProvider
+from fastmcp.server.auth import RemoteAuthProvider as _FastMCPRemoteAuthProvider
+from fastmcp.server.auth import TokenVerifier
+from fastmcp.server.auth.providers.jwt import JWTVerifier as _FastMCPJWTVerifier
 from fastmcp.utilities.auth import parse_scopes
 from pydantic import AnyHttpUrl, BaseModel
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
 
 import jwtgate
+from jwtgate import _asgi
 from jwtgate._aio import run_in_thread
 
-__all__ = ["JWTVerifier"]
+_FastMCPMultiAuth: Any = getattr(_fastmcp_auth, "MultiAuth", None)  # FastMCP >= 3.1
+
+__all__ = ["JWTVerifier", "RemoteAuthProvider", "MultiAuth", "protect"]
 
 logger = logging.getLogger("jwtgate.fastmcp")
+
+_METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 
 
 def _access_token_factory() -> Callable[..., AccessToken]:
@@ -99,8 +130,9 @@ def _access_token_factory() -> Callable[..., AccessToken]:
 _new_access_token = _access_token_factory()
 
 
-class JWTVerifier(TokenVerifier):
-    """FastMCP ``TokenVerifier`` backed by :class:`jwtgate.Verifier`."""
+class JWTVerifier(_FastMCPJWTVerifier):
+    """FastMCP ``TokenVerifier`` backed by :class:`jwtgate.Verifier` (a subclass of FastMCP's
+    ``JWTVerifier`` in name only: none of its verification code runs)."""
 
     def __init__(
         self,
@@ -120,6 +152,8 @@ class JWTVerifier(TokenVerifier):
         # jwtgate's
         algorithms: Sequence[str] | None = None,
         jwks: str | Mapping[str, Any] | None = None,
+        audience_match: str = "canonical",
+        scope_implies: Mapping[str, str | Sequence[str]] | None = None,
         leeway: float = 0,
         typ: str | None = None,
         require_claims: Sequence[str] | None = None,
@@ -127,6 +161,11 @@ class JWTVerifier(TokenVerifier):
         cache_size: int | None = None,
         fetch_timeout: float | None = None,
         max_stale: float | None = None,
+        dpop: str | None = None,
+        dpop_algorithms: Sequence[str] | None = None,
+        dpop_iat_window: float | None = None,
+        dpop_nonce: bool | None = None,
+        dpop_replay_cache_size: int | None = None,
         allow_insecure_http: bool = False,
         verifier: jwtgate.Verifier | None = None,
     ) -> None:
@@ -134,11 +173,13 @@ class JWTVerifier(TokenVerifier):
         what is wrong or missing. ``verifier`` uses an existing :class:`jwtgate.Verifier` (for
         example from :meth:`jwtgate.Verifier.from_env`) instead of the key and claim options."""
         scopes = parse_scopes(required_scopes) or []
-        super().__init__(
-            base_url=base_url,
-            resource_base_url=resource_base_url,
-            required_scopes=scopes,
-        )
+        base: dict[str, Any] = {"base_url": base_url, "required_scopes": scopes}
+        if resource_base_url is not None:
+            base["resource_base_url"] = resource_base_url
+        try:
+            TokenVerifier.__init__(self, **base)
+        except TypeError as e:  # FastMCP 2.x has no resource_base_url
+            raise jwtgate.ConfigError(f"resource_base_url needs FastMCP 3 or later: {e}") from None
         if verifier is not None:
             given = {
                 "public_key": public_key, "jwks_uri": jwks_uri, "issuer": issuer,
@@ -146,6 +187,9 @@ class JWTVerifier(TokenVerifier):
                 "jwks": jwks, "leeway": leeway or None, "typ": typ,
                 "require_claims": require_claims, "static_tokens": static_tokens,
                 "cache_size": cache_size, "fetch_timeout": fetch_timeout, "max_stale": max_stale,
+                "scope_implies": scope_implies, "dpop": dpop, "dpop_algorithms": dpop_algorithms,
+                "dpop_iat_window": dpop_iat_window, "dpop_nonce": dpop_nonce,
+                "dpop_replay_cache_size": dpop_replay_cache_size,
             }
             extra = sorted(name for name, value in given.items() if value is not None)
             if extra:
@@ -169,32 +213,32 @@ class JWTVerifier(TokenVerifier):
             # FastMCP's convention: with an HS* algorithm, `public_key` is the shared secret.
             hmac_secret, public_key = public_key, None
 
+        # FastMCP reads these (MultiAuth's source id: issuer and jwks_uri).
         self.issuer = issuer
-        self.audience = audience
         self.jwks_uri = jwks_uri
         self.public_key = public_key
         self.algorithm = algorithm
+        self._audience = audience
+        self._options: Optional[dict[str, Any]] = None
         if verifier is None:
-            verifier = jwtgate.Verifier(
-                issuer=issuer,
-                audience=audience,
-                insecure_skip_audience_check=audience is None,
-                jwks_uri=jwks_uri,
-                jwks=jwks,
-                public_key=public_key,
-                hmac_secret=hmac_secret,
-                algorithms=algorithms,
-                required_scopes=scopes,
-                leeway=leeway,
-                typ=typ,
-                require_claims=require_claims,
-                static_tokens=static_tokens,
-                cache_size=cache_size,
-                fetch_timeout=fetch_timeout,
-                max_stale=max_stale,
-                refresh_cooldown=jwks_refresh_interval,
-                allow_insecure_http=allow_insecure_http,
-            )
+            self._options = {
+                "issuer": issuer, "audience": audience,
+                "insecure_skip_audience_check": audience is None,
+                "audience_match": audience_match, "jwks_uri": jwks_uri, "jwks": jwks,
+                "public_key": public_key, "hmac_secret": hmac_secret, "algorithms": algorithms,
+                "required_scopes": scopes, "scope_implies": scope_implies, "leeway": leeway,
+                "typ": typ, "require_claims": require_claims, "static_tokens": static_tokens,
+                "cache_size": cache_size, "fetch_timeout": fetch_timeout, "max_stale": max_stale,
+                "refresh_cooldown": jwks_refresh_interval, "dpop": dpop,
+                "dpop_algorithms": dpop_algorithms, "dpop_iat_window": dpop_iat_window,
+                "dpop_nonce": dpop_nonce, "dpop_replay_cache_size": dpop_replay_cache_size,
+                "allow_insecure_http": allow_insecure_http,
+            }
+            verifier = jwtgate.Verifier(**self._options)
+        elif issuer is None:
+            # MultiAuth derives the source id from the issuer: the core's, however configured.
+            issuers = verifier.issuers
+            self.issuer = issuers[0] if len(issuers) == 1 else (issuers or None)
         self.verifier = verifier
         # Conversions of recently verified tokens: MCP clients send the same token on every
         # request, and building FastMCP's AccessToken costs more than the cached verification.
@@ -203,6 +247,32 @@ class JWTVerifier(TokenVerifier):
         self._converted: dict[str, AccessToken] = {}
         self._converted_max = 1024 if cache_size is None else cache_size
 
+    @property
+    def audience(self) -> str | list[str] | None:
+        """The accepted audience(s), None when the audience check is off. Setting it (as
+        FastMCP's providers do to bind a verifier to the server's resource URL) rebuilds the
+        core verifier with the new audience; a verifier built with ``verifier=`` refuses with
+        :class:`jwtgate.ConfigError`."""
+        return self._audience
+
+    @audience.setter
+    def audience(self, value: str | list[str] | None) -> None:
+        if value == self._audience:
+            return
+        if self._options is None:
+            raise jwtgate.ConfigError(
+                f"cannot set the audience to {value!r}: this JWTVerifier was built around an "
+                "existing jwtgate.Verifier (verifier=), whose audience it does not own; build that "
+                "Verifier with the audience (for example Verifier.from_env with "
+                "{prefix}OIDC_AUDIENCE set to the server's resource URL), or pass audience= here"
+            )
+        options = dict(self._options, audience=value, insecure_skip_audience_check=value is None)
+        self.verifier = jwtgate.Verifier(**options)
+        self._options = options
+        self._audience = value
+        self._converted.clear()
+        logger.info("jwtgate.fastmcp: audience set to %r", value)
+
     @classmethod
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> JWTVerifier:
         """A verifier configured by ``{prefix}OAUTH_ISSUER``, ``{prefix}OIDC_AUDIENCE``, … (see
@@ -210,50 +280,18 @@ class JWTVerifier(TokenVerifier):
         arguments such as ``base_url`` or ``required_scopes`` (the latter also shown in
         FastMCP's challenges)."""
         scopes = parse_scopes(options.get("required_scopes")) or []
-        verifier = jwtgate.Verifier.from_env(prefix, required_scopes=scopes)
+        verifier = jwtgate.Verifier.from_env(prefix, required_scopes=scopes, audience_match="canonical")
         return cls(verifier=verifier, **options)
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        """Verifies a bearer token: FastMCP's ``AccessToken`` when valid, ``None`` otherwise."""
-        verifier = self.verifier
-        try:
-            claims = verifier.verify_nonblocking(token)
-            if claims is None:
-                claims = await run_in_thread(verifier.verify, token)
-        except jwtgate.InvalidToken as e:
-            return self._rejected(token, e, scopes_checked_by_caller=False)
-        return self._converted_token(token, claims)
+        """Verifies a bearer token: FastMCP's ``AccessToken`` when valid, ``None`` otherwise.
+        Under jwtgate's middleware the whole request is verified (``verify_request``: the
+        ``DPoP`` scheme and its proof too); called on its own, a DPoP-bound token is refused."""
+        claims = await _asgi.verify_for(self, self.verifier, token)
+        return None if claims is None else self._converted_token(token, claims)
 
-    async def _verify_scopes_checked_by_caller(self, token: str) -> AccessToken | None:
-        verifier = self.verifier
-        try:
-            claims = verifier.verify_nonblocking(token)
-            if claims is None:
-                claims = await run_in_thread(verifier.verify, token)
-        except jwtgate.InvalidToken as e:
-            return self._rejected(token, e, scopes_checked_by_caller=True)
-        return self._converted_token(token, claims)
-
-    def _rejected(
-        self, token: str, error: jwtgate.InvalidToken, *, scopes_checked_by_caller: bool
-    ) -> AccessToken | None:
-        if (
-            scopes_checked_by_caller
-            and isinstance(error, jwtgate.InsufficientScope)
-            and error.claims is not None
-            and self._fastmcp_refuses(error)
-        ):
-            # FastMCP's RequireAuthMiddleware finds the same scopes missing and answers 403.
-            return self._access_token(token, error.claims)
-        logger.debug("jwtgate: bearer token rejected (%s): %s", error.code, error.message)
-        return None
-
-    def _fastmcp_refuses(self, error: jwtgate.InsufficientScope) -> bool:
-        """Whether FastMCP's own check refuses the credential too: every scope the core found
-        missing is one of FastMCP's ``required_scopes``. (The core may require more, for example
-        from ``{prefix}OIDC_REQUIRED_SCOPES``; such a credential must not be handed on.)"""
-        missing = (error.detail or {}).get("missing_scopes", [])
-        return bool(missing) and set(missing) <= set(self.required_scopes or [])
+    # FastMCP's JWTVerifier.verify_token calls load_access_token; nothing of its own may run.
+    load_access_token = verify_token
 
     def _converted_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
         converted = self._converted.get(token)
@@ -271,7 +309,7 @@ class JWTVerifier(TokenVerifier):
         return _new_access_token(
             token=token,
             client_id=claims.client_id or "",  # None only for a JWT naming no client: "" here
-            scopes=claims.scopes,
+            scopes=claims.granted_scopes,
             expires_at=claims.exp,
             resource=claims.audience_matched,
             subject=claims.sub,
@@ -279,26 +317,244 @@ class JWTVerifier(TokenVerifier):
         )
 
     def get_middleware(self) -> list[Any]:
-        """FastMCP's middleware, with one change: FastMCP calls this only on the server's own
-        ``auth`` provider, whose ``required_scopes`` its ``RequireAuthMiddleware`` enforces; so
-        here a token lacking only some of those scopes (the core's ``missing_scopes``) is passed
-        on, and FastMCP answers 403 ``insufficient_scope`` with its challenge instead of 401."""
-        middleware = super().get_middleware()
-        for item in middleware:
-            backend = getattr(item, "kwargs", {}).get("backend")
-            if backend is not None and getattr(backend, "token_verifier", None) is self:
-                backend.token_verifier = _ScopesCheckedByFastMCP(self)
-        return middleware
+        """jwtgate's authentication middleware in the place of FastMCP's (see the module)."""
+        return _middleware(_guard_of(self), super().get_middleware())
+
+    def get_routes(self, mcp_path: str | None = None, *args: Any, **kwargs: Any) -> list[Any]:
+        """FastMCP's routes, plus the core's RFC 9728 metadata document when ``base_url`` is
+        set (the server's resource URL is then known)."""
+        guard = _guard_of(self)
+        guard.mcp_path = mcp_path
+        return _with_metadata(super().get_routes(mcp_path, *args, **kwargs), guard)
 
     def __repr__(self) -> str:
         return f"jwtgate.fastmcp.JWTVerifier({self.verifier!r})"
 
 
-class _ScopesCheckedByFastMCP:
-    """The verifier as seen by FastMCP's bearer backend when FastMCP checks the scopes."""
+class RemoteAuthProvider(_FastMCPRemoteAuthProvider):
+    """FastMCP's ``RemoteAuthProvider`` (same arguments) with jwtgate's middleware: a token
+    lacking a required scope gets 403 ``insufficient_scope`` naming every required scope (401 with
+    FastMCP's own class), and every refusal on the MCP endpoint the core's challenge. The RFC 9728
+    metadata document is the core's (``resource``, ``authorization_servers``,
+    ``scopes_supported`` without ``offline_access``, ``bearer_methods_supported``), plus
+    ``resource_name`` / ``resource_documentation`` when given."""
 
-    def __init__(self, owner: JWTVerifier) -> None:
-        self._owner = owner
+    def get_middleware(self) -> list[Any]:
+        return _middleware(_guard_of(self), super().get_middleware())
 
-    async def verify_token(self, token: str) -> AccessToken | None:
-        return await self._owner._verify_scopes_checked_by_caller(token)
+    def get_routes(self, mcp_path: str | None = None, *args: Any, **kwargs: Any) -> list[Any]:
+        guard = _guard_of(self)
+        guard.mcp_path = mcp_path
+        return _with_metadata(super().get_routes(mcp_path, *args, **kwargs), guard)
+
+
+if _FastMCPMultiAuth is not None:
+
+    class MultiAuth(_FastMCPMultiAuth):  # type: ignore[no-redef,misc,valid-type]
+        """FastMCP's ``MultiAuth`` (FastMCP 3.1 and later; same arguments) with jwtgate's
+        middleware: refusals on the MCP endpoint are the core's challenges (a credential one
+        jwtgate verifier refuses only for its scopes gets 403), and without a ``server`` the
+        core's RFC 9728 document names every jwtgate verifier's issuer when ``base_url`` is
+        set."""
+
+        def get_middleware(self) -> list[Any]:
+            return _middleware(_guard_of(self), super().get_middleware())
+
+        def get_routes(self, mcp_path: str | None = None, *args: Any, **kwargs: Any) -> list[Any]:
+            guard = _guard_of(self)
+            guard.mcp_path = mcp_path
+            return _with_metadata(super().get_routes(mcp_path, *args, **kwargs), guard)
+
+else:
+
+    class MultiAuth:  # type: ignore[no-redef]
+        """FastMCP's ``MultiAuth`` needs FastMCP 3.1 or later."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            import fastmcp
+
+            raise jwtgate.ConfigError(
+                f"MultiAuth needs FastMCP 3.1 or later; FastMCP {fastmcp.__version__} is installed"
+            )
+
+
+def protect(auth: Any) -> Any:
+    """Puts jwtgate's middleware into any FastMCP auth provider (``AuthKitProvider``,
+    ``Auth0MCPProvider``, FastMCP's own ``RemoteAuthProvider`` or ``MultiAuth``, …) whose token
+    verification includes jwtgate verifiers, and serves the core's RFC 9728 document in the
+    place of its own. Returns ``auth``::
+
+        auth = protect(AuthKitProvider(authkit_domain=..., base_url=...,
+                                       token_verifier=JWTVerifier(issuer=..., audience=...)))
+    """
+    if not isinstance(auth, AuthProvider):
+        raise TypeError("protect() takes a FastMCP auth provider")
+    guard = _guard_of(auth)
+    middleware, routes = auth.get_middleware, auth.get_routes
+    if getattr(middleware, "_jwtgate", False):
+        return auth
+
+    def get_middleware() -> list[Any]:
+        return _middleware(guard, middleware())
+
+    def get_routes(mcp_path: str | None = None, *args: Any, **kwargs: Any) -> list[Any]:
+        guard.mcp_path = mcp_path
+        return _with_metadata(routes(mcp_path, *args, **kwargs), guard)
+
+    get_middleware._jwtgate = True  # type: ignore[attr-defined]
+    auth.get_middleware = get_middleware  # type: ignore[method-assign]
+    auth.get_routes = get_routes  # type: ignore[method-assign]
+    return auth
+
+
+class _Guard(_asgi.Guard):
+    """FastMCP's side of jwtgate's middleware: verification through the provider's own
+    ``verify_token`` (so ``MultiAuth``'s sources, order and client-id qualification stay
+    FastMCP's), the endpoint from ``get_routes``, the resource from ``base_url``."""
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+        self.mcp_path: Optional[str] = None
+        self._resource: Optional[tuple[str, Optional[jwtgate.ProtectedResource]]] = None
+
+    async def authenticate(self, request: _asgi.HttpRequest) -> _asgi.Outcome:
+        token = request.token()
+        if token is None:
+            return _asgi.Outcome()
+        with _asgi.attempting(request, token) as attempt:
+            access = await self.provider.verify_token(token)
+        if access is not None:
+            return _asgi.Outcome(access=access, claims=attempt.accepted)
+        return _asgi.Outcome(rejection=attempt.rejection())
+
+    def protects(self, scope: Any) -> bool:
+        return _asgi.same_path(scope, self.mcp_path)
+
+    def resource(self) -> Optional[jwtgate.ProtectedResource]:
+        if self.mcp_path is None:
+            return None
+        url = self.provider._get_resource_url(self.mcp_path)
+        if url is None:
+            return None
+        url = str(url)
+        if self._resource is None or self._resource[0] != url:
+            servers = _authorization_servers(self.provider)
+            scopes = _scopes_supported(self.provider)
+            verifiers = _jwtgate_verifiers(self.provider)
+            try:
+                # The first jwtgate verifier's resource: its DPoP settings are advertised.
+                found: Optional[jwtgate.ProtectedResource] = (
+                    verifiers[0].verifier.protected_resource(url, servers, scopes) if verifiers
+                    else jwtgate.ProtectedResource(url, servers, scopes)
+                )
+            except jwtgate.ConfigError as e:
+                logger.warning("jwtgate.fastmcp: no RFC 9728 metadata and no jwtgate challenges "
+                               "for %s: %s", url, e.message)
+                found = None
+            self._resource = (url, found)
+        return self._resource[1]
+
+    def required_scopes(self) -> list[str]:
+        scopes = list(self.provider.required_scopes or [])
+        inner = self.provider
+        if isinstance(inner, _FastMCPRemoteAuthProvider):
+            inner = inner.token_verifier
+        if isinstance(inner, JWTVerifier):
+            scopes += [s for s in inner.verifier.required_scopes if s not in scopes]
+        return scopes
+
+    def framework_scopes(self) -> list[str]:
+        return list(self.provider.required_scopes or [])
+
+    def hand_on(self, verifier: Any, error: jwtgate.InsufficientScope, token: str) -> Any:
+        if isinstance(verifier, JWTVerifier) and error.claims is not None:
+            return verifier._access_token(token, error.claims)
+        return None
+
+    def metadata_extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        for name in ("resource_name", "resource_documentation"):
+            value = getattr(self.provider, name, None)
+            if value is not None:
+                extra[name] = str(value)
+        return extra
+
+
+def _guard_of(provider: Any) -> _Guard:
+    guard = provider.__dict__.get("_jwtgate_guard")
+    if guard is None:
+        guard = provider.__dict__["_jwtgate_guard"] = _Guard(provider)
+    return guard
+
+
+def _middleware(guard: _Guard, fastmcp_middleware: list[Any]) -> list[Any]:
+    """FastMCP's middleware with jwtgate's in the place of Starlette's
+    ``AuthenticationMiddleware`` (FastMCP's ``AuthContextMiddleware`` stays after it)."""
+    kept = [m for m in fastmcp_middleware if getattr(m, "cls", None) is not AuthenticationMiddleware]
+    return [Middleware(_asgi.AuthMiddleware, guard=guard), *kept]
+
+
+def _with_metadata(routes: list[Any], guard: _Guard) -> list[Any]:
+    """``routes`` with the core's RFC 9728 document in the place of FastMCP's, when the
+    resource is known."""
+    resource = guard.resource()
+    if resource is None:
+        return routes
+    kept = [r for r in routes if not (isinstance(r, Route) and r.path.startswith(_METADATA_PREFIX))]
+    endpoint = _asgi.metadata_endpoint(guard.resource, guard.metadata_extra)
+    kept.append(Route(resource.metadata_path, endpoint=endpoint, methods=["GET", "OPTIONS"]))
+    return kept
+
+
+def _jwtgate_verifiers(provider: Any) -> list[JWTVerifier]:
+    """The jwtgate verifiers inside ``provider``, in the order FastMCP tries them."""
+    if isinstance(provider, JWTVerifier):
+        return [provider]
+    for name in ("token_verifier", "_token_validator"):  # RemoteAuthProvider, OAuthProxy
+        inner = getattr(provider, name, None)
+        if inner is not None:
+            return _jwtgate_verifiers(inner)
+    found: list[JWTVerifier] = []
+    if _FastMCPMultiAuth is not None and isinstance(provider, _FastMCPMultiAuth):
+        for source in ([provider.server] if provider.server is not None else []) + list(provider.verifiers):
+            found += _jwtgate_verifiers(source)
+    return found
+
+
+def _issuers(provider: Any) -> list[str]:
+    """The issuers of the jwtgate verifiers inside ``provider``, as configured."""
+    if isinstance(provider, JWTVerifier):
+        return list(provider.verifier.issuers)
+    if isinstance(provider, _FastMCPRemoteAuthProvider):
+        return _issuers(provider.token_verifier)
+    found: list[str] = []
+    if _FastMCPMultiAuth is not None and isinstance(provider, _FastMCPMultiAuth):
+        for source in ([provider.server] if provider.server is not None else []) + list(provider.verifiers):
+            found += [i for i in _issuers(source) if i not in found]
+    return found
+
+
+def _authorization_servers(provider: Any) -> list[str]:
+    """RFC 9728 ``authorization_servers``: a ``RemoteAuthProvider``'s (pydantic adds a slash to
+    an issuer without a path; the configured issuer is the identifier, RFC 8414 §2), else the
+    jwtgate verifiers' issuers."""
+    if _FastMCPMultiAuth is not None and isinstance(provider, _FastMCPMultiAuth) and provider.server is not None:
+        return _authorization_servers(provider.server)
+    if isinstance(provider, _FastMCPRemoteAuthProvider):
+        known = _issuers(provider)
+        servers = []
+        for server in provider.authorization_servers:
+            text = str(server)
+            if text not in known and text.endswith("/") and text[:-1] in known:
+                text = text[:-1]
+            servers.append(text)
+        return servers
+    return _issuers(provider)
+
+
+def _scopes_supported(provider: Any) -> list[str]:
+    try:
+        scopes = getattr(provider, "scopes_supported", None)
+    except Exception:  # a provider computing it from state it lacks
+        scopes = None
+    return list(scopes if scopes is not None else provider.required_scopes or [])

@@ -1,9 +1,9 @@
 """jwtgate for the MCP Python SDK: a ``TokenVerifier`` for ``MCPServer`` (mcp 2.x) and
-``FastMCP`` (mcp 1.x)::
+``FastMCP`` (mcp 1.x), and the app that answers refusals with the MCP authorization challenges::
 
     from mcp.server.auth.settings import AuthSettings
-    from mcp.server.mcpserver import MCPServer
-    from jwtgate.mcp import TokenVerifier
+    from mcp.server.mcpserver import MCPServer          # mcp 1.x: from mcp.server.fastmcp import FastMCP
+    from jwtgate.mcp import TokenVerifier, streamable_http_app
 
     server = MCPServer(
         "my server",
@@ -12,35 +12,54 @@
         auth=AuthSettings(
             issuer_url="https://auth.example.com",
             resource_server_url="https://mcp.example.com/mcp",
-            required_scopes=["tools:call"],     # the SDK answers 403 insufficient_scope
+            required_scopes=["tools:call"],
             validate_token_resource=True,       # works: AccessToken.resource is filled
         ),
     )
+    app = streamable_http_app(server)           # instead of server.streamable_http_app()
 
-Options are :class:`jwtgate.Verifier`'s. ``AccessToken.resource`` is the configured audience the
-token's ``aud`` matched (``Claims.audience_matched``; for a static token its configured
-``audience``), which is what ``validate_token_resource`` compares. Put scopes that should produce 403 in ``AuthSettings``; scopes
-given here make tokens without them invalid (401). Invalid tokens return ``None``; the reason is
-logged at debug level on the ``jwtgate.mcp`` logger with its code. ``verify_token`` never blocks
-the event loop.
+Options are :class:`jwtgate.Verifier`'s; audiences compare as canonical resource URIs unless
+``audience_match="exact"`` (MCP clients differ in trailing slash and host case; RFC 8707
+resource indicators are URIs). ``AccessToken.resource`` is the configured audience the token's
+``aud`` matched (``Claims.audience_matched``; for a static token its configured ``audience``),
+which is what ``validate_token_resource`` compares; ``AccessToken.scopes`` are the scopes the
+credential grants (its own and those ``scope_implies`` adds). Invalid tokens return ``None``;
+the reason is logged at debug level on the ``jwtgate.mcp`` logger with its code.
+``verify_token`` never blocks the event loop.
+
+:func:`streamable_http_app` builds the SDK's app and puts jwtgate's middleware in the place of
+the SDK's bearer authentication: on the MCP endpoint every refusal is answered by the core (401
+``Bearer resource_metadata=…, scope=…`` without ``error`` when no credential was sent, 401
+``invalid_token``, 403 ``insufficient_scope`` naming every required scope, 503 while keys are
+unavailable; the SDK alone answers 401 ``invalid_token`` even without a credential), and the
+RFC 9728 document at the path-aware well-known URL is the core's. Scopes in
+``AuthSettings.required_scopes`` get 403; scopes given to the verifier make tokens without them
+invalid (401) where the SDK's app is used as it is.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.provider import AccessToken
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import Route
 
 import jwtgate
+from jwtgate import _asgi
 from jwtgate._aio import run_in_thread
 
-__all__ = ["TokenVerifier"]
+__all__ = ["TokenVerifier", "streamable_http_app"]
 
 logger = logging.getLogger("jwtgate.mcp")
 
 # mcp 1.x's AccessToken has fewer fields (no subject/claims; resource since 1.10).
 _FIELDS = frozenset(getattr(AccessToken, "model_fields", {}))
+
+_METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 
 
 class TokenVerifier:
@@ -55,6 +74,7 @@ class TokenVerifier:
                 f"verifier= already holds the configuration; do not also pass {', '.join(sorted(options))}"
             )
         if verifier is None:
+            options.setdefault("audience_match", "canonical")
             verifier = jwtgate.Verifier(**options)
         self.verifier = verifier
 
@@ -62,22 +82,22 @@ class TokenVerifier:
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> TokenVerifier:
         """A verifier configured by ``{prefix}OAUTH_ISSUER``, ``{prefix}OIDC_AUDIENCE``, … (see
         :meth:`jwtgate.Verifier.from_env`; the prefix must not be empty)."""
+        options.setdefault("audience_match", "canonical")
         return cls(verifier=jwtgate.Verifier.from_env(prefix, **options))
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        """Verifies a bearer token: an ``AccessToken`` when valid, ``None`` otherwise."""
-        verifier = self.verifier
-        try:
-            claims = verifier.verify_nonblocking(token)
-            if claims is None:
-                claims = await run_in_thread(verifier.verify, token)
-        except jwtgate.InvalidToken as e:
-            logger.debug("jwtgate: bearer token rejected (%s): %s", e.code, e.message)
-            return None
+        """Verifies a bearer token: an ``AccessToken`` when valid, ``None`` otherwise. Under
+        :func:`streamable_http_app`'s middleware the whole request is verified
+        (``verify_request``: the ``DPoP`` scheme and its proof too); called on its own, a
+        DPoP-bound token is refused."""
+        claims = await _asgi.verify_for(self, self.verifier, token)
+        return None if claims is None else self._access_token(token, claims)
+
+    def _access_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
         fields: dict[str, Any] = {
             "token": token,
             "client_id": claims.client_id or "",  # None only for a JWT naming no client
-            "scopes": claims.scopes,
+            "scopes": claims.granted_scopes,
             "expires_at": claims.exp,
             "resource": claims.audience_matched,
             "subject": claims.sub,
@@ -87,3 +107,102 @@ class TokenVerifier:
 
     def __repr__(self) -> str:
         return f"jwtgate.mcp.TokenVerifier({self.verifier!r})"
+
+
+def streamable_http_app(server: Any, **kwargs: Any) -> Any:
+    """``server.streamable_http_app(**kwargs)`` (``MCPServer`` of mcp 2.x, ``FastMCP`` of mcp
+    1.x), with jwtgate's middleware in the place of the SDK's bearer authentication and the core's
+    RFC 9728 document in the place of the SDK's. The server needs ``token_verifier=`` a
+    :class:`TokenVerifier` and ``auth=AuthSettings(...)``; otherwise :class:`jwtgate.ConfigError`.
+    """
+    app = server.streamable_http_app(**kwargs)
+    auth = getattr(getattr(server, "settings", None), "auth", None)
+    if auth is None:
+        raise jwtgate.ConfigError("the server has no auth=AuthSettings(...): nothing to protect")
+    for index, item in enumerate(app.user_middleware):
+        backend = getattr(item, "kwargs", {}).get("backend")
+        if getattr(item, "cls", None) is AuthenticationMiddleware and isinstance(backend, BearerAuthBackend):
+            break
+    else:
+        raise jwtgate.ConfigError("the server's app has no bearer authentication: pass token_verifier=TokenVerifier(...)")
+    if not isinstance(backend.token_verifier, TokenVerifier):
+        raise jwtgate.ConfigError(
+            f"the server's token_verifier is {type(backend.token_verifier).__name__}, not jwtgate.mcp.TokenVerifier"
+        )
+    guard = _Guard(backend, auth)
+    for route in app.router.routes:
+        if isinstance(route, Route) and isinstance(route.endpoint, RequireAuthMiddleware):
+            guard.mcp_path = route.path
+    app.user_middleware[index] = Middleware(_asgi.AuthMiddleware, guard=guard)
+    resource = guard.resource()
+    if resource is not None:
+        routes = app.router.routes
+        routes[:] = [r for r in routes if not (isinstance(r, Route) and r.path.startswith(_METADATA_PREFIX))]
+        endpoint = _asgi.metadata_endpoint(guard.resource)
+        routes.append(Route(resource.metadata_path, endpoint=endpoint, methods=["GET", "OPTIONS"]))
+    return app
+
+
+class _Guard(_asgi.Guard):
+    """The MCP SDK's side of jwtgate's middleware: the verifier and the checks of the SDK's
+    bearer backend (``validate_token_resource``), the endpoint the SDK protects, the resource of
+    ``AuthSettings``."""
+
+    def __init__(self, backend: BearerAuthBackend, auth: Any) -> None:
+        self.backend = backend
+        self.verifier: TokenVerifier = backend.token_verifier  # type: ignore[assignment]
+        self.auth = auth
+        self.mcp_path: Optional[str] = None
+        self._resource: Optional[jwtgate.ProtectedResource] = None
+        self._resource_built = False
+
+    async def authenticate(self, request: _asgi.HttpRequest) -> _asgi.Outcome:
+        token = request.token()
+        if token is None:
+            return _asgi.Outcome()
+        with _asgi.attempting(request, token) as attempt:
+            access = await self.verifier.verify_token(token)
+        if access is None:
+            return _asgi.Outcome(rejection=attempt.rejection())
+        check = getattr(self.backend, "_issued_for_this_resource", None)
+        if self.backend.resource_server_url and check is not None and not check(access.resource):
+            # validate_token_resource: the SDK's own comparison; the SDK answers the refusal.
+            logger.warning("jwtgate.mcp: token resource %r is not resource_server_url %s",
+                           access.resource, self.backend.resource_server_url)
+            return _asgi.Outcome()
+        return _asgi.Outcome(access=access, claims=attempt.accepted)
+
+    def protects(self, scope: Any) -> bool:
+        return _asgi.same_path(scope, self.mcp_path)
+
+    def resource(self) -> Optional[jwtgate.ProtectedResource]:
+        if not self._resource_built:
+            self._resource_built = True
+            url = self.auth.resource_server_url
+            if url is not None:
+                issuer = str(self.auth.issuer_url)
+                # pydantic adds a slash to an issuer without a path; the configured issuer is
+                # the identifier (RFC 8414 §2).
+                if issuer.endswith("/") and issuer[:-1] in self.verifier.verifier.issuers:
+                    issuer = issuer[:-1]
+                try:
+                    # The verifier's resource: its DPoP settings are advertised too.
+                    self._resource = self.verifier.verifier.protected_resource(
+                        str(url), [issuer], list(self.auth.required_scopes or [])
+                    )
+                except jwtgate.ConfigError as e:
+                    logger.warning("jwtgate.mcp: no RFC 9728 metadata and no jwtgate challenges "
+                                   "for %s: %s", url, e.message)
+        return self._resource
+
+    def required_scopes(self) -> list[str]:
+        scopes = list(self.auth.required_scopes or [])
+        return scopes + [s for s in self.verifier.verifier.required_scopes if s not in scopes]
+
+    def framework_scopes(self) -> list[str]:
+        return list(self.auth.required_scopes or [])
+
+    def hand_on(self, verifier: Any, error: jwtgate.InsufficientScope, token: str) -> Any:
+        if isinstance(verifier, TokenVerifier) and error.claims is not None:
+            return verifier._access_token(token, error.claims)
+        return None
