@@ -1,38 +1,88 @@
 #!/usr/bin/env bash
-# CI for the Python package: a virtualenv with the pinned test dependencies, the package built
-# from source through its PEP 517 backend (maturin from PyPI, Rust from this machine's cargo),
-# the stub check, then pytest (real oidc-provider IdP, real FastMCP and MCP SDK servers, all on
-# 127.0.0.1). Exits non-zero on any failure.
+# CI for the Python package. One virtualenv per framework line, each from its pinned requirements
+# file (created in parallel, while the wheel builds):
+#
+#   .venv           requirements-dev.txt       FastMCP 4 (newest release), MCP Python SDK 2.x, build and
+#                                              check tools: every test
+#   .venv-fastmcp3  requirements-fastmcp3.txt  FastMCP 3.x and the MCP Python SDK 1.x: adapter tests
+#   .venv-fastmcp2  requirements-fastmcp2.txt  FastMCP 2.x: FastMCP adapter tests
+#
+# The wheel is built once (maturin from PyPI, Rust from this machine's cargo, incremental in the
+# workspace's target/) and installed into each. Then the stub check, then pytest in each venv:
+# real oidc-provider IdP, real FastMCP / MCP SDK servers and clients, all on 127.0.0.1, and the
+# MCP conformance suite (tests/mcp-conformance/check.mjs) against every server recipe.
+# Exits non-zero on any failure.
 #
 # Usage: bash bindings-python/ci.sh        (from anywhere; PYTHON=python3.x to pick the interpreter,
-#                                          JWTGATE_VENV=dir for another venv location)
+#                                          JWTGATE_VENV=dir for another main venv location)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-venv="${JWTGATE_VENV:-$here/.venv}"
 python="${PYTHON:-python3}"
+main="${JWTGATE_VENV:-$here/.venv}"
+fastmcp3="$here/.venv-fastmcp3"
+fastmcp2="$here/.venv-fastmcp2"
+logs="$repo/target/python-ci"
+mkdir -p "$logs"
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%ss)\n' "$*" "$SECONDS"; }
 
-step "python virtualenv ($venv)"
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
-fi
-"$venv/bin/python" --version
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements-dev.txt"
+# venv DIR REQUIREMENTS: creates DIR if needed and installs the pinned requirements.
+venv() {
+  if [ ! -x "$1/bin/python" ]; then "$python" -m venv "$1"; fi
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
+}
+
+step "virtualenvs: $main, $fastmcp3, $fastmcp2 (pinned; in the background)"
+venv "$fastmcp3" "$here/requirements-fastmcp3.txt" > "$logs/venv-fastmcp3.log" 2>&1 & pid3=$!
+venv "$fastmcp2" "$here/requirements-fastmcp2.txt" > "$logs/venv-fastmcp2.log" 2>&1 & pid2=$!
+venv "$main" "$here/requirements-dev.txt"
+"$main/bin/python" --version
 
 if [ ! -d "$repo/tests/idp/node_modules" ]; then
   step "test identity provider (npm ci --prefix tests/idp)"
   command -v npm >/dev/null || { echo "missing npm: install Node.js 20+" >&2; exit 1; }
   npm ci --prefix "$repo/tests/idp" --no-audit --no-fund
 fi
+if [ -f "$repo/tests/mcp-conformance/package.json" ] && [ ! -d "$repo/tests/mcp-conformance/node_modules" ]; then
+  step "MCP conformance suite (npm ci --prefix tests/mcp-conformance)"
+  npm ci --prefix "$repo/tests/mcp-conformance" --no-audit --no-fund
+fi
 
-step "build and install jwtgate from source (pip install ./bindings-python)"
-"$venv/bin/python" -m pip install --disable-pip-version-check --force-reinstall --no-deps "$here"
+step "build the wheel once (maturin build --release)"
+dist="$repo/target/python-wheel"
+rm -rf "$dist"
+"$main/bin/maturin" build --release --locked --quiet -m "$here/Cargo.toml" -o "$dist"
+wheel="$(ls "$dist"/jwtgate-*.whl)"
+echo "$wheel"
+
+for pid in "$pid3" "$pid2"; do
+  if ! wait "$pid"; then
+    cat "$logs"/venv-fastmcp*.log >&2
+    echo "creating a framework virtualenv failed" >&2
+    exit 1
+  fi
+done
+
+step "install the wheel into every virtualenv"
+for env in "$main" "$fastmcp3" "$fastmcp2"; do
+  "$env/bin/python" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+done
 
 step "stubs match the native module (mypy stubtest)"
-(cd "$repo" && "$venv/bin/python" -m mypy.stubtest jwtgate._native)
+(cd "$repo" && "$main/bin/python" -m mypy.stubtest jwtgate._native)
 
-step "pytest"
 cd "$here"
-"$venv/bin/python" -m pytest -p no:cacheprovider
+step "pytest: FastMCP $("$main/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$main/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))'), and the core binding"
+"$main/bin/python" -m pytest -p no:cacheprovider -q
+
+adapter_tests=(tests/test_fastmcp_adapter.py tests/test_fastmcp_server.py tests/test_fastmcp_recipes.py
+               tests/test_mcp_server.py tests/test_mcp_conformance.py tests/test_dpop_servers.py)
+
+step "pytest: FastMCP $("$fastmcp3/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$fastmcp3/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))')"
+JWTGATE_TEST_LINES="fastmcp mcp" "$fastmcp3/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"
+
+step "pytest: FastMCP $("$fastmcp2/bin/python" -c 'import fastmcp; print(fastmcp.__version__)')"
+JWTGATE_TEST_LINES="fastmcp" "$fastmcp2/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"
+
+step "done"
