@@ -93,12 +93,11 @@ fn public_key(key: &SigningKey, alg: Algorithm) -> Result<signature::ParsedPubli
             let mut point = vec![4];
             point.extend(member("x")?);
             point.extend(member("y")?);
-            let verification: &'static dyn signature::VerificationAlgorithm =
-                if alg == Algorithm::ES256 {
-                    &signature::ECDSA_P256_SHA256_FIXED
-                } else {
-                    &signature::ECDSA_P384_SHA384_FIXED
-                };
+            let verification: &'static dyn signature::VerificationAlgorithm = match alg {
+                Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+                Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+                _ => &signature::ECDSA_P521_SHA512_FIXED,
+            };
             signature::ParsedPublicKey::new(verification, point).map_err(|e| e.to_string())
         }
         KeyFamily::Ed25519 => signature::ParsedPublicKey::new(&signature::ED25519, member("x")?)

@@ -4,8 +4,8 @@
 //! |---|---|---|---|
 //! | `RS256` `RS384` `RS512` | RSASSA-PKCS1-v1_5 ([RFC 7518 §3.3]) | RSA, 2048–8192 bits | |
 //! | `PS256` `PS384` `PS512` | RSASSA-PSS ([RFC 7518 §3.5]) | RSA, 2048–8192 bits | salt = hash length |
-//! | `ES256` `ES384` | ECDSA ([RFC 7518 §3.4]) | EC P-256 / P-384 | signature is raw `r‖s`, 64 / 96 bytes |
-//! | `EdDSA` | Ed25519 ([RFC 8037]) | OKP Ed25519 | |
+//! | `ES256` `ES384` `ES512` | ECDSA ([RFC 7518 §3.4]) | EC P-256 / P-384 / P-521 | signature is raw `r‖s`, 64 / 96 / 132 bytes; ES512 needs the aws-lc-rs backend |
+//! | `EdDSA` `Ed25519` | Ed25519 ([RFC 8037], [RFC 9864]) | OKP Ed25519 | the same algorithm under its two names |
 //! | `HS256` `HS384` `HS512` | HMAC ([RFC 7518 §3.2]) | a configured secret ≥ the hash length | never from a JWKS |
 //!
 //! There is no `none` algorithm: `"none"` in any spelling is rejected with `alg_not_allowed`.
@@ -15,6 +15,7 @@
 //! [RFC 7518 §3.4]: https://www.rfc-editor.org/rfc/rfc7518#section-3.4
 //! [RFC 7518 §3.5]: https://www.rfc-editor.org/rfc/rfc7518#section-3.5
 //! [RFC 8037]: https://www.rfc-editor.org/rfc/rfc8037
+//! [RFC 9864]: https://www.rfc-editor.org/rfc/rfc9864
 
 use std::fmt;
 use std::str::FromStr;
@@ -55,8 +56,12 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512 (aws-lc-rs backend only; ring has no P-521).
+    ES512,
     /// EdDSA on Ed25519.
     EdDSA,
+    /// Ed25519, the fully-specified name of RFC 9864 for what `EdDSA` means with an Ed25519 key.
+    Ed25519,
 }
 
 /// The kind of key an algorithm needs.
@@ -81,6 +86,8 @@ pub enum Curve {
     P256,
     /// NIST P-384 (`crv: P-384`).
     P384,
+    /// NIST P-521 (`crv: P-521`).
+    P521,
 }
 
 impl Curve {
@@ -89,6 +96,7 @@ impl Curve {
         match self {
             Curve::P256 => "P-256",
             Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
         }
     }
 
@@ -97,13 +105,14 @@ impl Curve {
         match self {
             Curve::P256 => 32,
             Curve::P384 => 48,
+            Curve::P521 => 66,
         }
     }
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 14] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -115,12 +124,14 @@ impl Algorithm {
         Algorithm::PS512,
         Algorithm::ES256,
         Algorithm::ES384,
+        Algorithm::ES512,
         Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     /// Every asymmetric algorithm: the default allow-list for public keys, since each key is bound
     /// to its own family and so cannot be confused with another.
-    pub const ASYMMETRIC: [Algorithm; 9] = [
+    pub const ASYMMETRIC: [Algorithm; 11] = [
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
@@ -129,7 +140,9 @@ impl Algorithm {
         Algorithm::PS512,
         Algorithm::ES256,
         Algorithm::ES384,
+        Algorithm::ES512,
         Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     /// The JOSE name (`"RS256"`, …).
@@ -146,7 +159,9 @@ impl Algorithm {
             Algorithm::PS512 => "PS512",
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -162,8 +177,15 @@ impl Algorithm {
             | Algorithm::PS512 => KeyFamily::Rsa,
             Algorithm::ES256 => KeyFamily::Ec(Curve::P256),
             Algorithm::ES384 => KeyFamily::Ec(Curve::P384),
-            Algorithm::EdDSA => KeyFamily::Ed25519,
+            Algorithm::ES512 => KeyFamily::Ec(Curve::P521),
+            Algorithm::EdDSA | Algorithm::Ed25519 => KeyFamily::Ed25519,
         }
+    }
+
+    /// Whether this build's crypto backend implements the algorithm (every one with aws-lc-rs;
+    /// ring has no ES512).
+    pub const fn is_available(self) -> bool {
+        crate::crypto::supports(self)
     }
 
     /// Whether this is an HMAC (shared-secret) algorithm.
@@ -188,9 +210,20 @@ impl Algorithm {
             Algorithm::HS512 => Some(64),
             Algorithm::ES256 => Some(64),
             Algorithm::ES384 => Some(96),
-            Algorithm::EdDSA => Some(64),
+            Algorithm::ES512 => Some(132),
+            Algorithm::EdDSA | Algorithm::Ed25519 => Some(64),
             _ => None,
         }
+    }
+
+    /// Whether a key whose JWK names `self` may verify tokens signed with `other`: the same
+    /// algorithm, or `EdDSA` and `Ed25519`, two names for one algorithm on Ed25519 keys.
+    pub(crate) const fn same_as(self, other: Algorithm) -> bool {
+        self as usize == other as usize
+            || matches!(
+                (self, other),
+                (Algorithm::EdDSA, Algorithm::Ed25519) | (Algorithm::Ed25519, Algorithm::EdDSA)
+            )
     }
 
     /// Dense index for per-algorithm tables.

@@ -83,6 +83,7 @@ const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 const OID_EC: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
 /// Parses a DER SubjectPublicKeyInfo. `None` means the DER itself is malformed.
@@ -119,6 +120,7 @@ pub(crate) fn parse_spki(der: &[u8]) -> Option<Spki> {
             let curve = match alg_id.read(TAG_OID)? {
                 OID_P256 => crate::alg::Curve::P256,
                 OID_P384 => crate::alg::Curve::P384,
+                OID_P521 => crate::alg::Curve::P521,
                 other => return Some(Spki::Unsupported(other.to_vec())),
             };
             Spki::Ec {

@@ -84,9 +84,17 @@ impl Key {
             KeyFamily::Rsa => Algorithm::RS256,
             KeyFamily::Ec(Curve::P256) => Algorithm::ES256,
             KeyFamily::Ec(Curve::P384) => Algorithm::ES384,
+            KeyFamily::Ec(Curve::P521) => Algorithm::ES512,
             KeyFamily::Ed25519 => Algorithm::EdDSA,
             KeyFamily::Hmac => Algorithm::HS256,
         });
+        if !crate::crypto::supports(probe) {
+            return Err(format!(
+                "{probe} ({}) is not available with the {} crypto backend; build jwtgate with the aws-lc-rs feature",
+                family_name(family),
+                crate::crypto::BACKEND_NAME
+            ));
+        }
         if key.verifier(probe).is_none() {
             return Err(format!(
                 "its key material is invalid for {}",
@@ -168,6 +176,7 @@ impl Key {
                 let curve = match text("crv")?.ok_or("crv is missing")? {
                     "P-256" => Curve::P256,
                     "P-384" => Curve::P384,
+                    "P-521" => Curve::P521,
                     other => return Err(format!("curve {} is not supported", quote(other))),
                 };
                 let (x, y) = (b64("x")?, b64("y")?);
@@ -308,7 +317,7 @@ impl Key {
 
     /// Whether this key may verify tokens signed with `alg`.
     pub fn can_verify(&self, alg: Algorithm) -> bool {
-        alg.family() == self.family && self.alg.is_none_or(|a| a == alg)
+        alg.family() == self.family && self.alg.is_none_or(|a| a.same_as(alg))
     }
 
     /// Identifies the key material across key sets (used by the verified-token cache).
@@ -363,6 +372,7 @@ fn family_name(family: KeyFamily) -> &'static str {
         KeyFamily::Rsa => "an RSA key",
         KeyFamily::Ec(Curve::P256) => "an EC P-256 key",
         KeyFamily::Ec(Curve::P384) => "an EC P-384 key",
+        KeyFamily::Ec(Curve::P521) => "an EC P-521 key",
         KeyFamily::Ed25519 => "an Ed25519 key",
         KeyFamily::Hmac => "an HMAC secret",
     }

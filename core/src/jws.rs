@@ -138,7 +138,7 @@ pub(crate) fn verify_with<'t, T>(
         token::decode_segment_into(compact.signature_b64, &mut sig_buf, "token signature")?;
     if let Some(expected) = alg.fixed_signature_len() {
         if signature.len() != expected {
-            let hint = if matches!(alg, Algorithm::ES256 | Algorithm::ES384) {
+            let hint = if matches!(alg, Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512) {
                 " (JWS uses raw r‖s, not DER)"
             } else {
                 ""

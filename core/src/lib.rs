@@ -5,8 +5,8 @@
 //!
 //! * Compact JWS only, parsed zero-copy with canonical base64url; claims parsed once, after the
 //!   signature holds.
-//! * RS256/384/512, PS256/384/512, ES256, ES384, EdDSA (Ed25519), and HS256/384/512 for explicitly
-//!   configured secrets. Keys are parsed once (aws-lc-rs `ParsedPublicKey`) and bound to their family;
+//! * RS256/384/512, PS256/384/512, ES256, ES384, ES512 (aws-lc-rs), EdDSA / Ed25519 (RFC 9864),
+//!   and HS256/384/512 for explicitly configured secrets. Keys are parsed once (aws-lc-rs `ParsedPublicKey`) and bound to their family;
 //!   weak keys (small-order Ed25519 points, ROCA moduli, short RSA) are refused when built.
 //! * Registered claims checked with operator-grade errors: `issuer mismatch: expected "X", token has "Y"`,
 //!   each with a stable [`ErrorCode`], an HTTP status, a client-safe description and structured

@@ -122,10 +122,10 @@ impl SigningKey {
         let mut jwk = match self.pair.public_parts() {
             PublicParts::Rsa { n, e } => json!({"kty": "RSA", "n": encode(&n), "e": encode(&e)}),
             PublicParts::Ec { x, y } => {
-                let crv = if self.alg == Algorithm::ES384 {
-                    "P-384"
-                } else {
-                    "P-256"
+                let crv = match self.alg {
+                    Algorithm::ES384 => "P-384",
+                    Algorithm::ES512 => "P-521",
+                    _ => "P-256",
                 };
                 json!({"kty": "EC", "crv": crv, "x": encode(&x), "y": encode(&y)})
             }

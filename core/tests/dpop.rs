@@ -674,7 +674,10 @@ fn absurd_dpop_settings_are_config_invalid() {
 #[test]
 fn every_client_algorithm_can_sign_proofs() {
     let v = dpop_verifier();
-    for alg in Algorithm::ALL.into_iter().filter(|a| !a.is_symmetric()) {
+    for alg in Algorithm::ASYMMETRIC
+        .into_iter()
+        .filter(|a| a.is_available())
+    {
         let client = key(alg, "client-any");
         let token = bound_token(client, json!({}));
         let proof = client.dpop_proof("POST", URL, Some(&token), None).unwrap();

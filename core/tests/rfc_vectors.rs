@@ -71,6 +71,14 @@ fn rfc_vectors_verify_or_fail_as_specified() {
             v.token.clone()
         };
         match v.expect.as_str() {
+            "valid" if jwtgate::CRYPTO_BACKEND == "ring" && v.alg == "ES512" => {
+                // ring has no P-521: the key is refused with a message naming the way out.
+                let err =
+                    KeySet::from_jwks_json(&serde_json::json!({ "keys": [v.jwk] }).to_string())
+                        .unwrap_err();
+                assert!(err.message().contains("aws-lc-rs"), "{}: {err}", v.name);
+                valid += 1;
+            }
             "valid" => {
                 let alg: Algorithm = v.alg.parse().unwrap();
                 let keys = key_set(&v, alg);
@@ -103,7 +111,7 @@ fn rfc_vectors_verify_or_fail_as_specified() {
             }
         }
     }
-    assert_eq!(valid, 8);
+    assert_eq!(valid, 10);
 }
 
 #[test]

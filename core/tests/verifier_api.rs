@@ -9,7 +9,7 @@ use serde_json::json;
 
 #[test]
 fn every_algorithm_round_trips() {
-    for alg in Algorithm::ALL {
+    for alg in Algorithm::ALL.into_iter().filter(|a| a.is_available()) {
         let k = key(alg, "k");
         let v = if alg.is_symmetric() {
             Verifier::builder()
@@ -589,5 +589,64 @@ fn canonical_uri_audiences_tolerate_case_default_ports_and_trailing_slashes() {
     assert_eq!(
         exact.verify(&upper).unwrap_err().code(),
         ErrorCode::AudienceMismatch
+    );
+}
+
+/// RFC 9864 names Ed25519 signatures `Ed25519`; providers still send `EdDSA`. A key published
+/// under either name verifies tokens under either, and stays bound to the Ed25519 family.
+#[test]
+fn ed25519_and_eddsa_are_one_algorithm_for_ed25519_keys() {
+    for (key_alg, token_alg) in [
+        (Algorithm::EdDSA, "Ed25519"),
+        (Algorithm::Ed25519, "EdDSA"),
+        (Algorithm::Ed25519, "Ed25519"),
+    ] {
+        let k = key(key_alg, "ed");
+        let v = verifier(&[k]);
+        let token = k
+            .mint_with_header(&json!({"alg": token_alg}), &claims())
+            .unwrap();
+        let verified = v
+            .verify(&token)
+            .unwrap_or_else(|e| panic!("{key_alg} key, {token_alg} token: {e}"));
+        assert_eq!(verified.alg().unwrap().as_str(), token_alg);
+    }
+    // Neither name lets an Ed25519 token reach an EC key under the same kid.
+    let es = key(Algorithm::ES256, "ed");
+    let ed = key(Algorithm::Ed25519, "ed");
+    let v = verifier(&[es]);
+    let forged = ed
+        .mint_with_header(&json!({"alg": "Ed25519"}), &claims())
+        .unwrap();
+    assert_eq!(code(v.verify(&forged)), ErrorCode::KeyUnusable);
+    // Allow-lists name what they allow: EdDSA alone does not admit the other spelling.
+    let only_eddsa = builder(&[ed])
+        .algorithms([Algorithm::EdDSA])
+        .build()
+        .unwrap();
+    let token = ed
+        .mint_with_header(&json!({"alg": "Ed25519"}), &claims())
+        .unwrap();
+    assert_eq!(code(only_eddsa.verify(&token)), ErrorCode::AlgNotAllowed);
+}
+
+/// ES512 (ECDSA on P-521) with the aws-lc-rs backend; ring says it cannot.
+#[test]
+fn es512_verifies_on_p521_where_the_backend_has_it() {
+    if !Algorithm::ES512.is_available() {
+        let err = SigningKey::generate(Algorithm::ES512, "p521").unwrap_err();
+        assert!(err.message().contains("ES512"), "{err}");
+        return;
+    }
+    let k = key(Algorithm::ES512, "p521");
+    assert_eq!(k.public_jwk().unwrap()["crv"], "P-521");
+    let v = verifier(&[k]);
+    let token = k.mint(&claims()).unwrap();
+    assert_eq!(v.verify(&token).unwrap().alg(), Some(Algorithm::ES512));
+    // A P-521 key cannot verify an ES384 token under its kid, nor a P-384 key an ES512 one.
+    let p384 = key(Algorithm::ES384, "p521");
+    assert_eq!(
+        code(v.verify(&p384.mint(&claims()).unwrap())),
+        ErrorCode::KeyUnusable
     );
 }

@@ -8,6 +8,11 @@ use aws_lc_rs::{digest, hmac, rsa};
 use super::{Material, PublicParts};
 use crate::alg::Algorithm;
 
+/// Every algorithm is available with aws-lc-rs.
+pub(crate) const fn supports(_alg: Algorithm) -> bool {
+    true
+}
+
 pub(crate) const BACKEND_NAME: &str = "aws-lc-rs";
 
 /// A public key (or HMAC secret) bound to exactly one algorithm.
@@ -32,7 +37,8 @@ fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlg
         Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
         Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::EdDSA => &signature::ED25519,
+        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
+        Algorithm::EdDSA | Algorithm::Ed25519 => &signature::ED25519,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
     })
 }
@@ -96,8 +102,13 @@ fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgor
     match alg {
         Algorithm::ES256 => Some(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
         Algorithm::ES384 => Some(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+        Algorithm::ES512 => Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
         _ => None,
     }
+}
+
+fn unsupported_signing(alg: Algorithm) -> String {
+    format!("the {BACKEND_NAME} backend cannot sign {alg}")
 }
 
 fn rsa_encoding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
@@ -120,8 +131,10 @@ impl KeyPair {
                 KeyPair::Rsa(rsa::KeyPair::generate(rsa::KeySize::Rsa2048).map_err(fail)?)
             }
             crate::alg::KeyFamily::Ec(_) => KeyPair::Ec(
-                signature::EcdsaKeyPair::generate(ecdsa_signing(alg).expect("EC alg"))
-                    .map_err(fail)?,
+                signature::EcdsaKeyPair::generate(
+                    ecdsa_signing(alg).ok_or_else(|| unsupported_signing(alg))?,
+                )
+                .map_err(fail)?,
             ),
             crate::alg::KeyFamily::Ed25519 => {
                 KeyPair::Ed25519(signature::Ed25519KeyPair::generate().map_err(fail)?)
@@ -142,8 +155,11 @@ impl KeyPair {
                 KeyPair::Rsa(rsa::KeyPair::from_pkcs8(der).map_err(fail)?)
             }
             crate::alg::KeyFamily::Ec(_) => KeyPair::Ec(
-                signature::EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg).expect("EC alg"), der)
-                    .map_err(fail)?,
+                signature::EcdsaKeyPair::from_pkcs8(
+                    ecdsa_signing(alg).ok_or_else(|| unsupported_signing(alg))?,
+                    der,
+                )
+                .map_err(fail)?,
             ),
             crate::alg::KeyFamily::Ed25519 => {
                 KeyPair::Ed25519(signature::Ed25519KeyPair::from_pkcs8(der).map_err(fail)?)

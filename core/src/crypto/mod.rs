@@ -22,7 +22,7 @@ compile_error!(
     "jwtgate needs a crypto backend: enable the `aws-lc-rs` (default) or `ring` feature"
 );
 
-pub(crate) use backend::{BACKEND_NAME, KeyPair, VerifyingKey, sha256};
+pub(crate) use backend::{BACKEND_NAME, KeyPair, VerifyingKey, sha256, supports};
 
 /// Public key material in the canonical raw forms both backends accept.
 #[derive(Clone, Copy)]

