@@ -12,6 +12,7 @@ use crate::alg::{self, Algorithm};
 use crate::audience::AudienceMatch;
 use crate::cache::{self, TokenCache};
 use crate::claims::ClaimsPolicy;
+use crate::dialect::Dialect;
 use crate::dpop::{self, DpopMode, DpopPolicy};
 use crate::error::{Error, quote};
 use crate::jwk::Key;
@@ -99,6 +100,8 @@ pub struct VerifierBuilder {
     dpop_iat_window: Option<Duration>,
     dpop_nonce: bool,
     dpop_replay_cache_size: Option<usize>,
+    scope_claims: Option<Vec<String>>,
+    client_id_claims: Option<Vec<String>>,
 }
 
 impl VerifierBuilder {
@@ -356,6 +359,26 @@ impl VerifierBuilder {
         self
     }
 
+    /// Where scopes come from, in order (default: `scope`, then `scp`). Each entry is a claim
+    /// name or a path through nested objects joined by `.`: `permissions` (Auth0), `roles`
+    /// (Entra app roles), `realm_access.roles` and `resource_access.<client>.roles` (Keycloak),
+    /// `cognito:groups` (Cognito). A string is split on spaces; an array gives one scope per
+    /// element; the lists are concatenated. Replaces the default: include `scope` to keep it.
+    pub fn scope_claims<I: IntoIterator<Item = S>, S: Into<String>>(mut self, paths: I) -> Self {
+        self.scope_claims = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Where the client id comes from: the first of these claims that holds a non-empty string
+    /// (default: `client_id`, `azp`, `sub`). Okta uses `cid`, Entra v1 `appid`.
+    pub fn client_id_claims<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        paths: I,
+    ) -> Self {
+        self.client_id_claims = Some(paths.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// How DPoP (RFC 9449) is treated: [`DpopMode::Allowed`] by default (Bearer tokens work;
     /// DPoP-bound tokens need a valid proof), `Required` (DPoP-bound tokens only) or `Off`. Proofs
     /// are checked by [`Verifier::verify_request`].
@@ -434,6 +457,7 @@ impl VerifierBuilder {
             _ => None,
         };
         let dpop = self.dpop_policy()?;
+        let dialect = Dialect::new(self.scope_claims.take(), self.client_id_claims.take())?;
         Ok(Verifier::from_inner(Inner {
             dpop,
             keys: holder,
@@ -443,7 +467,7 @@ impl VerifierBuilder {
             } else {
                 None
             },
-            policy: self.policy(algorithms),
+            policy: self.policy(algorithms, dialect),
             static_tokens,
             counters: Counters::new(),
         }))
@@ -470,10 +494,9 @@ impl VerifierBuilder {
             )));
         }
         let algorithms = match &self.dpop_algorithms {
-            None => Algorithm::ALL
-                .iter()
-                .copied()
-                .filter(|a| !a.is_symmetric())
+            None => Algorithm::ASYMMETRIC
+                .into_iter()
+                .filter(|a| a.is_available())
                 .collect(),
             Some(list) => {
                 if list.is_empty() {
@@ -645,7 +668,7 @@ impl VerifierBuilder {
     }
 
     /// The rules, moved out of the builder.
-    fn policy(self, algorithms: AlgSet) -> Policy {
+    fn policy(self, algorithms: AlgSet, dialect: Dialect) -> Policy {
         let boxed = |v: Vec<String>| {
             v.into_iter()
                 .map(String::into_boxed_str)
@@ -674,6 +697,7 @@ impl VerifierBuilder {
             },
             required_scopes: boxed(self.required_scopes),
             scope_hierarchy: ScopeHierarchy::new(self.scope_implications),
+            dialect,
         }
     }
 }

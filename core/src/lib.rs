@@ -75,6 +75,7 @@ mod claims;
 mod crypto;
 mod der;
 pub mod diagnostics;
+mod dialect;
 mod dpop;
 mod env;
 mod error;

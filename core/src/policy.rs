@@ -4,6 +4,7 @@
 //! lists where each rule runs in the pipeline.
 
 use crate::claims::ClaimsPolicy;
+use crate::dialect::Dialect;
 use crate::error::{Error, ErrorDetail};
 use crate::header::{typ_matches, typ_mismatch};
 use crate::jws::JwsPolicy;
@@ -21,6 +22,8 @@ pub(crate) struct Policy {
     pub(crate) required_scopes: Vec<Box<str>>,
     /// Broader scopes that imply narrower ones (none unless configured).
     pub(crate) scope_hierarchy: ScopeHierarchy,
+    /// Where scopes and the client id come from (RFC 9068 unless configured).
+    pub(crate) dialect: Dialect,
 }
 
 impl Policy {

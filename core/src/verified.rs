@@ -133,6 +133,22 @@ impl Verified {
         }))
     }
 
+    /// Replaces the scopes and/or the client id with what a claim dialect read.
+    pub(crate) fn with_dialect(
+        mut self,
+        scopes: Option<Vec<String>>,
+        client_id: Option<Option<String>>,
+    ) -> Verified {
+        let inner = Arc::make_mut(&mut self.0);
+        if let Some(scopes) = scopes {
+            inner.scopes = scopes;
+        }
+        if let Some(client_id) = client_id {
+            inner.client_id = client_id;
+        }
+        self
+    }
+
     /// Sets the raw claims text (the payload is moved in after the borrowed claims are done with).
     pub(crate) fn with_claims_json(mut self, json: String) -> Verified {
         Arc::make_mut(&mut self.0).claims_json = json;

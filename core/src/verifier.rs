@@ -488,7 +488,8 @@ impl Verifier {
             // everything outside strings is ASCII); keep the raw text for custom claims.
             let json = String::from_utf8(payload)
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
-            let verified = policy.check_scopes(verified.with_claims_json(json))?;
+            let verified = policy.dialect.apply(verified.with_claims_json(json))?;
+            let verified = policy.check_scopes(verified)?;
             Ok((verified, key))
         })
     }
