@@ -102,6 +102,7 @@ pub struct VerifierBuilder {
     dpop_replay_cache_size: Option<usize>,
     scope_claims: Option<Vec<String>>,
     client_id_claims: Option<Vec<String>>,
+    id_token_client: Option<String>,
 }
 
 impl VerifierBuilder {
@@ -379,6 +380,21 @@ impl VerifierBuilder {
         self
     }
 
+    /// id_token mode: the credential is an OIDC id_token issued to `client_id` (for servers
+    /// whose provider issues opaque access tokens). `aud` must contain the client id, `azp` must
+    /// equal it when present and be present when `aud` has several values (OIDC Core §3.1.3.7),
+    /// `typ` must be `JWT` or absent (an RFC 9068 access token is refused). An id_token carries no
+    /// scopes, so required scopes cannot be configured; `nonce` is not checked (there is no
+    /// browser session here). Never a fallback: a verifier is in id_token mode or not, and it
+    /// logs a warning when built — id_tokens prove who logged in to a client, they are not meant
+    /// as access tokens for other services.
+    ///
+    /// `config_invalid` at build with an audience, required scopes or an expected `typ`.
+    pub fn id_token(mut self, client_id: impl Into<String>) -> Self {
+        self.id_token_client = Some(client_id.into());
+        self
+    }
+
     /// How DPoP (RFC 9449) is treated: [`DpopMode::Allowed`] by default (Bearer tokens work;
     /// DPoP-bound tokens need a valid proof), `Required` (DPoP-bound tokens only) or `Off`. Proofs
     /// are checked by [`Verifier::verify_request`].
@@ -439,6 +455,11 @@ impl VerifierBuilder {
                 "nothing to verify with: configure an issuer (keys are discovered), a jwks_uri, static keys, or static tokens",
             ));
         }
+        if !jwt && self.id_token_client.is_some() {
+            return Err(Error::config(
+                "id_token mode needs the issuer whose id_tokens are accepted",
+            ));
+        }
         if !jwt && !self.audiences.is_empty() {
             return Err(Error::config(
                 "an audience is configured but no issuer or keys",
@@ -446,6 +467,7 @@ impl VerifierBuilder {
         }
         let keys = KeySet::new(std::mem::take(&mut self.keys));
         let algorithms = if jwt {
+            self.id_token_mode()?;
             self.check_claims_policy()?;
             self.allowed_algorithms(&keys, source.is_none())?
         } else {
@@ -593,6 +615,39 @@ impl VerifierBuilder {
         }
     }
 
+    /// id_token mode: its own audience (the client id) and `typ` rule, no scopes.
+    fn id_token_mode(&mut self) -> Result<(), Error> {
+        let Some(client) = self.id_token_client.clone() else {
+            return Ok(());
+        };
+        if client.trim().is_empty() || client.len() > MAX_CONFIG_STRING_BYTES {
+            return Err(Error::config(
+                "id_token mode needs the client id the id_tokens are issued to",
+            ));
+        }
+        if !self.audiences.is_empty() || self.audiences_set_empty || self.skip_audience {
+            return Err(Error::config(
+                "id_token mode checks aud against the client id: do not configure an audience (or skip its check) as well",
+            ));
+        }
+        if !self.required_scopes.is_empty() {
+            return Err(Error::config(
+                "id_token mode cannot require scopes: an id_token carries none (check the user or client in your own code)",
+            ));
+        }
+        if self.typ.is_some() {
+            return Err(Error::config(
+                "id_token mode accepts typ JWT or none; do not configure a typ as well",
+            ));
+        }
+        log::warn!(
+            "jwtgate: id_token mode for client {}: id_tokens prove who signed in to that client and are not meant as access tokens; prefer JWT access tokens or introspection where the provider offers them",
+            quote(&client)
+        );
+        self.audiences = vec![client];
+        Ok(())
+    }
+
     /// A JWT policy needs an issuer and an audience (or the explicit opt-out, logged once).
     fn check_claims_policy(&self) -> Result<(), Error> {
         if self.issuers.is_empty() {
@@ -681,7 +736,11 @@ impl VerifierBuilder {
                     .max_token_bytes
                     .unwrap_or(token::DEFAULT_MAX_TOKEN_BYTES),
             },
-            typ: self.typ.map(String::into_boxed_str),
+            typ: match &self.id_token_client {
+                Some(_) => Some("JWT".into()),
+                None => self.typ.map(String::into_boxed_str),
+            },
+            typ_may_be_absent: self.id_token_client.is_some(),
             claims: ClaimsPolicy {
                 issuers: boxed(self.issuers),
                 audiences_normalised: self
@@ -694,6 +753,7 @@ impl VerifierBuilder {
                 leeway: self.leeway.as_secs_f64(),
                 require_exp: !self.allow_missing_exp,
                 required_claims: boxed(self.required_claims),
+                id_token_client: self.id_token_client.map(String::into_boxed_str),
             },
             required_scopes: boxed(self.required_scopes),
             scope_hierarchy: ScopeHierarchy::new(self.scope_implications),

@@ -362,6 +362,9 @@ pub(crate) struct ClaimsPolicy {
     pub(crate) leeway: f64,
     pub(crate) require_exp: bool,
     pub(crate) required_claims: Vec<Box<str>>,
+    /// OIDC Core §3.1.3.7 for id_tokens: the client id, which `azp` must equal when present and
+    /// must be present when `aud` has several values.
+    pub(crate) id_token_client: Option<Box<str>>,
 }
 
 impl ClaimsPolicy {
@@ -480,6 +483,29 @@ impl ClaimsPolicy {
                     ),
                 )
                 .with_detail(mismatch(audiences, claims.aud.iter().map(|a| &**a))));
+            }
+        }
+        if let Some(client) = &self.id_token_client {
+            match claims.azp.as_deref() {
+                Some(azp) if azp != &**client => {
+                    return Err(Error::for_claim(
+                        ErrorCode::AudienceMismatch,
+                        "azp",
+                        format!(
+                            "the id_token was issued to another client: azp is {}, expected {}",
+                            quote(azp),
+                            quote(client)
+                        ),
+                    ));
+                }
+                None if claims.aud.len() > 1 => {
+                    return Err(Error::for_claim(
+                        ErrorCode::ClaimMissing,
+                        "azp",
+                        "the id_token has several audiences but no azp (OIDC Core §3.1.3.7)",
+                    ));
+                }
+                _ => {}
             }
         }
         for (i, name) in self.required_claims.iter().enumerate() {

@@ -17,6 +17,8 @@ pub(crate) struct Policy {
     pub(crate) jws: JwsPolicy,
     /// Expected header `typ`, compared as a media type (RFC 7515 §4.1.9).
     pub(crate) typ: Option<Box<str>>,
+    /// A token without `typ` passes the `typ` check (id_token mode: `JWT` or absent).
+    pub(crate) typ_may_be_absent: bool,
     pub(crate) claims: ClaimsPolicy,
     /// Scopes every credential must carry, static tokens included.
     pub(crate) required_scopes: Vec<Box<str>>,
@@ -31,6 +33,7 @@ impl Policy {
     pub(crate) fn check_typ(&self, found: Option<&str>) -> Result<(), Error> {
         match (&self.typ, found) {
             (None, _) => Ok(()),
+            (Some(_), None) if self.typ_may_be_absent => Ok(()),
             (Some(expected), Some(found)) if typ_matches(found, expected) => Ok(()),
             (Some(expected), found) => {
                 Err(typ_mismatch(found, expected).with_detail(ErrorDetail {

@@ -18,14 +18,18 @@ pub enum CredentialKind {
     Jwt,
     /// A configured static bearer token / API key.
     StaticToken,
+    /// An OIDC id_token, accepted in id_token mode
+    /// ([`VerifierBuilder::id_token`](crate::VerifierBuilder::id_token)).
+    IdToken,
 }
 
 impl CredentialKind {
-    /// The stable string every language reports: `"jwt"` or `"static_token"`.
+    /// The stable string every language reports: `"jwt"`, `"static_token"` or `"id_token"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             CredentialKind::Jwt => "jwt",
             CredentialKind::StaticToken => "static_token",
+            CredentialKind::IdToken => "id_token",
         }
     }
 }
@@ -131,6 +135,12 @@ impl Verified {
             token_id: token_id(secret),
             confirmation_jkt: None,
         }))
+    }
+
+    /// Marks a JWT accepted as an OIDC id_token.
+    pub(crate) fn as_id_token(mut self) -> Verified {
+        Arc::make_mut(&mut self.0).kind = CredentialKind::IdToken;
+        self
     }
 
     /// Replaces the scopes and/or the client id with what a claim dialect read.

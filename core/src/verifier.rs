@@ -489,6 +489,10 @@ impl Verifier {
             let json = String::from_utf8(payload)
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
             let verified = policy.dialect.apply(verified.with_claims_json(json))?;
+            let verified = match policy.claims.id_token_client {
+                Some(_) => verified.as_id_token(),
+                None => verified,
+            };
             let verified = policy.check_scopes(verified)?;
             Ok((verified, key))
         })
