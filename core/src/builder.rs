@@ -19,6 +19,7 @@ use crate::jwk::Key;
 use crate::jws::{AlgSet, JwsPolicy};
 use crate::keyset::{KeyHolder, KeySet};
 use crate::policy::Policy;
+use crate::providers::{MAX_PROVIDERS, Provider, Providers};
 use crate::remote::fetch::Fetcher;
 use crate::remote::{Remote, RemoteOptions, Source};
 use crate::scopes::ScopeHierarchy;
@@ -99,10 +100,12 @@ pub struct VerifierBuilder {
     dpop_algorithms: Option<Vec<Algorithm>>,
     dpop_iat_window: Option<Duration>,
     dpop_nonce: bool,
+    dpop_nonce_secret: Option<Zeroizing<Vec<u8>>>,
     dpop_replay_cache_size: Option<usize>,
     scope_claims: Option<Vec<String>>,
     client_id_claims: Option<Vec<String>>,
     id_token_client: Option<String>,
+    providers: Vec<VerifierBuilder>,
 }
 
 impl VerifierBuilder {
@@ -380,6 +383,31 @@ impl VerifierBuilder {
         self
     }
 
+    /// Trusts one more identity provider, configured as a verifier of its own with exactly one
+    /// issuer: its key source, audience, algorithms, claim dialect, `typ` and cache. The token's
+    /// `iss` — read before the signature only to choose the provider — selects which provider
+    /// verifies it, in full; an unknown `iss` is `issuer_mismatch` without any network traffic.
+    /// The verifier holding the providers keeps static tokens, required scopes and the scope
+    /// hierarchy (checked on every credential), and DPoP; everything else is per provider.
+    ///
+    /// ```
+    /// # use jwtgate::{Algorithm, Verifier, sign::SigningKey};
+    /// # let a = SigningKey::generate(Algorithm::ES256, "a").unwrap();
+    /// # let b = SigningKey::generate(Algorithm::EdDSA, "b").unwrap();
+    /// let verifier = Verifier::builder()
+    ///     .provider(Verifier::builder().issuer("https://tenant-a.example").audience("api").jwks(&a.public_jwks()))
+    ///     .provider(Verifier::builder().issuer("https://tenant-b.example").audience("api").jwks(&b.public_jwks()))
+    ///     .build()
+    ///     .unwrap();
+    /// let token = b.mint(&serde_json::json!({"iss": "https://tenant-b.example", "aud": "api",
+    ///     "exp": jwtgate::now_unix() + 60})).unwrap();
+    /// assert!(verifier.verify(&token).is_ok());
+    /// ```
+    pub fn provider(mut self, provider: VerifierBuilder) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
     /// id_token mode: the credential is an OIDC id_token issued to `client_id` (for servers
     /// whose provider issues opaque access tokens). `aud` must contain the client id, `azp` must
     /// equal it when present and be present when `aud` has several values (OIDC Core §3.1.3.7),
@@ -426,9 +454,24 @@ impl VerifierBuilder {
         self
     }
 
+    /// The secret server nonces are made with (at least 32 bytes), for deployments with several
+    /// processes behind one name: each process then accepts the others' nonces. Without it,
+    /// every verifier draws its own. Implies [`dpop_nonce(true)`](Self::dpop_nonce).
+    pub fn dpop_nonce_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.dpop_nonce = true;
+        self.dpop_nonce_secret = Some(Zeroizing::new(secret.as_ref().to_vec()));
+        self
+    }
+
     /// Capacity of the DPoP replay cache in proofs (default 1,048,576; 1 to
-    /// [`MAX_DPOP_REPLAY_CACHE_SIZE`]). When it is full of proofs still inside the window, new
-    /// proofs are refused with `dpop_replay_cache_full` (503) rather than risking a replay.
+    /// [`MAX_DPOP_REPLAY_CACHE_SIZE`]). When a client key's share of it (one of up to 64 shards)
+    /// is full of proofs still inside the window, new proofs are refused with
+    /// `dpop_replay_cache_full` (503) rather than risking a replay.
+    ///
+    /// The cache lives in this process: with several processes (workers, replicas), a proof
+    /// replayed to another process is not detected there. Route a client to one process, or
+    /// keep the window short; RFC 9449 §11.1 leaves replay detection across servers to the
+    /// deployment.
     pub fn dpop_replay_cache_size(mut self, entries: usize) -> Self {
         self.dpop_replay_cache_size = Some(entries);
         self
@@ -446,6 +489,9 @@ impl VerifierBuilder {
         }
         self.check_limits()?;
         self.check_strings()?;
+        if !self.providers.is_empty() {
+            return self.build_with_providers();
+        }
         self.bind_secrets_to_algorithms()?;
         let source = self.key_source()?;
         let static_tokens = StaticTokens::new(std::mem::take(&mut self.static_tokens));
@@ -491,6 +537,7 @@ impl VerifierBuilder {
             },
             policy: self.policy(algorithms, dialect),
             static_tokens,
+            providers: Providers::default(),
             counters: Counters::new(),
         }))
     }
@@ -510,6 +557,15 @@ impl VerifierBuilder {
         let capacity = self
             .dpop_replay_cache_size
             .unwrap_or(dpop::DEFAULT_REPLAY_CACHE_SIZE);
+        if self
+            .dpop_nonce_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < 32)
+        {
+            return Err(Error::config(
+                "dpop_nonce_secret must have at least 32 bytes (256 bits)",
+            ));
+        }
         if !(1..=MAX_DPOP_REPLAY_CACHE_SIZE).contains(&capacity) {
             return Err(Error::config(format!(
                 "dpop_replay_cache_size is {capacity}; it must be between 1 and {MAX_DPOP_REPLAY_CACHE_SIZE}"
@@ -539,6 +595,7 @@ impl VerifierBuilder {
             AlgSet::from_slice(&algorithms),
             window.as_secs_f64(),
             self.dpop_nonce,
+            self.dpop_nonce_secret.as_deref().map(Vec::as_slice),
             capacity,
         )
     }
@@ -613,6 +670,92 @@ impl VerifierBuilder {
                 "discovery needs exactly one issuer; with several issuers, configure jwks_uri",
             )),
         }
+    }
+
+    /// A verifier that routes each token to one of several providers (`providers.rs`).
+    fn build_with_providers(mut self) -> Result<Verifier, Error> {
+        let per_provider = [
+            ("issuer", !self.issuers.is_empty()),
+            (
+                "audience",
+                !self.audiences.is_empty() || self.audiences_set_empty || self.skip_audience,
+            ),
+            (
+                "keys",
+                !self.keys.is_empty()
+                    || !self.key_errors.is_empty()
+                    || !self.secrets_for_algorithms.is_empty(),
+            ),
+            ("jwks_uri", self.jwks_uri.is_some()),
+            ("fetcher", self.fetcher.is_some()),
+            ("algorithms", self.algorithms.is_some()),
+            ("typ", self.typ.is_some()),
+            ("require_claims", !self.required_claims.is_empty()),
+            (
+                "scope_claims / client_id_claims",
+                self.scope_claims.is_some() || self.client_id_claims.is_some(),
+            ),
+            ("id_token", self.id_token_client.is_some()),
+            ("cache_size", self.cache_size.is_some()),
+        ];
+        if let Some((name, _)) = per_provider.iter().find(|(_, set)| *set) {
+            return Err(Error::config(format!(
+                "with providers, {name} is configured on each provider, not on the verifier that holds them"
+            )));
+        }
+        if self.providers.len() > MAX_PROVIDERS {
+            return Err(Error::config(format!(
+                "{} providers are configured; at most {MAX_PROVIDERS} are allowed",
+                self.providers.len()
+            )));
+        }
+        let mut built: Vec<Provider> = Vec::with_capacity(self.providers.len());
+        for (i, provider) in std::mem::take(&mut self.providers).into_iter().enumerate() {
+            let n = i + 1;
+            if provider.issuers.len() != 1 {
+                return Err(Error::config(format!(
+                    "provider {n} needs exactly one issuer (it has {})",
+                    provider.issuers.len()
+                )));
+            }
+            if !provider.static_tokens.is_empty() || !provider.providers.is_empty() {
+                return Err(Error::config(format!(
+                    "provider {n}: static tokens and providers belong to the verifier that holds the providers"
+                )));
+            }
+            let issuer = provider.issuers[0].clone();
+            if built.iter().any(|b| *b.issuer == *issuer) {
+                return Err(Error::config(format!(
+                    "the issuer {} is configured for two providers",
+                    quote(&issuer)
+                )));
+            }
+            let verifier = provider.build().map_err(|e| {
+                Error::config(format!(
+                    "provider {n} ({}): {}",
+                    quote(&issuer),
+                    e.message()
+                ))
+            })?;
+            built.push(Provider {
+                issuer: issuer.into_boxed_str(),
+                verifier,
+            });
+        }
+        let static_tokens = StaticTokens::new(std::mem::take(&mut self.static_tokens));
+        let dpop = self.dpop_policy()?;
+        // The providers' issuers, for `Verifier::issuers` and the metadata document.
+        self.issuers = built.iter().map(|p| p.issuer.to_string()).collect();
+        Ok(Verifier::from_inner(Inner {
+            dpop,
+            keys: None,
+            remote: None,
+            cache: None,
+            policy: self.policy(AlgSet::default(), Dialect::default()),
+            static_tokens,
+            providers: Providers::new(built),
+            counters: Counters::new(),
+        }))
     }
 
     /// id_token mode: its own audience (the client id) and `typ` rule, no scopes.

@@ -176,16 +176,17 @@ impl<'de> Confirmation<'de> {
                 "cnf.jkt is not a non-empty string".to_owned(),
             ));
         }
+        // Every binding must be honoured: a token also bound to a client certificate cannot be
+        // accepted on the strength of its DPoP key alone.
         match (self.jkt, self.other) {
-            (Some(jkt), _) => Ok(Some(jkt)),
-            (None, Some(method)) => Err(invalid(
+            (jkt, None) => Ok(jkt),
+            (_, Some(method)) => Err(invalid(
                 "cnf",
                 format!(
                     "the token is bound by cnf {} (e.g. an RFC 8705 client certificate), which this verifier cannot check; only DPoP (cnf.jkt) bindings are supported",
                     quote(&method)
                 ),
             )),
-            (None, None) => Ok(None),
         }
     }
 }

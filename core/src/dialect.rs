@@ -128,13 +128,12 @@ impl Dialect {
                 Some(scopes)
             }
         };
-        let client_id = match &self.client_id {
-            None => None,
-            Some(paths) => Some(paths.iter().find_map(|path| match path.find(&claims) {
+        let client_id = self.client_id.as_ref().map(|paths| {
+            paths.iter().find_map(|path| match path.find(&claims) {
                 Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
                 _ => None,
-            })),
-        };
+            })
+        });
         Ok(verified.with_dialect(scopes, client_id))
     }
 }

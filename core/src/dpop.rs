@@ -161,12 +161,16 @@ impl DpopPolicy {
         algorithms: AlgSet,
         window: f64,
         nonce: bool,
+        nonce_secret: Option<&[u8]>,
         replay_capacity: usize,
     ) -> Result<DpopPolicy, Error> {
-        let nonce_key = if nonce {
-            Some(KeyPair::generate(Algorithm::HS256).map_err(Error::config)?)
-        } else {
-            None
+        let nonce_key = match (nonce, nonce_secret) {
+            (false, _) => None,
+            // Shared by every process configured with it, so nonces hold across workers.
+            (true, Some(secret)) => {
+                Some(KeyPair::from_secret(Algorithm::HS256, secret).map_err(Error::config)?)
+            }
+            (true, None) => Some(KeyPair::generate(Algorithm::HS256).map_err(Error::config)?),
         };
         Ok(DpopPolicy {
             mode,
@@ -211,10 +215,7 @@ impl DpopPolicy {
             ));
         }
         match (scheme, self.mode) {
-            (Scheme::Bearer, DpopMode::Required) => Err(Error::new(
-                ErrorCode::DpopProofMissing,
-                "this server accepts DPoP-bound tokens only (dpop = required): send Authorization: DPoP <token> with a DPoP proof",
-            )),
+            (Scheme::Bearer, DpopMode::Required) => Err(bearer_where_required()),
             (Scheme::Dpop, DpopMode::Off) => Err(Error::new(
                 ErrorCode::CredentialMissing,
                 "the request uses the DPoP scheme, which this server does not accept (dpop = off)",
@@ -300,6 +301,12 @@ impl DpopPolicy {
         // Private members are refused by the JWK parser, as are weak and undersized keys.
         let key = Key::from_jwk_value(&Value::Object(jwk.clone()))
             .map_err(|why| proof_invalid(format_args!("its jwk is unusable: {why}")))?;
+        if !key.can_verify(alg) {
+            return Err(proof_invalid(format_args!(
+                "its jwk ({:?}) cannot verify {alg} signatures",
+                key.family()
+            )));
+        }
         let verified = match key.verifier(alg) {
             Some(verifier) => {
                 let signature = token::decode_segment(compact.signature_b64, "proof signature")
@@ -392,8 +399,7 @@ impl DpopPolicy {
             ));
         }
         // Last, so that only proofs that passed every other check occupy the cache.
-        self.replay
-            .insert(&thumbprint, jti, iat.max(now) + self.window, now)
+        self.replay.insert(&thumbprint, jti, iat + self.window, now)
     }
 
     /// Whether proofs must carry a server nonce.
@@ -406,6 +412,14 @@ impl DpopPolicy {
         let key = self.nonce_key.as_ref()?;
         Some(make_nonce(key, now.max(0.0) as u64))
     }
+}
+
+/// The refusal of any Bearer credential when DPoP is required.
+pub(crate) fn bearer_where_required() -> Error {
+    Error::new(
+        ErrorCode::DpopProofMissing,
+        "this server accepts DPoP-bound tokens only (dpop = required): send Authorization: DPoP <token> with a DPoP proof",
+    )
 }
 
 /// The refusal of a bound token presented as a Bearer token (RFC 9449 §7.2).
@@ -507,6 +521,9 @@ fn normalise_percent_encoding(path: &str) -> Option<String> {
     while i < bytes.len() {
         if bytes[i] == b'%' {
             let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
             let value = u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?;
             if value.is_ascii_alphanumeric() || b"-._~".contains(&value) {
                 out.push(value as char);
@@ -549,12 +566,16 @@ fn nonce_valid(key: &KeyPair, nonce: &str, now: f64, window: f64) -> bool {
         && now - (issued as f64) <= window
 }
 
-/// Seen proofs, by a hash of (key thumbprint, `jti`), until their `iat` leaves the window. Sharded
-/// (up to 16 ways) to keep lock contention low; bounded: when a shard is full of live entries, new proofs are
-/// refused (`dpop_replay_cache_full`, 503) rather than forgetting one that could be replayed.
+/// Seen proofs, by a hash of (key thumbprint, `jti`), until their `iat` leaves the window.
+/// Bounded: when a shard is full of live entries, new proofs are refused
+/// (`dpop_replay_cache_full`, 503) rather than forgetting one that could be replayed. The shard
+/// (one of up to 64, each with its own lock) is chosen by the proof key's thumbprint, so a client
+/// that floods proofs fills only its own shard — at most 1/64 of the capacity — and refuses only
+/// itself and the few clients whose keys share that shard, not every DPoP client.
 struct ReplayCache {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+    capacity: usize,
     /// Keys the shard choice and the entry hash, so that clients cannot aim at one shard.
     salt: [u8; 16],
 }
@@ -566,7 +587,7 @@ struct Shard {
     earliest_expiry: f64,
 }
 
-const REPLAY_SHARDS: usize = 16;
+const REPLAY_SHARDS: usize = 64;
 
 impl ReplayCache {
     fn new(capacity: usize) -> ReplayCache {
@@ -581,6 +602,7 @@ impl ReplayCache {
         ReplayCache {
             shards: (0..shards).map(|_| Mutex::default()).collect(),
             per_shard: capacity.div_ceil(shards).max(1),
+            capacity,
             salt,
         }
     }
@@ -589,18 +611,21 @@ impl ReplayCache {
         let mut input = Vec::with_capacity(16 + thumbprint.len() + 1 + jti.len());
         input.extend_from_slice(&self.salt);
         input.extend_from_slice(thumbprint.as_bytes());
+        let key_hash = sha256(&input);
         input.push(0);
         input.extend_from_slice(jti.as_bytes());
         let digest = sha256(&input);
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
         let id = u128::from_le_bytes(id);
-        let shard = &self.shards[(id % self.shards.len() as u128) as usize];
+        let mut which = [0u8; 8];
+        which.copy_from_slice(&key_hash[..8]);
+        let shard = &self.shards[(u64::from_le_bytes(which) % self.shards.len() as u64) as usize];
         let mut shard = shard
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(&until) = shard.seen.get(&id) {
-            if until > now {
+            if until >= now {
                 return Err(Error::new(
                     ErrorCode::DpopProofReplayed,
                     "this DPoP proof (its jti) was used before: every request needs a fresh proof",
@@ -609,15 +634,15 @@ impl ReplayCache {
         }
         if shard.seen.len() >= self.per_shard && !shard.seen.contains_key(&id) {
             if now >= shard.earliest_expiry {
-                shard.seen.retain(|_, until| *until > now);
+                shard.seen.retain(|_, until| *until >= now);
                 shard.earliest_expiry = shard.seen.values().copied().fold(f64::INFINITY, f64::min);
             }
             if shard.seen.len() >= self.per_shard {
                 return Err(Error::new(
                     ErrorCode::DpopReplayCacheFull,
                     format!(
-                        "the DPoP replay cache is full ({} entries): raise dpop_replay_cache_size or shorten dpop_iat_window",
-                        self.per_shard * self.shards.len()
+                        "the DPoP replay cache has no room for this client's proofs ({} entries in all, {} per shard of client keys): a client sends more distinct proofs within the iat window than that; raise dpop_replay_cache_size or shorten dpop_iat_window",
+                        self.capacity, self.per_shard
                     ),
                 ));
             }
@@ -686,25 +711,39 @@ mod tests {
 
     #[test]
     fn the_replay_cache_refuses_a_seen_jti_and_stays_bounded() {
-        let cache = ReplayCache::new(64);
+        let cache = ReplayCache::new(256); // 64 shards of 4 entries
         cache.insert("k", "a", 100.0, 0.0).unwrap();
         assert_eq!(
             cache.insert("k", "a", 100.0, 50.0).unwrap_err().code(),
+            ErrorCode::DpopProofReplayed
+        );
+        // Up to and including the last instant of its window.
+        assert_eq!(
+            cache.insert("k", "a", 100.0, 100.0).unwrap_err().code(),
             ErrorCode::DpopProofReplayed
         );
         // The same jti from another key is another proof.
         cache.insert("other", "a", 100.0, 50.0).unwrap();
         // After expiry, the entry may be reused (its iat is out of the window anyway).
         cache.insert("k", "a", 300.0, 150.0).unwrap();
-        let mut full = false;
-        for i in 0..1000 {
-            if let Err(e) = cache.insert("k", &format!("j{i}"), 1000.0, 200.0) {
-                assert_eq!(e.code(), ErrorCode::DpopReplayCacheFull);
-                full = true;
-                break;
-            }
-        }
-        assert!(full, "a cache of 64 entries must fill");
+        let filled = (0..100).position(|i| {
+            cache
+                .insert("k", &format!("j{i}"), 1000.0, 200.0)
+                .is_err_and(|e| e.code() == ErrorCode::DpopReplayCacheFull)
+        });
+        assert!(
+            filled.is_some_and(|i| i <= 4),
+            "one key fills its own shard: {filled:?}"
+        );
+        // Other clients' keys are (almost all) in other shards: the flood does not refuse them.
+        let others_ok = (0..8)
+            .filter(|n| {
+                cache
+                    .insert(&format!("client-{n}"), "x", 1000.0, 200.0)
+                    .is_ok()
+            })
+            .count();
+        assert!(others_ok >= 5, "{others_ok} of 8 other clients accepted");
         // Expired entries make room again.
         cache.insert("k", "late", 3000.0, 2000.0).unwrap();
     }

@@ -89,6 +89,7 @@ mod jwk;
 pub mod jws;
 mod keyset;
 mod policy;
+mod providers;
 mod remote;
 mod resource;
 mod scopes;

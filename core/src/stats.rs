@@ -15,9 +15,13 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Credentials accepted (from the cache, by full verification, or as static tokens). A token
-    /// that verified but failed its DPoP binding (RFC 9449) counts as rejected, not accepted.
+    /// Credentials accepted (from the cache, by full verification, or as static tokens), less
+    /// [`refused_after_verification`](Stats::refused_after_verification).
     pub accepted: u64,
+    /// Credentials that verified (counted in `cache_hits` or `verified`) and were then refused:
+    /// their DPoP binding failed (RFC 9449), or, with several providers, the verifier's own
+    /// required scopes were missing. They count as rejected.
+    pub refused_after_verification: u64,
     /// Accepted from the verified-token cache, without crypto.
     pub cache_hits: u64,
     /// Accepted by a full verification (signature and claims).
@@ -56,6 +60,14 @@ pub struct Stats {
     pub keys_stale: bool,
 }
 
+impl Stats {
+    /// `accepted` from the counts it sums.
+    pub(crate) fn compute_accepted(&mut self) {
+        self.accepted = (self.cache_hits + self.verified + self.static_tokens)
+            .saturating_sub(self.refused_after_verification);
+    }
+}
+
 /// One stripe of the per-verifier counters, on its own cache lines.
 #[repr(align(128))]
 #[derive(Default)]
@@ -85,7 +97,7 @@ pub(crate) enum Event {
     CacheMiss,
     CacheInsert,
     CacheEviction,
-    BindingRefused,
+    RefusedAfterVerification,
 }
 
 impl Counters {
@@ -112,7 +124,7 @@ impl Counters {
             Event::CacheMiss => &s.cache_misses,
             Event::CacheInsert => &s.cache_inserts,
             Event::CacheEviction => &s.cache_evictions,
-            Event::BindingRefused => &s.binding_refused,
+            Event::RefusedAfterVerification => &s.binding_refused,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -138,8 +150,8 @@ impl Counters {
             cache_evictions: sum(|s| &s.cache_evictions),
             ..Stats::default()
         };
-        stats.accepted = (stats.cache_hits + stats.verified + stats.static_tokens)
-            .saturating_sub(sum(|s| &s.binding_refused));
+        stats.refused_after_verification = sum(|s| &s.binding_refused);
+        stats.compute_accepted();
         for code in ErrorCode::ALL {
             let n: u64 = self
                 .stripes

@@ -138,7 +138,7 @@ impl Verified {
     }
 
     /// Marks a JWT accepted as an OIDC id_token.
-    pub(crate) fn as_id_token(mut self) -> Verified {
+    pub(crate) fn into_id_token(mut self) -> Verified {
         Arc::make_mut(&mut self.0).kind = CredentialKind::IdToken;
         self
     }

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorCode};
 use crate::jws;
 use crate::keyset::{KeyHolder, KeySet};
 use crate::policy::Policy;
+use crate::providers::Providers;
 use crate::remote::{KeysStatus, Need, Remote, Wait};
 use crate::resource::ProtectedResource;
 use crate::static_tokens::StaticTokens;
@@ -70,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) cache: Option<TokenCache>,
     pub(crate) policy: Policy,
     pub(crate) static_tokens: StaticTokens,
+    /// Several identity providers, each a verifier of its own (`providers.rs`); empty otherwise.
+    pub(crate) providers: Providers,
     pub(crate) counters: Counters,
     /// DPoP (RFC 9449): the mode, proof rules and replay cache of [`Verifier::verify_request`].
     pub(crate) dpop: DpopPolicy,
@@ -109,6 +112,14 @@ pub fn time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> {
 }
 
 /// The outcome of one pass through the pipeline.
+/// Where a token goes in a verifier with several providers.
+enum Routed<'v> {
+    /// A configured static token (its answer).
+    Static(Result<Verified, Error>),
+    /// The provider the token's `iss` names.
+    Provider(&'v Verifier),
+}
+
 enum Pass {
     /// The answer.
     Done(Result<Verified, Error>),
@@ -168,7 +179,7 @@ impl Verifier {
     /// [`verify`](Verifier::verify) on a worker thread or [`verify_async`](Verifier::verify_async).
     /// Bindings use it to keep event loops free on the fast path.
     pub fn verify_nonblocking(&self, token: &str) -> Option<Result<Verified, Error>> {
-        match self.first_pass(token, SystemTime::now()) {
+        match self.first_pass_routed(token, SystemTime::now()) {
             Pass::Done(result) => Some(self.as_bearer(result)),
             Pass::AfterFetch(_) => None,
         }
@@ -238,7 +249,7 @@ impl Verifier {
             Err(e) => return Some(self.count_rejection(Err(e))),
         };
         let now = SystemTime::now();
-        match self.first_pass(presented.token, now) {
+        match self.first_pass_routed(presented.token, now) {
             Pass::Done(result) => Some(self.finish_request(presented, request, result, now)),
             Pass::AfterFetch(_) => None,
         }
@@ -246,6 +257,14 @@ impl Verifier {
 
     /// The token check of every entry point, without the presentation rules.
     fn verify_token_at(&self, token: &str, now: SystemTime) -> Result<Verified, Error> {
+        match self.provider_for(token) {
+            None => {}
+            Some(Err(e)) => return Err(e),
+            Some(Ok(Routed::Static(result))) => return result,
+            Some(Ok(Routed::Provider(provider))) => {
+                return self.outer_scopes(provider.verify_token_at(token, now));
+            }
+        }
         match self.first_pass(token, now) {
             Pass::Done(result) => result,
             Pass::AfterFetch(attempts) => {
@@ -258,6 +277,15 @@ impl Verifier {
     }
 
     async fn verify_token_async(&self, token: &str) -> Result<Verified, Error> {
+        match self.provider_for(token) {
+            None => {}
+            Some(Err(e)) => return Err(e),
+            Some(Ok(Routed::Static(result))) => return result,
+            Some(Ok(Routed::Provider(provider))) => {
+                let result = Box::pin(provider.verify_token_async(token)).await;
+                return self.outer_scopes(result);
+            }
+        }
         match self.first_pass(token, SystemTime::now()) {
             Pass::Done(result) => result,
             Pass::AfterFetch(attempts) => {
@@ -279,11 +307,19 @@ impl Verifier {
                 .credential()
                 .is_some_and(|c| c.confirmation_jkt().is_some()),
         };
-        if bound {
+        // With dpop = required, no credential is accepted without a proof: not a bound token,
+        // and not an unbound one either (RFC 9728 `dpop_bound_access_tokens_required`).
+        let required = self.inner.dpop.mode == DpopMode::Required;
+        if bound || (required && result.is_ok()) {
             if result.is_ok() {
-                self.inner.counters.add(Event::BindingRefused);
+                self.inner.counters.add(Event::RefusedAfterVerification);
             }
-            return self.count_rejection(Err(dpop::bound_as_bearer()));
+            let error = if bound {
+                dpop::bound_as_bearer()
+            } else {
+                dpop::bearer_where_required()
+            };
+            return self.count_rejection(Err(error));
         }
         self.count_rejection(result)
     }
@@ -303,7 +339,7 @@ impl Verifier {
             Ok(verified) => match dpop.check_binding(presented, request, &verified, now) {
                 Ok(()) => Ok(verified),
                 Err(e) => {
-                    self.inner.counters.add(Event::BindingRefused);
+                    self.inner.counters.add(Event::RefusedAfterVerification);
                     Err(e)
                 }
             },
@@ -354,6 +390,10 @@ impl Verifier {
         if let Some(remote) = &inner.remote {
             remote.fill_stats(&mut stats);
         }
+        if !inner.providers.is_empty() {
+            inner.providers.add_stats(&mut stats);
+            stats.compute_accepted();
+        }
         stats
     }
 
@@ -364,16 +404,29 @@ impl Verifier {
     /// is counted the same way in [`stats`](Verifier::stats)); `None` means it takes more work —
     /// then call `verify`. Event-loop bindings answer the `Some` cases inline.
     pub fn verify_cached(&self, token: &str) -> Option<Result<Verified, Error>> {
+        self.cached(token).map(|result| self.as_bearer(result))
+    }
+
+    /// [`verify_cached`](Verifier::verify_cached) before the presentation rules and the count.
+    fn cached(&self, token: &str) -> Option<Result<Verified, Error>> {
         let inner = &*self.inner;
         if let Err(e) = token::check_size(token, inner.policy.jws.max_token_bytes) {
-            return Some(self.count_rejection(Err(e)));
+            return Some(Err(e));
+        }
+        match self.provider_for(token) {
+            None => {}
+            Some(Err(e)) => return Some(Err(e)),
+            Some(Ok(Routed::Static(result))) => return Some(result),
+            Some(Ok(Routed::Provider(provider))) => {
+                return provider.cached(token).map(|r| self.outer_scopes(r));
+            }
         }
         if let Some(verified) = inner.static_tokens.verify(token) {
             let result = inner.policy.check_scopes(verified);
             if result.is_ok() {
                 inner.counters.add(Event::StaticToken);
             }
-            return Some(self.as_bearer(result));
+            return Some(result);
         }
         if inner.remote.as_ref().is_some_and(|r| !r.loaded()) {
             return None; // `verify` would wait for the keys
@@ -382,7 +435,59 @@ impl Verifier {
         let now = unix_seconds(SystemTime::now());
         let verified = cache.get(token, now, &holder.load()).ok()?;
         inner.counters.add(Event::CacheHit);
-        Some(self.as_bearer(Ok(verified)))
+        Some(Ok(verified))
+    }
+
+    /// With several providers: the answer for a static token, or the provider the token's
+    /// `iss` names (see `providers.rs`). `None` for a verifier without providers.
+    fn provider_for(&self, token: &str) -> Option<Result<Routed<'_>, Error>> {
+        let inner = &*self.inner;
+        if inner.providers.is_empty() {
+            return None;
+        }
+        if let Some(verified) = inner.static_tokens.verify(token) {
+            let result = inner.policy.check_scopes(verified);
+            if result.is_ok() {
+                inner.counters.add(Event::StaticToken);
+            }
+            return Some(Ok(Routed::Static(result)));
+        }
+        Some(
+            inner
+                .providers
+                .route(token, inner.policy.jws.max_token_bytes)
+                .map(Routed::Provider),
+        )
+    }
+
+    /// The outer verifier's own scope rules on what a provider accepted.
+    fn outer_scopes(&self, result: Result<Verified, Error>) -> Result<Verified, Error> {
+        let policy = &self.inner.policy;
+        match result {
+            Ok(verified)
+                if !policy.required_scopes.is_empty() || !policy.scope_hierarchy.is_empty() =>
+            {
+                let checked = policy.check_scopes(verified);
+                if checked.is_err() {
+                    self.inner.counters.add(Event::RefusedAfterVerification);
+                }
+                checked
+            }
+            other => other,
+        }
+    }
+
+    /// [`first_pass`](Verifier::first_pass) through the provider the token names, if any.
+    fn first_pass_routed(&self, token: &str, now: SystemTime) -> Pass {
+        match self.provider_for(token) {
+            None => self.first_pass(token, now),
+            Some(Err(e)) => Pass::Done(Err(e)),
+            Some(Ok(Routed::Static(result))) => Pass::Done(result),
+            Some(Ok(Routed::Provider(provider))) => match provider.first_pass_routed(token, now) {
+                Pass::Done(result) => Pass::Done(self.outer_scopes(result)),
+                after => after,
+            },
+        }
     }
 
     /// Runs the pipeline once; when it needs a key fetch, asks for one (at most once per
@@ -490,7 +595,7 @@ impl Verifier {
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
             let verified = policy.dialect.apply(verified.with_claims_json(json))?;
             let verified = match policy.claims.id_token_client {
-                Some(_) => verified.as_id_token(),
+                Some(_) => verified.into_id_token(),
                 None => verified,
             };
             let verified = policy.check_scopes(verified)?;
@@ -504,6 +609,15 @@ impl Verifier {
     /// # Errors
     /// The last `discovery_failed` / `jwks_unavailable` error, or `jwks_unavailable` on timeout.
     pub fn wait_ready(&self, timeout: Duration) -> Result<(), Error> {
+        if !self.inner.providers.is_empty() {
+            // One deadline for all: each provider gets what is left of it.
+            let deadline = std::time::Instant::now() + timeout;
+            for provider in self.inner.providers.iter() {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                provider.verifier.wait_ready(left)?;
+            }
+            return Ok(());
+        }
         match &self.inner.remote {
             Some(remote) => remote.wait_ready(timeout),
             None => Ok(()),
@@ -514,6 +628,9 @@ impl Verifier {
     pub fn keys_status(&self) -> KeysStatus {
         if let Some(remote) = &self.inner.remote {
             return remote.status();
+        }
+        if let Some(first) = self.inner.providers.iter().next() {
+            return first.verifier.keys_status();
         }
         let keys = self.key_set();
         KeysStatus {
@@ -557,6 +674,11 @@ impl Verifier {
     /// `config_invalid` if this verifier has no JWT policy (static tokens only), or the new set
     /// mixes HMAC secrets with public keys.
     pub fn set_keys(&self, keys: KeySet) -> Result<u64, Error> {
+        if !self.inner.providers.is_empty() {
+            return Err(Error::config(
+                "this verifier has several providers; each has its own keys",
+            ));
+        }
         if self.inner.remote.is_some() {
             return Err(Error::config(
                 "this verifier's keys are fetched from its issuer; set_keys is for static keys",
@@ -578,7 +700,27 @@ impl Verifier {
 
     /// The algorithms this verifier accepts.
     pub fn algorithms(&self) -> Vec<Algorithm> {
-        self.inner.policy.jws.algorithms.to_vec()
+        let mut algorithms = self.inner.policy.jws.algorithms.to_vec();
+        for provider in self.inner.providers.iter() {
+            for alg in provider.verifier.algorithms() {
+                if !algorithms.contains(&alg) {
+                    algorithms.push(alg);
+                }
+            }
+        }
+        algorithms.sort();
+        algorithms
+    }
+
+    /// With several providers: each provider's issuer and the state of its keys, in
+    /// configuration order (empty otherwise; [`keys_status`](Verifier::keys_status) is the
+    /// first provider's).
+    pub fn provider_keys_status(&self) -> Vec<(String, KeysStatus)> {
+        self.inner
+            .providers
+            .iter()
+            .map(|p| (p.issuer.to_string(), p.verifier.keys_status()))
+            .collect()
     }
 
     /// The issuers this verifier trusts, as configured.

@@ -287,6 +287,19 @@ fn every_request_gives_the_expected_outcome() {
             (Some(code), Err(e)) => assert_eq!(e.code().as_str(), code, "{name}: {e}"),
         }
     }
+    for case in f["bearer"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let v = &verifiers[case["verifier"].as_str().unwrap()];
+        match (
+            case["code"].as_str(),
+            v.verify_at(case["token"].as_str().unwrap(), now),
+        ) {
+            (None, Ok(verified)) => assert_eq!(identity(&verified), case["claims"], "{name}"),
+            (None, Err(e)) => panic!("{name}: expected success, got {e:?}"),
+            (Some(code), Ok(v)) => panic!("{name}: expected {code}, got {v:?}"),
+            (Some(code), Err(e)) => assert_eq!(e.code().as_str(), code, "{name}: {e}"),
+        }
+    }
     for config in f["configs"].as_array().unwrap() {
         let name = config["name"].as_str().unwrap();
         let code = build(&config["options"])

@@ -628,6 +628,12 @@ fn tokens_bound_by_a_method_jwtgate_cannot_check_are_refused() {
     let err = v.verify(&token).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ClaimInvalid);
     assert!(err.message().contains("x5t#S256"), "{err}");
+    // Bound to both a DPoP key and a certificate: the certificate binding cannot be honoured.
+    let both = json!({"jkt": client_key().thumbprint().unwrap(), "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"});
+    let both = issuer_key()
+        .mint(&claims_with(json!({"cnf": both})))
+        .unwrap();
+    assert_eq!(code(v.verify(&both)), ErrorCode::ClaimInvalid);
     for bad in [
         json!({"jkt": 5}),
         json!({"jkt": ""}),
@@ -685,4 +691,74 @@ fn every_client_algorithm_can_sign_proofs() {
         v.verify_request(&request("POST", &auth, &[&proof]))
             .unwrap_or_else(|e| panic!("{alg}: {e}"));
     }
+}
+
+#[test]
+fn required_mode_refuses_every_credential_without_a_proof_on_every_entry_point() {
+    let v = dpop_builder()
+        .dpop(DpopMode::Required)
+        .static_token("api-key", "ci")
+        .build()
+        .unwrap();
+    let unbound = issuer_key().mint(&claims()).unwrap();
+    for credential in [unbound.as_str(), "api-key"] {
+        assert_eq!(
+            code(v.verify(credential)),
+            ErrorCode::DpopProofMissing,
+            "{credential}"
+        );
+        assert_eq!(
+            code(v.verify(credential)),
+            ErrorCode::DpopProofMissing,
+            "cached: {credential}"
+        );
+        assert!(
+            matches!(v.verify_cached(credential), Some(Err(e)) if e.code() == ErrorCode::DpopProofMissing)
+        );
+        assert!(
+            matches!(v.verify_nonblocking(credential), Some(Err(e)) if e.code() == ErrorCode::DpopProofMissing)
+        );
+    }
+    let stats = v.stats();
+    assert_eq!(stats.accepted, 0, "{stats:?}");
+    // With its proof, a bound token is accepted.
+    let token = bound_token(client_key(), json!({}));
+    let proof = client_key()
+        .dpop_proof("POST", URL, Some(&token), None)
+        .unwrap();
+    let auth = format!("DPoP {token}");
+    v.verify_request(&request("POST", &auth, &[&proof]))
+        .unwrap();
+}
+
+#[test]
+fn a_shared_nonce_secret_lets_processes_accept_each_others_nonces() {
+    let secret = [42u8; 32];
+    let one = dpop_builder().dpop_nonce_secret(secret).build().unwrap();
+    let two = dpop_builder().dpop_nonce_secret(secret).build().unwrap();
+    let other = dpop_builder().dpop_nonce(true).build().unwrap();
+    let token = bound_token(client_key(), json!({}));
+    let auth = format!("DPoP {token}");
+    let resource = one.protected_resource(RESOURCE, &[], &[]).unwrap();
+    let nonce = resource.challenge(None, &[]).dpop_nonce.unwrap();
+    let proof = client_key()
+        .dpop_proof("POST", URL, Some(&token), Some(&nonce))
+        .unwrap();
+    two.verify_request(&request("POST", &auth, &[&proof]))
+        .unwrap();
+    let proof = client_key()
+        .dpop_proof("POST", URL, Some(&token), Some(&nonce))
+        .unwrap();
+    assert_eq!(
+        code(other.verify_request(&request("POST", &auth, &[&proof]))),
+        ErrorCode::DpopNonceRequired
+    );
+    assert_eq!(
+        dpop_builder()
+            .dpop_nonce_secret([1u8; 16])
+            .build()
+            .unwrap_err()
+            .code(),
+        ErrorCode::ConfigInvalid
+    );
 }

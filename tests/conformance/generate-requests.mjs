@@ -2,7 +2,7 @@
 // verify_request): the Authorization scheme rules and DPoP (RFC 9449) proofs. Same conventions as
 // cases.json (Node option names, one instant for every case, the outcome every language must
 // report); cases run in order against one verifier per configuration, so a replay case follows
-// the case that used its proof first. Run by core/tests/conformance.rs and the binding suites.
+// the case that used its proof first. `bearer` cases give a credential alone to verify / verifyAt. Run by core/tests/conformance.rs and the binding suites.
 //
 // The issuer and client keys are generated afresh on every run; the committed file is the fixture.
 // Thumbprints are computed here (RFC 7638), independently of jwtgate's own implementation.
@@ -110,6 +110,15 @@ const requests = [
   req('a full replay cache', `DPoP ${bound}`, [proof(bound)], code('dpop_replay_cache_full'), { verifier: 'tiny_replay_cache' }),
 ];
 
+// Plain verify / verifyAt (a credential without its request) is a Bearer presentation: bound
+// tokens are refused, and with dpop = required every credential is.
+const bearer = [
+  { name: 'plain verify of an unbound token', verifier: 'default', token: unbound, claims: alice },
+  { name: 'plain verify of a bound token', verifier: 'default', token: bound, code: 'dpop_proof_missing' },
+  { name: 'plain verify where DPoP is required', verifier: 'required', token: unbound, code: 'dpop_proof_missing' },
+  { name: 'plain verify of a bound token where DPoP is off', verifier: 'off', token: bound, code: 'dpop_proof_missing' },
+];
+
 const configs = [
   { name: 'an unknown DPoP mode', options: { ...base, dpop: 'sometimes' }, code: 'config_invalid' },
   { name: 'an HMAC algorithm for DPoP proofs', options: { ...base, dpopAlgorithms: ['HS256'] }, code: 'config_invalid' },
@@ -121,5 +130,5 @@ const configs = [
 ];
 
 const out = new URL('./requests.json', import.meta.url);
-writeFileSync(out, `${JSON.stringify({ now: NOW, verifiers, requests, configs }, null, 1)}\n`);
+writeFileSync(out, `${JSON.stringify({ now: NOW, verifiers, requests, bearer, configs }, null, 1)}\n`);
 console.log(`wrote ${requests.length} requests and ${configs.length} configurations to ${out.pathname}`);
