@@ -267,6 +267,7 @@ pub(crate) fn load_signing_key(
             ("RSA", _) => Some(Algorithm::RS256),
             ("EC", Some("P-256")) => Some(Algorithm::ES256),
             ("EC", Some("P-384")) => Some(Algorithm::ES384),
+            ("EC", Some("P-521")) => Some(Algorithm::ES512),
             ("OKP", Some("Ed25519")) => Some(Algorithm::EdDSA),
             (kty, crv) => return Err(bad(format!("unsupported key type kty={kty:?} crv={crv:?}"))),
         };

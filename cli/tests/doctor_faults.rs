@@ -226,7 +226,7 @@ fn advertised_algorithms_are_compared_with_the_keys() {
     };
     p.server.set(
         "/.well-known/openid-configuration",
-        Behaviour::json(doc(json!(["ES256", "ES512"]))),
+        Behaviour::json(doc(json!(["ES256", "ES256K"]))),
     );
     let (run, report) = p.doctor(&[]);
     run.expect_code(0);

@@ -75,6 +75,20 @@ const verifiers = {
   // Remote sources on a loopback port where nothing listens: every fetch fails at once.
   jwks_down: { issuer: ISSUER, audience: AUDIENCE, jwksUri: 'http://127.0.0.1:9/jwks', fetchTimeout: 0.5, refreshCooldown: 1, maxStale: 60 },
   discovery_down: { issuer: 'http://127.0.0.1:9', audience: AUDIENCE, fetchTimeout: 0.5, allowInsecureHttp: true },
+  // RFC 8707 canonical resource URIs: scheme and host case, default port, trailing slash.
+  canonical: { issuer: ISSUER, audience: 'HTTPS://MCP.fixture.test:443', jwks, audienceMatch: 'canonical' },
+  hierarchy: { ...base, requiredScopes: ['files:read'], scopeImplies: { 'files:write': ['files:read'], admin: ['*'] } },
+  // Claim dialects (Keycloak roles, Okta cid).
+  dialect: { ...base, scopeClaims: ['scope', 'realm_access.roles'], clientIdClaims: ['cid', 'azp'] },
+  id_token: { issuer: ISSUER, jwks, idToken: 'web-client' },
+  // Several providers, each with its own audience and algorithms.
+  providers: {
+    providers: [
+      { issuer: ISSUER, audience: AUDIENCE, jwks },
+      { issuer: 'https://idp2.fixture.test', audience: 'api-2', jwks, algorithms: ['EdDSA', 'Ed25519'] },
+    ],
+    requiredScopes: ['tools:call'],
+  },
 };
 
 const accepted = (sub, clientId, scopes, audienceMatched, kind = 'jwt') => ({ sub, clientId, scopes, audienceMatched, kind });
@@ -120,6 +134,24 @@ const cases = [
   { name: 'typ JWT where at+jwt is expected', verifier: 'at_jwt', token: mint(), code: 'typ_mismatch' },
   { name: 'typ application/at+jwt', verifier: 'at_jwt', token: mint({ header: { typ: 'application/at+jwt' } }), code: null, claims: alice },
   { name: 'JWKS unreachable', verifier: 'jwks_down', token: mint(), code: 'jwks_unavailable' },
+  { name: 'the RFC 9864 name Ed25519', token: mint({ alg: 'EdDSA', header: { alg: 'Ed25519' } }), code: null, claims: alice },
+  { name: 'canonical audience match', verifier: 'canonical', token: mint(), code: null, claims: accepted('alice', 'app-1', ['tools:call', 'read'], 'HTTPS://MCP.fixture.test:443') },
+  { name: 'canonical match keeps the path case', verifier: 'canonical', token: mint({ claims: { ...good, aud: 'https://mcp.fixture.test/MCP' } }), code: 'audience_mismatch', claim: 'aud' },
+  { name: 'a broader scope implies a narrower one', verifier: 'hierarchy', token: mint({ claims: { ...good, scope: 'files:write' } }), code: null, claims: accepted('alice', 'app-1', ['files:write'], AUDIENCE) },
+  { name: 'admin implies every scope', verifier: 'hierarchy', token: mint({ claims: { ...good, scope: 'admin' } }), code: null, claims: accepted('alice', 'app-1', ['admin'], AUDIENCE) },
+  { name: 'no implied scope', verifier: 'hierarchy', token: mint({ claims: { ...good, scope: 'files:list' } }), code: 'insufficient_scope', claim: 'scope', claims: accepted('alice', 'app-1', ['files:list'], AUDIENCE) },
+  { name: 'scopes and client id from a dialect', verifier: 'dialect', token: mint({ claims: { ...without('client_id'), cid: 'okta-client', realm_access: { roles: ['admin'] } } }), code: null, claims: accepted('alice', 'okta-client', ['tools:call', 'read', 'admin'], AUDIENCE) },
+  // The dialect's client id claims replace the default ones: client_id is not among them.
+  { name: 'a dialect scope claim given as a string', verifier: 'dialect', token: mint({ claims: { ...good, realm_access: { roles: 'admin' } } }), code: null, claims: accepted('alice', null, ['tools:call', 'read', 'admin'], AUDIENCE) },
+  { name: 'a dialect scope claim that is an object', verifier: 'dialect', token: mint({ claims: { ...good, realm_access: { roles: { admin: true } } } }), code: 'claim_invalid', claim: 'realm_access.roles' },
+  { name: 'an id_token for the client', verifier: 'id_token', token: mint({ claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', exp: LATER, iat: NOW - 5 } }), code: null, claims: accepted('u-1', 'u-1', [], 'web-client', 'id_token') },
+  { name: 'an access token in id_token mode', verifier: 'id_token', token: mint({ header: { typ: 'at+jwt' }, claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', exp: LATER } }), code: 'typ_mismatch' },
+  { name: 'an id_token issued to another client', verifier: 'id_token', token: mint({ claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', azp: 'other', exp: LATER } }), code: 'audience_mismatch', claim: 'azp' },
+  { name: 'first provider', verifier: 'providers', token: mint(), code: null, claims: alice },
+  { name: 'second provider', verifier: 'providers', token: mint({ alg: 'EdDSA', claims: { ...good, iss: 'https://idp2.fixture.test', aud: 'api-2' } }), code: null, claims: accepted('alice', 'app-1', ['tools:call', 'read'], 'api-2') },
+  { name: 'second provider refuses an algorithm the first allows', verifier: 'providers', token: mint({ claims: { ...good, iss: 'https://idp2.fixture.test', aud: 'api-2' } }), code: 'alg_not_allowed' },
+  { name: 'an unknown provider', verifier: 'providers', token: mint({ claims: { ...good, iss: 'https://idp3.fixture.test' } }), code: 'issuer_mismatch', claim: 'iss' },
+  { name: 'the outer required scopes apply to every provider', verifier: 'providers', token: mint({ claims: { ...good, scope: 'read' } }), code: 'insufficient_scope', claim: 'scope', claims: accepted('alice', 'app-1', ['read'], AUDIENCE) },
 ];
 
 // Waiting for keys that cannot come: the error names the failing step.
@@ -141,6 +173,12 @@ const configs = [
   { name: 'refresh cooldown over a day', options: { issuer: ISSUER, audience: AUDIENCE, refreshCooldown: 86401 }, code: 'config_invalid' },
   { name: 'max stale over 30 days', options: { issuer: ISSUER, audience: AUDIENCE, maxStale: 2592001 }, code: 'config_invalid' },
   { name: 'plain http to a remote host', options: { issuer: 'http://idp.fixture.test', audience: AUDIENCE }, code: 'config_invalid' },
+  { name: 'an audience in id_token mode', options: { ...base, idToken: 'web-client' }, code: 'config_invalid' },
+  { name: 'required scopes in id_token mode', options: { issuer: ISSUER, jwks, idToken: 'web-client', requiredScopes: ['x'] }, code: 'config_invalid' },
+  { name: 'an issuer next to providers', options: { issuer: ISSUER, providers: [{ ...base }] }, code: 'config_invalid' },
+  { name: 'a provider with two issuers', options: { providers: [{ ...base, issuer: [ISSUER, 'https://x.test'] }] }, code: 'config_invalid' },
+  { name: 'an empty scope claim list', options: { ...base, scopeClaims: [] }, code: 'config_invalid' },
+  { name: 'an unknown audience match', options: { ...base, audienceMatch: 'fuzzy' }, code: 'config_invalid' },
   { name: 'a private key as the public key', options: { issuer: ISSUER, audience: AUDIENCE, publicKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, code: 'config_invalid' },
 ];
 
