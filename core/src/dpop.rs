@@ -91,6 +91,7 @@ pub struct AuthRequest<'a> {
     pub(crate) url: &'a str,
     pub(crate) authorization: Option<&'a str>,
     pub(crate) dpop: &'a [&'a str],
+    pub(crate) api_key: Option<&'a str>,
 }
 
 impl<'a> AuthRequest<'a> {
@@ -108,7 +109,16 @@ impl<'a> AuthRequest<'a> {
             url,
             authorization,
             dpop,
+            api_key: None,
         }
+    }
+
+    /// The value of an `X-API-Key` header, for servers that take API keys there: when the
+    /// request has no `Authorization` header, it is checked against the configured static tokens
+    /// (never as a JWT), in constant time as every static token.
+    pub fn with_api_key(mut self, api_key: Option<&'a str>) -> AuthRequest<'a> {
+        self.api_key = api_key;
+        self
     }
 }
 
@@ -117,6 +127,8 @@ impl<'a> AuthRequest<'a> {
 pub(crate) enum Scheme {
     Bearer,
     Dpop,
+    /// An API key in the `X-API-Key` header: static tokens only.
+    ApiKey,
 }
 
 /// The credential a request presents.
@@ -184,6 +196,17 @@ impl DpopPolicy {
     /// The credential of a request, with the scheme rules that need no token check.
     pub(crate) fn presented<'r>(&self, request: &AuthRequest<'r>) -> Result<Presented<'r>, Error> {
         let Some(header) = request.authorization else {
+            if let Some(key) = request.api_key.map(|k| k.trim_matches([' ', '\t'])) {
+                if !key.is_empty() {
+                    return match self.mode {
+                        DpopMode::Required => Err(bearer_where_required()),
+                        _ => Ok(Presented {
+                            scheme: Scheme::ApiKey,
+                            token: key,
+                        }),
+                    };
+                }
+            }
             return Err(Error::new(
                 ErrorCode::CredentialMissing,
                 "the request has no Authorization header",
@@ -234,7 +257,8 @@ impl DpopPolicy {
         now: f64,
     ) -> Result<(), Error> {
         match (presented.scheme, verified.confirmation_jkt()) {
-            (Scheme::Bearer, None) => Ok(()),
+            (Scheme::Bearer | Scheme::ApiKey, None) => Ok(()),
+            (Scheme::ApiKey, Some(_)) => Err(bound_as_bearer()),
             (Scheme::Bearer, Some(_)) => Err(bound_as_bearer()),
             (Scheme::Dpop, None) => Err(Error::new(
                 ErrorCode::DpopKeyMismatch,

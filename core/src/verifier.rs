@@ -220,7 +220,10 @@ impl Verifier {
             Ok(presented) => presented,
             Err(e) => return self.count_rejection(Err(e)),
         };
-        let result = self.verify_token_at(presented.token, now);
+        let result = match presented.scheme {
+            Scheme::ApiKey => self.verify_api_key(presented.token),
+            _ => self.verify_token_at(presented.token, now),
+        };
         self.finish_request(presented, request, result, now)
     }
 
@@ -234,7 +237,10 @@ impl Verifier {
             Ok(presented) => presented,
             Err(e) => return self.count_rejection(Err(e)),
         };
-        let result = self.verify_token_async(presented.token).await;
+        let result = match presented.scheme {
+            Scheme::ApiKey => self.verify_api_key(presented.token),
+            _ => self.verify_token_async(presented.token).await,
+        };
         self.finish_request(presented, request, result, SystemTime::now())
     }
 
@@ -249,9 +255,32 @@ impl Verifier {
             Err(e) => return Some(self.count_rejection(Err(e))),
         };
         let now = SystemTime::now();
+        if presented.scheme == Scheme::ApiKey {
+            let result = self.verify_api_key(presented.token);
+            return Some(self.finish_request(presented, request, result, now));
+        }
         match self.first_pass_routed(presented.token, now) {
             Pass::Done(result) => Some(self.finish_request(presented, request, result, now)),
             Pass::AfterFetch(_) => None,
+        }
+    }
+
+    /// An `X-API-Key` credential: configured static tokens only, never a JWT.
+    fn verify_api_key(&self, key: &str) -> Result<Verified, Error> {
+        let inner = &*self.inner;
+        token::check_size(key, inner.policy.jws.max_token_bytes)?;
+        match inner.static_tokens.verify(key) {
+            Some(verified) => {
+                let result = inner.policy.check_scopes(verified);
+                if result.is_ok() {
+                    inner.counters.add(Event::StaticToken);
+                }
+                result
+            }
+            None => Err(Error::new(
+                ErrorCode::TokenUnknown,
+                "the X-API-Key value matches no configured API key (only static tokens are taken from that header)",
+            )),
         }
     }
 
@@ -353,7 +382,7 @@ impl Verifier {
         };
         let checked = match presented.scheme {
             Scheme::Dpop => checked.map_err(Error::in_dpop_scheme),
-            Scheme::Bearer => checked,
+            Scheme::Bearer | Scheme::ApiKey => checked,
         };
         self.count_rejection(checked)
     }
@@ -533,6 +562,9 @@ impl Verifier {
                 None,
             ));
         }
+        // What can be refused without keys is refused before waiting for them: a credential that
+        // is not a compact JWS never needs the keys, so it does not get a 503 while they are away.
+        token::Compact::split(token, inner.policy.jws.max_token_bytes).map_err(|e| (e, None))?;
         if let Some(remote) = &inner.remote {
             if !remote.loaded() {
                 return Err((remote.unavailable(), Some(Need::Keys)));

@@ -220,7 +220,7 @@ fn each_proof_check_of_rfc_9449_refuses_its_bad_proof() {
             custom_proof(
                 client_key(),
                 json!({}),
-                proof_claims(&token, json!({"iat": now + 301})),
+                proof_claims(&token, json!({"iat": now + 400})),
             ),
             ErrorCode::DpopProofInvalid,
         ),
@@ -760,5 +760,34 @@ fn a_shared_nonce_secret_lets_processes_accept_each_others_nonces() {
             .unwrap_err()
             .code(),
         ErrorCode::ConfigInvalid
+    );
+}
+
+#[test]
+fn api_keys_in_x_api_key_are_static_tokens_only() {
+    let v = dpop_builder().static_token("k-123", "ci").build().unwrap();
+    let ok = AuthRequest::new("GET", URL, None, &[]).with_api_key(Some("k-123"));
+    assert_eq!(v.verify_request(&ok).unwrap().client_id(), Some("ci"));
+    let wrong = AuthRequest::new("GET", URL, None, &[]).with_api_key(Some("k-124"));
+    assert_eq!(code(v.verify_request(&wrong)), ErrorCode::TokenUnknown);
+    // A JWT in X-API-Key is not a credential there.
+    let jwt = issuer_key().mint(&claims()).unwrap();
+    let as_key = AuthRequest::new("GET", URL, None, &[]).with_api_key(Some(&jwt));
+    assert_eq!(code(v.verify_request(&as_key)), ErrorCode::TokenUnknown);
+    // Authorization wins when both are sent; a blank key is no credential.
+    let bearer = format!("Bearer {jwt}");
+    let both = AuthRequest::new("GET", URL, Some(&bearer), &[]).with_api_key(Some("nope"));
+    v.verify_request(&both).unwrap();
+    let blank = AuthRequest::new("GET", URL, None, &[]).with_api_key(Some("  "));
+    assert_eq!(code(v.verify_request(&blank)), ErrorCode::CredentialMissing);
+    // With DPoP required, an API key is a credential without a proof.
+    let required = dpop_builder()
+        .static_token("k-123", "ci")
+        .dpop(DpopMode::Required)
+        .build()
+        .unwrap();
+    assert_eq!(
+        code(required.verify_request(&ok)),
+        ErrorCode::DpopProofMissing
     );
 }
