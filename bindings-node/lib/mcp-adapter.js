@@ -178,10 +178,11 @@ function createTokenVerifierWith(sdks, options, adapterOptions = {}) {
 const AUTH_OPTION_NAMES = ['verifier', 'resource', 'authorizationServers', 'scopesSupported', 'logger'];
 
 /**
- * The pieces of requireAuth / requireAuthRequest: the verifier, the protected resource (given, or
- * the verifier's for a resource URL: `Verifier.protectedResource`, which carries its DPoP
- * settings), the scopes every request needs (the verifier's required scopes, which the core
- * enforces and every challenge names), the logger.
+ * The pieces of requireAuth / requireAuthRequest: the verifier, the protected resource whose
+ * challenges answer refused requests (always the verifier's own: `Verifier.protectedResource`,
+ * which carries its DPoP settings and makes its server nonces), the scopes every request needs
+ * (the verifier's required scopes, which the core enforces and every challenge names), the
+ * resource's origin, the logger.
  */
 function authSetup(options, where) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -201,6 +202,8 @@ function authSetup(options, where) {
     throw configError(`${where}: resource is required: the resource URL, or a ProtectedResource`);
   } else if (options.authorizationServers !== undefined || options.scopesSupported !== undefined) {
     throw configError(`${where}: authorizationServers and scopesSupported belong to the ProtectedResource given as resource`);
+  } else {
+    resource = ownResource(verifier, resource, where);
   }
   // The URL of a request, for the DPoP proof's `htu` (RFC 9449 §4.3): the resource's own origin
   // with the request's path and query. Clients address the resource by that URL, and a proof
@@ -209,20 +212,85 @@ function authSetup(options, where) {
   return { verifier, resource, requiredScopes, origin, logger: loggerOf(options.logger, where) };
 }
 
-/** The access token of an `Authorization` value (`<scheme> <token>`), for AuthInfo.token. */
-function tokenOf(authorization) {
-  const space = authorization.indexOf(' ');
-  return authorization.slice(space + 1).trim();
+/**
+ * The verifier's own ProtectedResource for a given one: the same resource, authorization servers
+ * and scopes, with the verifier's DPoP settings. Challenges must be the refusing verifier's: its
+ * `DPoP algs=` and its server nonces (RFC 9449 §8), which another verifier's resource cannot make
+ * (a nonce made with another key is refused, and the client never gets one that works), and a
+ * resource built without a verifier makes none. A given resource whose document contradicts the
+ * verifier's DPoP settings (RFC 9449 §5.1: other proof algorithms, or
+ * `dpop_bound_access_tokens_required` other than the verifier's mode) describes another server:
+ * config_invalid, naming the fix. A document without `dpop_signing_alg_values_supported` (an
+ * optional member) contradicts nothing; the challenges still name the algorithms.
+ */
+function ownResource(verifier, given, where) {
+  const document = given.metadata();
+  const own = verifier.protectedResource(given.resource, {
+    authorizationServers: document.authorization_servers ?? [],
+    scopesSupported: document.scopes_supported ?? [],
+  });
+  const ownDocument = own.metadata();
+  const contradicts = (member) =>
+    (member in document || member === 'dpop_bound_access_tokens_required') &&
+    JSON.stringify(document[member]) !== JSON.stringify(ownDocument[member]);
+  for (const member of ['dpop_signing_alg_values_supported', 'dpop_bound_access_tokens_required']) {
+    if (contradicts(member)) {
+      throw configError(
+        `${where}: the ProtectedResource contradicts this verifier's DPoP settings (${member}: ` +
+          `${JSON.stringify(document[member] ?? null)}, the verifier's: ${JSON.stringify(ownDocument[member] ?? null)}); ` +
+          'build it with verifier.protectedResource(url, { authorizationServers, scopesSupported }), or pass the resource URL',
+      );
+    }
+  }
+  return own;
 }
+
+/**
+ * The access token of an `Authorization` value, read as the core reads it (RFC 9110 §11.4,
+ * `DpopPolicy::presented`): spaces and tabs around the value dropped, the scheme up to the first
+ * space or tab, the token after any run of them. AuthInfo.token is then the very string the core
+ * verified.
+ */
+function tokenOf(authorization) {
+  const value = authorization.replace(/^[ \t]+|[ \t]+$/g, '');
+  const gap = value.search(/[ \t]/);
+  return gap === -1 ? '' : value.slice(gap).replace(/^[ \t]+/, '');
+}
+
+// An absolute-form request target's scheme and authority (RFC 9112 §3.2.2, RFC 3986 §3).
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * The path and query of a request target as received (RFC 9112 §3.2), for the resource's URL:
+ * an origin-form target as it is — `//a.example/mcp` included, which is a path here, not a
+ * reference to another host —, the path and query of an absolute-form one (its scheme and
+ * authority are not this server's to trust: the origin is the configured resource's). Undefined
+ * for other forms (asterisk, authority), which name no resource.
+ */
+function pathAndQueryOf(target) {
+  if (typeof target !== 'string') return undefined;
+  if (target.startsWith('/')) return target;
+  const absolute = ABSOLUTE_FORM.exec(target);
+  if (absolute === null) return undefined;
+  const rest = target.slice(absolute[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/** The answer to a request whose target names no resource (RFC 9112 §3.2: 400). */
+const BAD_TARGET = Object.freeze({ status: 400, headers: Object.freeze({}), body: undefined });
 
 /**
  * One request through the core's `verify_request` (the Authorization scheme, the DPoP proof,
  * the token): `{ auth }` for an accepted credential, or `{ answer }` — the status, headers and
- * body to send — for a refused one.
+ * body to send — for a refused one. `target` is the request target as received; the URL handed
+ * to the core is the resource's origin followed by its path and query, joined as text: never
+ * resolved as a URL reference, which would let the target replace the origin.
  */
-async function authenticate(setup, method, pathAndQuery, authorization, dpop) {
+async function authenticate(setup, method, target, authorization, dpop) {
   const { verifier, resource, requiredScopes, origin, logger } = setup;
-  const url = new URL(pathAndQuery, origin).href;
+  const pathAndQuery = pathAndQueryOf(target);
+  if (pathAndQuery === undefined) return { answer: BAD_TARGET };
+  const url = `${origin}${pathAndQuery}`;
   try {
     const claims = await verifier.verifyRequest({ method, url, authorization, dpop });
     return { auth: authInfoOf(tokenOf(authorization), claims, requiredScopes, resource.metadataUrl) };
@@ -286,6 +354,7 @@ function requireAuth(options) {
 function requireAuthRequest(options) {
   const setup = authSetup(options, 'requireAuthRequest');
   return async function jwtgateRequireAuthRequest(request) {
+    // The host built request.url (WHATWG-parsed): its path and query, never its origin.
     const url = new URL(request.url);
     // Fetch joins repeated header fields with ", "; a DPoP proof (a compact JWS) has no comma, so
     // splitting gives back every field, and the core refuses more than one (RFC 9449 §4.3).
@@ -331,8 +400,9 @@ function metadataAnswer(method, resource) {
   return { status: 405, headers: { allow: 'GET, HEAD, OPTIONS' }, body: undefined };
 }
 
-function pathOf(url) {
-  return new URL(url, 'http://localhost').pathname;
+/** The path of a request target (see pathAndQueryOf; never resolved against another URL). */
+function pathOf(target) {
+  return pathAndQueryOf(target)?.replace(/[?#][^]*$/, '');
 }
 
 /**

@@ -109,7 +109,7 @@ for (const mode of MODES) {
         // The core's challenges, Bearer and DPoP (RFC 9449 §7.1): no error attribute without a
         // credential (RFC 6750 §3.1).
         const params = `resource_metadata="${metadataUrl}", scope="tools:call"`;
-        assert.equal(header, `Bearer ${params}, DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 EdDSA", ${params}`);
+        assert.equal(header, `Bearer ${params}, DPoP algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA Ed25519", ${params}`);
       } else {
         // The SDK writes its own challenge here, error="invalid_token" included.
         assert.match(header, /^Bearer error="invalid_token"/);
@@ -279,7 +279,7 @@ describe('requireAuthRequest (jwtgate, web-standard)', () => {
 
   test('another scheme is no Bearer credential: the challenge without error', async () => {
     const verifier = new Verifier({ staticTokens: [{ token: 'k', clientId: 'c', scopes: ['tools:call'] }], requiredScopes: ['tools:call'] });
-    const resource = new ProtectedResource('http://127.0.0.1:1/mcp', { authorizationServers: [idp.issuer] });
+    const resource = verifier.protectedResource('http://127.0.0.1:1/mcp', { authorizationServers: [idp.issuer] });
     const gate = requireAuthRequest({ verifier, resource, logger });
     for (const authorization of ['Basic Zm9vOmJhcg==', 'Bearer', '']) {
       const response = await gate(new Request('http://127.0.0.1:1/mcp', { headers: { authorization } }));

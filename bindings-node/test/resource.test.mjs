@@ -247,7 +247,7 @@ describe('verifyRequest and Verifier.protectedResource (the request path, DPoP s
     const document = allowed.metadata();
     assert.deepEqual(document.authorization_servers, [ISSUER]);
     assert.deepEqual(document.scopes_supported, ['tools:call']);
-    assert.deepEqual(document.dpop_signing_alg_values_supported, ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']);
+    assert.deepEqual(document.dpop_signing_alg_values_supported, ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
     assert.equal(document.dpop_bound_access_tokens_required, undefined);
     assert.match(allowed.challenge(undefined, ['tools:call']).wwwAuthenticate, /^Bearer resource_metadata="[^"]+", scope="tools:call", DPoP algs="RS256 /);
     const required = new Verifier({ ...options, dpop: 'required', dpopAlgorithms: ['ES256'], dpopNonce: true }).protectedResource(RESOURCE, {
