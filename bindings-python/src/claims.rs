@@ -54,7 +54,7 @@ impl Claims {
 
 #[pymethods]
 impl Claims {
-    /// `"jwt"` or `"static_token"`.
+    /// `"jwt"`, `"static_token"`, or `"id_token"` (a verifier in id_token mode).
     #[getter]
     fn kind(&self) -> &'static str {
         self.verified.kind().as_str()

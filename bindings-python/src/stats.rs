@@ -7,9 +7,15 @@ use pyo3::types::PyDict;
 /// only grow: take two snapshots and subtract for rates.
 #[pyclass(frozen, module = "jwtgate", name = "Stats")]
 pub struct Stats {
-    /// Credentials accepted (from the cache, by full verification, or as static tokens).
+    /// Credentials accepted (from the cache, by full verification, or as static tokens), less
+    /// `refused_after_verification`.
     #[pyo3(get)]
     accepted: u64,
+    /// Credentials that verified (counted in `cache_hits` or `verified`) and were then refused:
+    /// their DPoP binding failed (RFC 9449), or, with several providers, the verifier's own
+    /// required scopes were missing. They count as rejected.
+    #[pyo3(get)]
+    refused_after_verification: u64,
     /// Accepted from the verified-token cache, without crypto.
     #[pyo3(get)]
     cache_hits: u64,
@@ -70,6 +76,7 @@ impl Stats {
     pub fn from_core(stats: jwtgate::Stats) -> Stats {
         Stats {
             accepted: stats.accepted,
+            refused_after_verification: stats.refused_after_verification,
             cache_hits: stats.cache_hits,
             verified: stats.verified,
             static_tokens: stats.static_tokens,
@@ -113,6 +120,10 @@ impl Stats {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("accepted", self.accepted)?;
+        d.set_item(
+            "refused_after_verification",
+            self.refused_after_verification,
+        )?;
         d.set_item("cache_hits", self.cache_hits)?;
         d.set_item("verified", self.verified)?;
         d.set_item("static_tokens", self.static_tokens)?;

@@ -62,10 +62,11 @@ impl Drop for Verifier {
 /// Every keyword option of `Verifier(...)` and `Verifier.from_env(...)`, in the order of the
 /// builder (`VerifierBuilder`). One list for both constructors: the stub
 /// (`jwtgate/_native.pyi`) spells out their types.
-pub const OPTIONS: [&str; 27] = [
+pub const OPTIONS: [&str; 32] = [
     "issuer",
     "audience",
     "audience_match",
+    "id_token",
     "jwks_uri",
     "jwks",
     "public_key",
@@ -73,6 +74,8 @@ pub const OPTIONS: [&str; 27] = [
     "algorithms",
     "required_scopes",
     "scope_implies",
+    "scope_claims",
+    "client_id_claims",
     "leeway",
     "typ",
     "require_claims",
@@ -86,18 +89,21 @@ pub const OPTIONS: [&str; 27] = [
     "dpop_algorithms",
     "dpop_iat_window",
     "dpop_nonce",
+    "dpop_nonce_secret",
     "dpop_replay_cache_size",
+    "providers",
     "allow_insecure_http",
     "insecure_skip_audience_check",
     "insecure_allow_missing_exp",
 ];
 
-/// The keyword options given to a constructor, checked against [`OPTIONS`].
-struct Options<'a, 'py>(Option<&'a Bound<'py, PyDict>>);
+/// The keyword options given to a constructor (or one entry of `providers`), checked against
+/// [`OPTIONS`].
+struct Options<'py>(Option<Bound<'py, PyDict>>);
 
-impl<'a, 'py> Options<'a, 'py> {
+impl<'py> Options<'py> {
     /// Refuses a keyword that is not an option, as Python does for a function's signature.
-    fn new(caller: &str, given: Option<&'a Bound<'py, PyDict>>) -> PyResult<Self> {
+    fn new(caller: &str, given: Option<Bound<'py, PyDict>>) -> PyResult<Self> {
         for name in given.iter().flat_map(|d| d.keys()) {
             let known = name
                 .cast::<PyString>()
@@ -118,7 +124,7 @@ impl<'a, 'py> Options<'a, 'py> {
     /// The option's value (`None` when absent or given as `None`).
     fn get(&self, name: &'static str) -> PyResult<Option<Bound<'py, PyAny>>> {
         debug_assert!(OPTIONS.contains(&name), "{name} is not in OPTIONS");
-        match self.0 {
+        match &self.0 {
             Some(d) => Ok(given(d.get_item(name)?)),
             None => Ok(None),
         }
@@ -141,9 +147,9 @@ impl Verifier {
     fn build(
         py: Python<'_>,
         builder: VerifierBuilder,
-        options: &Options<'_, '_>,
+        options: &Options<'_>,
     ) -> PyResult<Verifier> {
-        let builder = configure(py, builder, options)?;
+        let builder = configure(py, builder, options, false)?;
         let core = builder.build().map_err(|e| to_pyerr(py, &e))?;
         Ok(Verifier { core: Some(core) })
     }
@@ -161,7 +167,7 @@ impl Verifier {
     #[new]
     #[pyo3(signature = (**options))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Verifier> {
-        let options = Options::new("Verifier()", options)?;
+        let options = Options::new("Verifier()", options.cloned())?;
         Verifier::build(py, VerifierBuilder::default(), &options)
     }
 
@@ -177,7 +183,7 @@ impl Verifier {
         prefix: Option<Bound<'_, PyAny>>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Verifier> {
-        let options = Options::new("Verifier.from_env()", options)?;
+        let options = Options::new("Verifier.from_env()", options.cloned())?;
         let prefix = match given(prefix) {
             Some(prefix) => plain_text(&prefix, "prefix")?,
             None => DEFAULT_ENV_PREFIX.to_owned(),
@@ -352,6 +358,17 @@ impl Verifier {
         KeysStatus::from_core(py, status)
     }
 
+    /// With several `providers`: each provider's issuer and the state of its keys, in
+    /// configuration order (empty otherwise; `keys_status()` is then the first provider's).
+    fn provider_keys_status(&self, py: Python<'_>) -> PyResult<Vec<(String, KeysStatus)>> {
+        let core = self.core();
+        let statuses = py.detach(|| core.provider_keys_status());
+        statuses
+            .into_iter()
+            .map(|(issuer, status)| Ok((issuer, KeysStatus::from_core(py, status)?)))
+            .collect()
+    }
+
     /// What the verifier has done since it was built (the core's counters), and the state of its
     /// keys and cache.
     fn stats(&self, py: Python<'_>) -> Stats {
@@ -394,13 +411,18 @@ impl Verifier {
     }
 }
 
-/// Applies the keyword options to `builder`.
+/// Applies the keyword options to `builder`; `in_provider` for the options of one entry of
+/// `providers`.
 fn configure(
     py: Python<'_>,
     mut builder: VerifierBuilder,
-    options: &Options<'_, '_>,
+    options: &Options<'_>,
+    in_provider: bool,
 ) -> PyResult<VerifierBuilder> {
     builder = builder.issuers(strings(options.get("issuer")?, "issuer")?);
+    if let Some(client_id) = options.get("id_token")? {
+        builder = builder.id_token(plain_text(&client_id, "id_token")?);
+    }
     if let Some(audience) = options.get("audience")? {
         builder = builder.audiences(strings(Some(audience), "audience")?);
     }
@@ -434,6 +456,12 @@ fn configure(
         for (broader, narrower) in scope_implications(&map)? {
             builder = builder.scope_implies(broader, narrower);
         }
+    }
+    if let Some(paths) = options.get("scope_claims")? {
+        builder = builder.scope_claims(strings(Some(paths), "scope_claims")?);
+    }
+    if let Some(paths) = options.get("client_id_claims")? {
+        builder = builder.client_id_claims(strings(Some(paths), "client_id_claims")?);
     }
     if let Some(leeway) = options.get("leeway")? {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
@@ -479,13 +507,91 @@ fn configure(
     if options.get("dpop_nonce")?.is_some() {
         builder = builder.dpop_nonce(options.flag("dpop_nonce")?);
     }
+    if let Some(secret) = options.get("dpop_nonce_secret")? {
+        // The builder's `dpop_nonce_secret` turns nonces on; keyword arguments have no order, so
+        // an explicit `dpop_nonce=False` next to a secret is a contradiction, not "the last wins".
+        if options.get("dpop_nonce")?.is_some() && !options.flag("dpop_nonce")? {
+            return Err(config_error(
+                py,
+                "dpop_nonce=False contradicts dpop_nonce_secret (a secret turns server nonces on): drop one of them",
+            ));
+        }
+        builder = builder.dpop_nonce_secret(bytes(&secret, "dpop_nonce_secret")?);
+    }
     if let Some(entries) = options.get("dpop_replay_cache_size")? {
         builder = builder.dpop_replay_cache_size(size(&entries, "dpop_replay_cache_size")?);
+    }
+    if let Some(list) = options.get("providers")? {
+        for provider in providers(py, &list, in_provider)? {
+            builder = builder.provider(provider);
+        }
     }
     if options.flag("allow_insecure_http")? {
         builder = builder.allow_insecure_http();
     }
     Ok(builder)
+}
+
+/// `providers`: a list of option mappings, one per identity provider, each with the keyword
+/// options of `Verifier(...)` (the core requires exactly one issuer each, and keeps static tokens,
+/// required scopes, the scope hierarchy and DPoP on the verifier holding them).
+///
+/// The entries of a provider's own `providers` are not read: the core refuses providers inside a
+/// provider, and not descending keeps a deeply nested value from recursing here.
+fn providers(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    in_provider: bool,
+) -> PyResult<Vec<VerifierBuilder>> {
+    const SHAPE: &str =
+        "providers must be a list of option mappings (dicts), one per identity provider";
+    if value.is_instance_of::<PyString>()
+        || value.is_instance_of::<PyBytes>()
+        || value.cast::<PyMapping>().is_ok()
+    {
+        return Err(PyTypeError::new_err(SHAPE));
+    }
+    let mut built = Vec::new();
+    for (i, item) in value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(SHAPE))?
+        .enumerate()
+    {
+        let item = item?;
+        let mapping = item
+            .cast::<PyMapping>()
+            .map_err(|_| PyTypeError::new_err(SHAPE))?;
+        if in_provider {
+            built.push(VerifierBuilder::default());
+            continue;
+        }
+        let options = PyDict::new(py);
+        options.update(mapping)?;
+        let name = format!("providers[{i}]");
+        let provider = Options::new("a provider", Some(options))
+            .and_then(|options| configure(py, VerifierBuilder::default(), &options, true))
+            .map_err(|e| within(py, &name, e))?;
+        built.push(provider);
+    }
+    Ok(built)
+}
+
+/// A conversion error inside one provider's options, its message prefixed with where it is.
+fn within(py: Python<'_>, place: &str, error: PyErr) -> PyErr {
+    if error.is_instance_of::<PyTypeError>(py) {
+        return PyTypeError::new_err(format!("{place}: {}", error.value(py)));
+    }
+    match error.value(py).getattr("code") {
+        Ok(code) if code.eq("config_invalid").unwrap_or(false) => {
+            let message = error
+                .value(py)
+                .getattr("message")
+                .and_then(|m| m.extract::<String>())
+                .unwrap_or_default();
+            config_error(py, format!("{place}: {message}"))
+        }
+        _ => error,
+    }
 }
 
 /// A list of algorithm names (one `str` is one name).

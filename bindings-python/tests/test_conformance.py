@@ -33,6 +33,10 @@ NODE_TO_PYTHON = {
     "algorithms": "algorithms",
     "requiredScopes": "required_scopes",
     "scopeImplies": "scope_implies",
+    "scopeClaims": "scope_claims",
+    "clientIdClaims": "client_id_claims",
+    "idToken": "id_token",
+    "providers": "providers",
     "requiredClaims": "require_claims",
     "typ": "typ",
     "clockTolerance": "leeway",
@@ -46,14 +50,15 @@ NODE_TO_PYTHON = {
     "dpopAlgorithms": "dpop_algorithms",
     "dpopIatWindow": "dpop_iat_window",
     "dpopNonce": "dpop_nonce",
+    "dpopNonceSecret": "dpop_nonce_secret",
     "dpopReplayCacheSize": "dpop_replay_cache_size",
     "allowInsecureHttp": "allow_insecure_http",
     "insecureSkipAudienceCheck": "insecure_skip_audience_check",
     "insecureAllowMissingExp": "insecure_allow_missing_exp",
 }
 
-# Options the shared fixtures do not exercise yet (tests/test_resource.py covers them here).
-NOT_IN_FIXTURES_YET = {"audienceMatch", "scopeImplies"}
+# Options the shared fixtures do not exercise (yet): tested here in tests/test_providers.py.
+NOT_IN_FIXTURES_YET = {"dpopNonceSecret"}
 
 
 def base64url(text: str) -> bytes:
@@ -76,6 +81,8 @@ def keywords(options: dict[str, Any]) -> dict[str, Any]:
             value = base64url(value)
         elif name == "staticTokens":
             value = {t["token"]: static_identity(t) for t in value}
+        elif name == "providers":
+            value = [keywords(provider) for provider in value]
         out[NODE_TO_PYTHON[name]] = value
     return out
 
@@ -150,6 +157,21 @@ def test_request(case: dict[str, Any], request_verifiers: dict[str, jwtgate.Veri
         return
     with pytest.raises((jwtgate.InvalidToken, jwtgate.ConfigError)) as caught:
         verifier.verify_request_at(*call, now=REQUESTS["now"])
+    check_rejection(caught.value, code, name)
+    assert caught.value.claim == case.get("claim"), (name, caught.value.message)
+
+
+@pytest.mark.parametrize("case", REQUESTS["bearer"], ids=[c["name"] for c in REQUESTS["bearer"]])
+def test_bearer(case: dict[str, Any], request_verifiers: dict[str, jwtgate.Verifier]) -> None:
+    """The plain Bearer entry point (``verify_at``) of the request fixtures' verifiers: a
+    DPoP-bound token, and every token where DPoP is required, is refused there."""
+    verifier = request_verifiers[case["verifier"]]
+    name, code = case["name"], case.get("code")
+    if code is None:
+        assert identity(verifier.verify_at(case["token"], REQUESTS["now"])) == case["claims"], name
+        return
+    with pytest.raises(jwtgate.InvalidToken) as caught:
+        verifier.verify_at(case["token"], REQUESTS["now"])
     check_rejection(caught.value, code, name)
     assert caught.value.claim == case.get("claim"), (name, caught.value.message)
 

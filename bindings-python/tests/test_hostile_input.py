@@ -42,16 +42,20 @@ SIZES = ["cache_size", "max_token_bytes"]
 # Options whose value is the key source: tried without the static JWKS of the base options.
 KEY_SOURCES = ["jwks_uri", "jwks", "public_key", "hmac_secret"]
 OPTIONS = [
-    "issuer", "audience", "audience_match", "jwks_uri", "jwks", "public_key", "hmac_secret",
-    "algorithms", "required_scopes", "scope_implies", "leeway", "typ", "require_claims",
-    "static_tokens", "cache_size",
+    "issuer", "audience", "audience_match", "id_token", "jwks_uri", "jwks", "public_key",
+    "hmac_secret", "algorithms", "required_scopes", "scope_implies", "scope_claims",
+    "client_id_claims", "leeway", "typ", "require_claims", "static_tokens", "cache_size",
     "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "dpop", "dpop_algorithms",
-    "dpop_iat_window", "dpop_nonce", "dpop_replay_cache_size", "allow_insecure_http",
-    "insecure_skip_audience_check", "insecure_allow_missing_exp",
+    "dpop_iat_window", "dpop_nonce", "dpop_nonce_secret", "dpop_replay_cache_size", "providers",
+    "allow_insecure_http", "insecure_skip_audience_check", "insecure_allow_missing_exp",
 ]
 
 
 def base_for(option: str) -> dict[str, Any]:
+    if option == "providers":
+        return {}
+    if option == "id_token":
+        return {"issuer": ISS, "jwks": JWKS}
     if option in KEY_SOURCES:
         return {"issuer": ISS, "audience": AUD}
     if option in ("issuer",):
@@ -136,6 +140,57 @@ def test_hostile_option_values_raise_typed_errors(option: str) -> None:
                 # A number out of range is a configuration error, not a type error.
                 failures.append(f"{option}={value!r}: expected ConfigError, got {describe(error)}")
     assert not failures, "\n".join(failures)
+
+
+# The options one provider of `providers` may set (the rest stay on the verifier holding them).
+PROVIDER_OPTIONS = [
+    "issuer", "audience", "audience_match", "id_token", "jwks_uri", "jwks", "public_key",
+    "hmac_secret", "algorithms", "scope_claims", "client_id_claims", "leeway", "typ",
+    "require_claims", "cache_size", "max_token_bytes", "fetch_timeout", "refresh_cooldown",
+    "max_stale", "allow_insecure_http", "insecure_skip_audience_check", "insecure_allow_missing_exp",
+]
+
+
+def test_hostile_providers_raise_typed_errors() -> None:
+    """`providers`: hostile entries, hostile values of every option inside one provider, a
+    provider nested 100,000 deep (no recursion that deep: the core refuses providers inside a
+    provider), and more providers than the core allows."""
+    failures = []
+
+    def check(what: str, options: dict[str, Any], *, must_fail: bool = False) -> None:
+        error = outcome(jwtgate.Verifier, **options)
+        if not typed(error, jwtgate.ConfigError, TypeError) or (must_fail and error is None):
+            failures.append(f"{what}: {describe(error)}")
+
+    for value in HOSTILE:
+        check(f"providers=[{value!r}]", {"providers": [value]}, must_fail=True)
+        for option in PROVIDER_OPTIONS:
+            provider = {**base_for(option), option: value}
+            check(f"providers=[{{{option}: {value!r}}}]", {"providers": [provider]})
+    nested: dict[str, Any] = {"issuer": ISS, "audience": AUD, "jwks": JWKS}
+    for _ in range(100_000):
+        nested = {"issuer": ISS, "audience": AUD, "jwks": JWKS, "providers": [nested]}
+    check("providers nested 100,000 deep", {"providers": [nested]}, must_fail=True)
+    many = [{"issuer": f"https://idp-{i}.example.test", "audience": AUD, "jwks": JWKS} for i in range(2_000)]
+    check("2,000 providers", {"providers": many}, must_fail=True)
+    check("a generator of providers", {"providers": ({"issuer": ISS, "audience": AUD, "jwks": JWKS} for _ in range(1))})
+    assert not failures, "\n".join(failures)
+
+
+def test_hostile_id_token_and_dialect_values() -> None:
+    """Blank or over-long client ids and claim paths: the core's ConfigError."""
+    for client_id in ("", "  ", "x" * 5000):
+        with pytest.raises(jwtgate.ConfigError):
+            jwtgate.Verifier(issuer=ISS, jwks=JWKS, id_token=client_id)
+    for option in ("scope_claims", "client_id_claims"):
+        for paths in ([], [""], ["a..b"], ["x" * 5000], ["."] ):
+            error = outcome(jwtgate.Verifier, issuer=ISS, audience=AUD, jwks=JWKS, **{option: paths})
+            assert typed(error, jwtgate.ConfigError), describe(error)
+        with pytest.raises(jwtgate.ConfigError):
+            jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=JWKS, **{option: []})
+    for secret in (b"", b"x" * 31, "\ud800" * 40):
+        with pytest.raises(jwtgate.ConfigError):
+            jwtgate.Verifier(issuer=ISS, audience=AUD, jwks=JWKS, dpop_nonce_secret=secret)
 
 
 def test_sizes_over_usize_or_negative_are_config_errors() -> None:

@@ -32,6 +32,9 @@ _StaticIdentity = Union[str, _StaticIdentityMapping]
 _AudienceMatch = Literal["exact", "canonical"]
 _DpopMode = Literal["off", "allowed", "required"]
 _ScopeImplies = Mapping[str, _Strings]
+_ProviderOptions = Mapping[str, Any]
+"""One identity provider of ``providers``: the keyword options of :class:`Verifier` that belong
+to a provider (exactly one ``issuer``; its keys, audience, algorithms, dialect, ``typ``, cache)."""
 
 @final
 class _CoreError:
@@ -70,7 +73,8 @@ class Claims(Mapping[str, Any]):
     tokens), with typed attributes for the registered claims, ``scopes`` and ``client_id``."""
 
     @property
-    def kind(self) -> Literal["jwt", "static_token"]: ...
+    def kind(self) -> Literal["jwt", "static_token", "id_token"]:
+        """``"jwt"``, ``"static_token"``, or ``"id_token"`` (a verifier in id_token mode)."""
     @property
     def alg(self) -> Optional[str]:
         """The header's ``alg`` (JWTs only)."""
@@ -97,8 +101,9 @@ class Claims(Mapping[str, Any]):
     def jti(self) -> Optional[str]: ...
     @property
     def client_id(self) -> Optional[str]:
-        """``client_id`` (RFC 9068), else ``azp``, else ``sub``; for static tokens the configured
-        id. None only for a JWT with none of the three."""
+        """``client_id`` (RFC 9068), else ``azp``, else ``sub`` (or the first of the verifier's
+        ``client_id_claims`` holding a string); for static tokens the configured id. None only for
+        a JWT with none of them."""
     @property
     def confirmation_jkt(self) -> Optional[str]:
         """The RFC 7638 thumbprint a DPoP-bound token is bound to (``cnf.jkt``), or None."""
@@ -117,7 +122,8 @@ class Claims(Mapping[str, Any]):
         token, different otherwise (a keyed 64-bit hash)."""
     @property
     def scopes(self) -> list[str]:
-        """Scopes from ``scope`` (space-separated) and ``scp``."""
+        """Scopes from ``scope`` (space-separated) and ``scp``, or from the verifier's
+        ``scope_claims``; for static tokens the configured ones; none for an id_token."""
     @property
     def claims_json(self) -> str:
         """The claims set as the signed JSON text."""
@@ -190,7 +196,13 @@ class Stats:
 
     @property
     def accepted(self) -> int:
-        """Credentials accepted (``cache_hits + verified + static_tokens``)."""
+        """Credentials accepted (``cache_hits + verified + static_tokens``, less
+        ``refused_after_verification``)."""
+    @property
+    def refused_after_verification(self) -> int:
+        """Credentials that verified (counted in ``cache_hits`` or ``verified``) and were then
+        refused: their DPoP binding failed (RFC 9449), or, with several providers, the verifier's
+        own required scopes were missing. They count as rejected."""
     @property
     def cache_hits(self) -> int:
         """Accepted from the verified-token cache, without crypto."""
@@ -251,6 +263,7 @@ class Verifier:
         issuer: Optional[_Strings] = None,
         audience: Optional[_Strings] = None,
         audience_match: Optional[_AudienceMatch] = None,
+        id_token: Optional[str] = None,
         jwks_uri: Optional[str] = None,
         jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
         public_key: Optional[Union[str, bytes]] = None,
@@ -258,6 +271,8 @@ class Verifier:
         algorithms: Optional[_Strings] = None,
         required_scopes: Optional[_Strings] = None,
         scope_implies: Optional[_ScopeImplies] = None,
+        scope_claims: Optional[_Strings] = None,
+        client_id_claims: Optional[_Strings] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -271,7 +286,9 @@ class Verifier:
         dpop_algorithms: Optional[_Strings] = None,
         dpop_iat_window: Optional[_Seconds] = None,
         dpop_nonce: Optional[bool] = None,
+        dpop_nonce_secret: Optional[Union[str, bytes]] = None,
         dpop_replay_cache_size: Optional[int] = None,
+        providers: Optional[Sequence[_ProviderOptions]] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,
@@ -282,7 +299,14 @@ class Verifier:
           (OIDC discovery, then RFC 8414) unless ``jwks_uri``, ``jwks``, ``public_key`` or
           ``hmac_secret`` is given.
         * ``audience``: accepted ``aud`` value(s); required unless
-          ``insecure_skip_audience_check=True``.
+          ``insecure_skip_audience_check=True`` (or ``id_token``).
+        * ``id_token``: id_token mode — the credential is an OIDC id_token issued to this client
+          id (``aud`` contains it, ``azp`` equals it when present and is present when ``aud`` has
+          several values, ``typ`` is ``JWT`` or absent; ``Claims.kind`` is ``"id_token"``). For
+          providers that issue opaque access tokens; never a fallback, and a warning is logged
+          when the verifier is built: id_tokens prove a login to a client, they are not access
+          tokens for other services. An id_token carries no scopes: ``audience``,
+          ``required_scopes`` and ``typ`` are :class:`ConfigError` with it.
         * ``audience_match``: ``"exact"`` (default: byte equality) or ``"canonical"``
           (URL-shaped audiences compare as canonical resource URIs: scheme and host
           case-insensitive, default port dropped, one trailing slash ignored; the MCP
@@ -292,12 +316,22 @@ class Verifier:
         * ``jwks``: a static JWKS (JSON text or dict). ``public_key``: PEM public key(s).
         * ``hmac_secret``: a shared secret, bound by the core to every HS* algorithm named in
           ``algorithms`` (:class:`ConfigError` if none is).
-        * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm).
+        * ``algorithms``: accepted ``alg`` values (default: every asymmetric algorithm): RS256,
+          RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 (P-521), EdDSA and Ed25519 (one
+          algorithm under its RFC 8037 and RFC 9864 names), HS256, HS384, HS512.
         * ``required_scopes``: scopes every credential must carry, static tokens included (a
           str is split on spaces).
         * ``scope_implies``: a scope hierarchy, broader scope → the scope(s) it implies
           (``{"files:write": ["files:read"], "admin": ["*"]}``; ``"*"`` stands for every
           scope), applied transitively by every scope check. None unless configured.
+        * ``scope_claims``: where scopes come from, in order (default ``["scope", "scp"]``):
+          claim names or paths through nested objects (``"permissions"``, ``"roles"``,
+          ``"realm_access.roles"``, ``"resource_access.my-client.roles"``, ``"cognito:groups"``;
+          a top-level name containing dots wins over a path). A string claim is split on
+          spaces, an array gives one scope per element. Replaces the default: list ``"scope"``
+          to keep it.
+        * ``client_id_claims``: where the client id comes from, the first that holds a string
+          (default ``["client_id", "azp", "sub"]``; Okta ``"cid"``, Entra v1 ``"appid"``).
         * ``leeway``: clock-skew tolerance for ``exp``/``nbf``/``iat`` in seconds (≤ 600).
         * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
         * ``require_claims``: claims that must be present.
@@ -320,7 +354,19 @@ class Verifier:
           ``dpop_iat_window``: how far a proof's ``iat`` may be from now, either way (default
           300 s, at most 3600); ``dpop_nonce``: require server nonces (RFC 9449 §8; default
           False; challenges then carry a fresh ``dpop_nonce``); ``dpop_replay_cache_size``: proofs
-          remembered against replay (default 1,048,576).
+          remembered against replay (default 1,048,576), in this process: a proof replayed to
+          another process or replica is not detected there.
+        * ``dpop_nonce_secret``: the secret server nonces are made with (str or bytes, at least
+          32 bytes), for several processes behind one URL: each then accepts the others' nonces.
+          Turns ``dpop_nonce`` on (``dpop_nonce=False`` with it is a :class:`ConfigError`).
+        * ``providers``: several identity providers in one verifier, a list of option dicts
+          (``[{"issuer": ..., "audience": ..., "jwks_uri": ...}, ...]``), each with exactly one
+          ``issuer`` and its own keys, audience, algorithms, ``scope_claims`` /
+          ``client_id_claims``, ``id_token``, ``typ`` and cache. The token's ``iss``, read
+          before the signature only to choose the provider, selects it; an unknown issuer is
+          ``issuer_mismatch`` without network traffic. ``static_tokens``, ``required_scopes``,
+          ``scope_implies`` and the DPoP options stay on the verifier holding the providers;
+          the per-provider options there are a :class:`ConfigError`.
 
         Seconds are an ``int``, a ``float`` or a ``timedelta``; sizes an ``int``; flags a
         ``bool``. A value of another type or an unknown keyword raises ``TypeError``; a value out
@@ -334,6 +380,7 @@ class Verifier:
         issuer: Optional[_Strings] = None,
         audience: Optional[_Strings] = None,
         audience_match: Optional[_AudienceMatch] = None,
+        id_token: Optional[str] = None,
         jwks_uri: Optional[str] = None,
         jwks: Optional[Union[str, bytes, Mapping[str, Any]]] = None,
         public_key: Optional[Union[str, bytes]] = None,
@@ -341,6 +388,8 @@ class Verifier:
         algorithms: Optional[_Strings] = None,
         required_scopes: Optional[_Strings] = None,
         scope_implies: Optional[_ScopeImplies] = None,
+        scope_claims: Optional[_Strings] = None,
+        client_id_claims: Optional[_Strings] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -354,7 +403,9 @@ class Verifier:
         dpop_algorithms: Optional[_Strings] = None,
         dpop_iat_window: Optional[_Seconds] = None,
         dpop_nonce: Optional[bool] = None,
+        dpop_nonce_secret: Optional[Union[str, bytes]] = None,
         dpop_replay_cache_size: Optional[int] = None,
+        providers: Optional[Sequence[_ProviderOptions]] = None,
         allow_insecure_http: bool = False,
         insecure_skip_audience_check: bool = False,
         insecure_allow_missing_exp: bool = False,
@@ -421,7 +472,10 @@ class Verifier:
         the descriptive discovery/JWKS error after ``timeout`` seconds (:class:`ConfigError` for
         a negative, NaN, infinite or too large timeout)."""
     def keys_status(self) -> KeysStatus:
-        """The state of the verifier's keys."""
+        """The state of the verifier's keys (with ``providers``: the first provider's)."""
+    def provider_keys_status(self) -> list[tuple[str, KeysStatus]]:
+        """With ``providers``: each provider's issuer and the state of its keys, in
+        configuration order; empty otherwise."""
     def stats(self) -> Stats:
         """What the verifier has done since it was built: outcomes by error code, cache use,
         key fetches, and the state of its keys and cache."""
