@@ -84,8 +84,13 @@ export declare class NativeVerifier {
   waitReady(timeoutSeconds: number): Promise<void>
   /** What the verifier has done, and the state of its cache and keys (the core's `Stats`). */
   stats(): Stats
-  /** The state of the verifier's keys. */
+  /** The state of the verifier's keys (with providers: the first provider's). */
   keysStatus(): KeysStatus
+  /**
+   * With several providers: each provider's issuer and the state of its keys, in
+   * configuration order (empty otherwise).
+   */
+  providerKeysStatus(): Array<ProviderKeysStatus>
   /**
    * The scopes every credential must carry (the core's `required_scopes`: configured or
    * read from the environment).
@@ -215,6 +220,14 @@ export interface KeysStatus {
   failures: number
 }
 
+/** One provider's keys (`Verifier::provider_keys_status`). */
+export interface ProviderKeysStatus {
+  /** The provider's issuer. */
+  issuer: string
+  /** The state of its keys. */
+  status: KeysStatus
+}
+
 /**
  * Registers the JavaScript hooks of this JS environment (main thread or worker): the
  * `JwtGateError` class and the claims-object factory. `index.js` calls it once when loaded.
@@ -248,8 +261,16 @@ export interface StaticTokenOptions {
  * are numbers, exact up to 2^53).
  */
 export interface Stats {
-  /** Credentials accepted (cache hits + verified + static tokens). */
+  /**
+   * Credentials accepted (cache hits + verified + static tokens, less
+   * `refused_after_verification`).
+   */
   accepted: number
+  /**
+   * Credentials that verified and were then refused: their DPoP binding failed, or (with
+   * providers) the outer required scopes were missing. Counted as rejected.
+   */
+  refusedAfterVerification: number
   /** Accepted from the verified-token cache, without crypto. */
   cacheHits: number
   /** Accepted by a full verification. */
@@ -323,6 +344,19 @@ export interface VerifierOptions {
   dpopNonce?: boolean
   /** Capacity of the DPoP replay cache, in proofs. */
   dpopReplayCacheSize?: number
+  /**
+   * The secret server nonces are made with (at least 32 bytes; `index.js` turns strings
+   * into their UTF-8 bytes): processes sharing it accept each other's nonces.
+   */
+  dpopNonceSecret?: Uint8Array
+  /** Where scopes come from: claim names or dotted paths, in order (replaces `scope`, `scp`). */
+  scopeClaims?: string | Array<string>
+  /** Where the client id comes from: claim names or dotted paths, in order. */
+  clientIdClaims?: string | Array<string>
+  /** id_token mode: the client id OIDC id_tokens must be issued to. */
+  idToken?: string
+  /** Several identity providers: one option set per provider, each with exactly one issuer. */
+  providers?: Array<VerifierOptions>
   /** Leeway for `exp`, `nbf`, `iat`, in seconds. */
   clockTolerance?: number
   /** Expected header `typ` (e.g. `at+jwt`). */

@@ -1,7 +1,11 @@
 // Type declarations of the package `jwtgate` (CommonJS entry; index.d.mts re-exports them for
 // ESM). The native layer's generated declarations are in binding.d.ts (internal).
 
-/** The JWS algorithms jwtgate verifies (RFC 7518 names). `none` does not exist. */
+/**
+ * The JWS algorithms jwtgate verifies (RFC 7518 names; `EdDSA` from RFC 8037 and `Ed25519`, its
+ * RFC 9864 name, are one algorithm on Ed25519 keys). `ES512` (ECDSA on P-521) needs the default
+ * aws-lc-rs backend. `none` does not exist.
+ */
 export type Algorithm =
   | 'RS256'
   | 'RS384'
@@ -11,7 +15,9 @@ export type Algorithm =
   | 'PS512'
   | 'ES256'
   | 'ES384'
+  | 'ES512'
   | 'EdDSA'
+  | 'Ed25519'
   | 'HS256'
   | 'HS384'
   | 'HS512';
@@ -205,8 +211,11 @@ export interface VerifierOptions {
   /**
    * DPoP (RFC 9449), checked by {@link Verifier.verifyRequest}: `'allowed'` (default: Bearer
    * tokens work; DPoP-bound tokens — `cnf.jkt` — only with a valid proof), `'required'` (only
-   * DPoP-bound tokens with proofs) or `'off'` (the DPoP scheme is refused, and so are bound
-   * tokens). A bound token is never accepted as a Bearer token, by any entry point.
+   * DPoP-bound tokens with proofs: the token-only entry points — `verify`, `verifySync`,
+   * `verifyAt`, and jwtgate/mcp's `createTokenVerifier` for the SDK's middleware — then refuse
+   * every credential, static tokens included, with `dpop_proof_missing`) or `'off'` (the DPoP
+   * scheme is refused, and so are bound tokens). A bound token is never accepted as a Bearer
+   * token, by any entry point.
    */
   dpop?: 'off' | 'allowed' | 'required';
   /** Algorithms accepted for DPoP proofs (default: every asymmetric algorithm; no HS*). */
@@ -223,10 +232,53 @@ export interface VerifierOptions {
    */
   dpopNonce?: boolean;
   /**
-   * Capacity of the DPoP replay cache, in proofs (default 1,048,576). When it is full of proofs
-   * still inside the window, new proofs are refused with `dpop_replay_cache_full` (503).
+   * Capacity of the DPoP replay cache, in proofs (default 1,048,576). When a client key's share
+   * of it is full of proofs still inside the window, new proofs are refused with
+   * `dpop_replay_cache_full` (503). The cache lives in this process: a proof replayed to another
+   * process (worker, replica) is not detected there.
    */
   dpopReplayCacheSize?: number;
+  /**
+   * The secret server nonces are made with — bytes, or a string taken as its UTF-8 bytes; at
+   * least 32 bytes — for several processes behind one name: each accepts the others' nonces.
+   * Turns {@link dpopNonce} on (`dpopNonce: false` next to it is `config_invalid`). Without it,
+   * every verifier draws its own key.
+   */
+  dpopNonceSecret?: Uint8Array | string;
+  /**
+   * Where scopes come from, in order: claim names or paths through nested objects joined by
+   * `.` (a top-level name containing dots wins), e.g. `'permissions'` (Auth0), `'roles'` (Entra
+   * app roles), `'realm_access.roles'` / `'resource_access.<client>.roles'` (Keycloak),
+   * `'cognito:groups'` (Cognito). A string claim is split on spaces, an array gives one scope per
+   * element. Replaces the default (`scope`, then `scp`): list `'scope'` to keep it. 1 to 16 paths.
+   */
+  scopeClaims?: string | readonly string[];
+  /**
+   * Where the client id comes from: the first of these claims (names or dotted paths) holding a
+   * non-empty string, e.g. `['cid']` (Okta), `['appid', 'azp']` (Entra). Replaces the default
+   * (`client_id`, `azp`, `sub`).
+   */
+  clientIdClaims?: string | readonly string[];
+  /**
+   * id_token mode: the credential is an OIDC id_token issued to this client id (for providers
+   * whose access tokens are opaque). `aud` must contain it, `azp` must equal it when present (and
+   * be present when `aud` has several values; OIDC Core §3.1.3.7), `typ` must be `JWT` or absent;
+   * `kind` is `'id_token'`. An id_token carries no scopes: {@link audience},
+   * {@link requiredScopes} and {@link typ} are `config_invalid` with it. Never a fallback; logged
+   * as a warning when built — id_tokens prove who logged in to a client, they are not meant as
+   * access tokens for other services.
+   */
+  idToken?: string;
+  /**
+   * Several identity providers in one verifier: one option set per provider, each with exactly
+   * one `issuer` and its own key source, audience, algorithms, `typ`, claim dialect
+   * ({@link scopeClaims}, {@link clientIdClaims}), {@link idToken} and cache. The token's `iss`
+   * — read before the signature only to choose — selects the provider, which verifies it in
+   * full; an unknown `iss` is `issuer_mismatch` without network traffic. The verifier holding the
+   * providers keeps {@link staticTokens}, {@link requiredScopes}, {@link scopeImplies} and the
+   * DPoP options; anything else next to `providers` is `config_invalid`. At most 64.
+   */
+  providers?: readonly VerifierOptions[];
   /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
   clockTolerance?: number;
   /**
@@ -273,8 +325,11 @@ export interface VerifierOptions {
  * (while its cache is on).
  */
 export interface Claims {
-  /** `'jwt'`, or `'static_token'` for a configured static token. */
-  readonly kind: 'jwt' | 'static_token';
+  /**
+   * `'jwt'`, `'static_token'` for a configured static token, or `'id_token'` for an OIDC
+   * id_token accepted in {@link VerifierOptions.idToken} mode.
+   */
+  readonly kind: 'jwt' | 'static_token' | 'id_token';
   /** The header's `alg` (JWTs). */
   readonly alg?: Algorithm;
   /** The header's `kid`. */
@@ -295,9 +350,12 @@ export interface Claims {
   readonly iat?: number;
   /** `jti`. */
   readonly jti?: string;
-  /** The client: `client_id` (RFC 9068), else `azp`, else `sub`. */
+  /**
+   * The client: `client_id` (RFC 9068), else `azp`, else `sub` — or the first of
+   * {@link VerifierOptions.clientIdClaims}.
+   */
   readonly clientId?: string;
-  /** Scopes from `scope` (space-separated) and `scp`. */
+  /** Scopes from `scope` (space-separated) and `scp`, or from {@link VerifierOptions.scopeClaims}. */
   readonly scopes: readonly string[];
   /**
    * The scopes the credential grants: its own ({@link scopes}), then those they imply in the
@@ -378,10 +436,24 @@ export interface KeysStatus {
   failures: number;
 }
 
+/** One identity provider's keys ({@link Verifier.providerKeysStatus}). */
+export interface ProviderKeysStatus {
+  /** The provider's issuer. */
+  issuer: string;
+  /** The state of its keys. */
+  status: KeysStatus;
+}
+
 /** What a verifier has done since it was built, and the state of its cache and keys (the core's `Stats`). */
 export interface Stats {
-  /** Credentials accepted: `cacheHits` + `verified` + `staticTokens`. */
+  /** Credentials accepted: `cacheHits` + `verified` + `staticTokens` − `refusedAfterVerification`. */
   accepted: number;
+  /**
+   * Credentials that verified (counted in `cacheHits` or `verified`) and were then refused: their
+   * DPoP binding failed (RFC 9449), or, with {@link VerifierOptions.providers}, the verifier's own
+   * required scopes were missing. They count as rejected.
+   */
+  refusedAfterVerification: number;
   /** Accepted from the verified-token cache, without crypto. */
   cacheHits: number;
   /** Accepted by a full verification (signature and claims). */
@@ -523,8 +595,14 @@ export declare class Verifier {
    */
   waitReady(timeoutSeconds?: number): Promise<void>;
 
-  /** The state of the verifier's keys. */
+  /** The state of the verifier's keys (with {@link VerifierOptions.providers}: the first provider's). */
   keysStatus(): KeysStatus;
+
+  /**
+   * With {@link VerifierOptions.providers}: each provider's issuer and the state of its keys, in
+   * configuration order; empty otherwise.
+   */
+  providerKeysStatus(): ProviderKeysStatus[];
 
   /**
    * What the verifier has done — outcomes, rejections by code, cache use, key fetches — and

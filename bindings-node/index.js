@@ -121,6 +121,11 @@ const OPTION_NAMES = new Set([
   'dpopIatWindow',
   'dpopNonce',
   'dpopReplayCacheSize',
+  'dpopNonceSecret',
+  'scopeClaims',
+  'clientIdClaims',
+  'idToken',
+  'providers',
   'clockTolerance',
   'typ',
   'requiredClaims',
@@ -181,15 +186,26 @@ function pemOf(key) {
   return key;
 }
 
-// Options as the native constructor takes them: JWKS objects as JSON text, KeyObjects as PEM.
-function nativeOptions(options) {
+/**
+ * How deep `providers` may nest before the conversion stops (the core refuses a provider with
+ * providers of its own; this bound only keeps a cyclic or absurdly deep options object from
+ * recursing without end, here and in the native conversion).
+ */
+const MAX_PROVIDER_DEPTH = 4;
+
+/**
+ * Options as the native constructor takes them: JWKS objects as JSON text, KeyObjects as PEM,
+ * secrets as bytes, each provider's options converted the same way. `where` names the option set
+ * in errors; the byte copies made from strings are added to `scratch`, for the caller to zero.
+ */
+function nativeOptions(options, scratch, where = 'options', depth = 0) {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw configError('options must be an object, e.g. { issuer, audience }');
+    throw configError(`${where} must be an object, e.g. { issuer, audience }`);
   }
   const out = {};
   for (const [name, value] of Object.entries(options)) {
     if (!OPTION_NAMES.has(name)) {
-      throw configError(`unknown option ${JSON.stringify(name)} (known: ${[...OPTION_NAMES].join(', ')})`);
+      throw configError(`unknown option ${JSON.stringify(name)}${where === 'options' ? '' : ` in ${where}`} (known: ${[...OPTION_NAMES].join(', ')})`);
     }
     if (value === undefined) continue;
     checkWellFormed(name, value);
@@ -197,8 +213,8 @@ function nativeOptions(options) {
       out.jwks = jsonText(value);
     } else if (name === 'publicKey') {
       out.publicKey = Array.isArray(value) ? value.map(pemOf) : pemOf(value);
-    } else if (name === 'hmacSecret') {
-      out.hmacSecret = secretBytes(value);
+    } else if (name === 'hmacSecret' || name === 'dpopNonceSecret') {
+      out[name] = secretBytes(name, value, scratch);
     } else if (name === 'staticTokens' && Array.isArray(value)) {
       for (const entry of value) {
         for (const key of Object.keys(entry ?? {})) {
@@ -208,6 +224,13 @@ function nativeOptions(options) {
         }
       }
       out.staticTokens = value;
+    } else if (name === 'providers') {
+      if (!Array.isArray(value)) {
+        throw configError(`${where === 'options' ? '' : `${where}.`}providers must be a list of option objects, one per identity provider`);
+      }
+      if (depth >= MAX_PROVIDER_DEPTH) throw configError(`${where}.providers: providers nest too deep`);
+      const prefix = where === 'options' ? 'providers' : `${where}.providers`;
+      out.providers = value.map((provider, i) => nativeOptions(provider, scratch, `${prefix}[${i}]`, depth + 1));
     } else {
       out[name] = value;
     }
@@ -215,19 +238,25 @@ function nativeOptions(options) {
   return out;
 }
 
-// Copies of secrets this file made (from strings): zeroed once the native side has its own.
-const scratchSecrets = new WeakSet();
-
-// An HMAC secret as bytes: a Uint8Array (a Buffer is one) as it is, a string as its UTF-8 bytes.
-function secretBytes(value) {
+// An HMAC or nonce secret as bytes: a Uint8Array (a Buffer is one) as it is, a string as its UTF-8
+// bytes (a copy, remembered in `scratch` so that it is zeroed once the native side has its own).
+function secretBytes(name, value, scratch) {
   if (typeof value === 'string') {
     const bytes = Buffer.alloc(Buffer.byteLength(value, 'utf8'));
     bytes.write(value, 'utf8');
-    scratchSecrets.add(bytes);
+    scratch.push(bytes);
     return bytes;
   }
   if (value instanceof Uint8Array) return value;
-  throw configError(`hmacSecret must be a Buffer, a Uint8Array or a string, got ${value === null ? 'null' : typeof value}`);
+  const got =
+    value === null
+      ? 'null'
+      : value instanceof ArrayBuffer
+        ? 'an ArrayBuffer (wrap it: new Uint8Array(buffer))'
+        : ArrayBuffer.isView(value)
+          ? 'another view than a Uint8Array'
+          : typeof value;
+  throw configError(`${name} must be a Buffer, a Uint8Array or a string, got ${got}`);
 }
 
 // A JWKS object as JSON text. A value JSON cannot hold (a BigInt, a cycle) is the caller's
@@ -325,11 +354,12 @@ class Verifier {
     if (options === fromEnvMarker) {
       this.#native = build(() => native.NativeVerifier.fromEnv(prefix));
     } else {
-      const converted = nativeOptions(options);
+      const scratch = [];
       try {
+        const converted = nativeOptions(options, scratch);
         this.#native = build(() => new native.NativeVerifier(converted));
       } finally {
-        if (scratchSecrets.has(converted.hmacSecret)) converted.hmacSecret.fill(0);
+        for (const bytes of scratch) bytes.fill(0);
       }
     }
     const entry = this.#native.entryPoints();
@@ -458,9 +488,17 @@ class Verifier {
     }
   }
 
-  /** The state of the verifier's keys. */
+  /** The state of the verifier's keys (with several providers: the first provider's). */
   keysStatus() {
     return this.#native.keysStatus();
+  }
+
+  /**
+   * With several providers: `[{ issuer, status }]`, each provider's issuer and the state of its
+   * keys, in configuration order (the core's `provider_keys_status`); empty otherwise.
+   */
+  providerKeysStatus() {
+    return this.#native.providerKeysStatus();
   }
 
   /**

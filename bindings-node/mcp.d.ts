@@ -12,7 +12,11 @@ export { ProtectedResource } from './index.js';
 
 /** The AuthInfo jwtgate produces (the SDKs' `AuthInfo`, with every field the SDKs read set). */
 export interface JwtGateAuthInfo {
-  /** The access token as sent. */
+  /**
+   * The access token the core verified: the `Authorization` value after its scheme and the
+   * spaces or tabs that follow it (RFC 9110 §11.4); with the SDKs' middleware, the token they
+   * passed.
+   */
   token: string;
   /**
    * The core's client id (`Claims.clientId`: `client_id`, else `azp`, else `sub`; the configured
@@ -51,7 +55,8 @@ export interface JwtGateAuthInfo {
  * (@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js), v2 `requireBearerAuth`
  * (@modelcontextprotocol/express), v2 `requireBearerAuth` / `verifyBearerToken`
  * (@modelcontextprotocol/server). Those helpers pass the token alone: Bearer tokens only (no
- * DPoP), and they write their own challenges — {@link requireAuth} sends the core's.
+ * DPoP; with `dpop: 'required'` every credential is refused, `dpop_proof_missing`), and they
+ * write their own challenges — {@link requireAuth} sends the core's.
  */
 export interface JwtGateTokenVerifier {
   /** The jwtgate verifier behind it (for `waitReady()`, `keysStatus()`). */
@@ -117,9 +122,13 @@ export interface RequireAuthOptions {
   /** The verifier, or its options (`audienceMatch` defaults to `'canonical'` here). */
   verifier: Verifier | VerifierOptions;
   /**
-   * The protected resource (its challenges and metadata URL; best `verifier.protectedResource(url)`,
+   * The protected resource (its origin and metadata URL; best `verifier.protectedResource(url)`,
    * which carries the verifier's DPoP settings), or its resource URL — then built that way, with
    * {@link authorizationServers} (default: the verifier's issuers) and {@link scopesSupported}.
+   * Challenges and DPoP nonces always come from the verifier (a nonce must be one it accepts);
+   * a ProtectedResource whose document contradicts the verifier's DPoP settings (other
+   * `dpop_signing_alg_values_supported`, or `dpop_bound_access_tokens_required` other than its
+   * mode) is `config_invalid`.
    */
   resource: ProtectedResource | string;
   /** With a resource URL: the authorization servers' issuer identifiers (default: the verifier's issuers). */
@@ -141,8 +150,10 @@ export interface AuthenticatedRequest extends IncomingMessage {
 
 /**
  * Express / Connect middleware guarding an MCP endpoint with jwtgate's core: the request's
- * method, URL (the resource's origin with the request's path and query: the URL a DPoP proof
- * must name), `Authorization` and every `DPoP` header go to {@link Verifier.verifyRequest}. An
+ * method, URL (the resource's origin followed by the request target's raw path and query: the
+ * URL a DPoP proof must name; an absolute-form target keeps only its path and query, and neither
+ * the target, `Host` nor `X-Forwarded-*` can change the origin; an asterisk- or authority-form
+ * target is 400), `Authorization` and every `DPoP` header go to {@link Verifier.verifyRequest}. An
  * accepted credential sets `req.auth` (the SDKs' AuthInfo); a refused one gets the core's
  * challenge, verbatim — 401 without `error=` when no credential was sent, 401 `invalid_token` /
  * `invalid_dpop_proof` / `use_dpop_nonce` or 403 `insufficient_scope`, with `resource_metadata`,

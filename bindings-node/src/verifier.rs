@@ -76,6 +76,17 @@ pub struct VerifierOptions {
     pub dpop_nonce: Option<bool>,
     /// Capacity of the DPoP replay cache, in proofs.
     pub dpop_replay_cache_size: Option<f64>,
+    /// The secret server nonces are made with (at least 32 bytes; `index.js` turns strings
+    /// into their UTF-8 bytes): processes sharing it accept each other's nonces.
+    pub dpop_nonce_secret: Option<Uint8Array>,
+    /// Where scopes come from: claim names or dotted paths, in order (replaces `scope`, `scp`).
+    pub scope_claims: Option<Either<String, Vec<String>>>,
+    /// Where the client id comes from: claim names or dotted paths, in order.
+    pub client_id_claims: Option<Either<String, Vec<String>>>,
+    /// id_token mode: the client id OIDC id_tokens must be issued to.
+    pub id_token: Option<String>,
+    /// Several identity providers: one option set per provider, each with exactly one issuer.
+    pub providers: Option<Vec<VerifierOptions>>,
     /// Leeway for `exp`, `nbf`, `iat`, in seconds.
     pub clock_tolerance: Option<f64>,
     /// Expected header `typ` (e.g. `at+jwt`).
@@ -153,6 +164,46 @@ pub struct KeysStatus {
     pub failures: f64,
 }
 
+impl KeysStatus {
+    fn from_core(s: jwtgate::KeysStatus) -> KeysStatus {
+        KeysStatus {
+            source: s.source,
+            ready: s.ready,
+            stale: s.stale,
+            generation: s.generation as f64,
+            kids: s.kids,
+            key_count: s.key_count as u32,
+            skipped: s
+                .skipped
+                .into_iter()
+                .map(|k| SkippedKey {
+                    kid: k.kid,
+                    index: k.index as u32,
+                    reason: k.reason,
+                })
+                .collect(),
+            age_seconds: s.age.map(|d| d.as_secs_f64()),
+            max_age_seconds: s.max_age.map(|d| d.as_secs_f64()),
+            max_stale_seconds: s.max_stale.map(|d| d.as_secs_f64()),
+            last_error: s.last_error.map(|e| ErrorInfo {
+                code: e.code().as_str().to_owned(),
+                message: e.message().to_owned(),
+            }),
+            fetches: s.fetches as f64,
+            failures: s.failures as f64,
+        }
+    }
+}
+
+/// One provider's keys (`Verifier::provider_keys_status`).
+#[napi(object, object_from_js = false)]
+pub struct ProviderKeysStatus {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// The state of its keys.
+    pub status: KeysStatus,
+}
+
 /// One error code and how often it occurred (`Stats::rejected_by_code`).
 #[napi(object, object_from_js = false)]
 pub struct CodeCount {
@@ -166,8 +217,12 @@ pub struct CodeCount {
 /// are numbers, exact up to 2^53).
 #[napi(object, object_from_js = false)]
 pub struct Stats {
-    /// Credentials accepted (cache hits + verified + static tokens).
+    /// Credentials accepted (cache hits + verified + static tokens, less
+    /// `refused_after_verification`).
     pub accepted: f64,
+    /// Credentials that verified and were then refused: their DPoP binding failed, or (with
+    /// providers) the outer required scopes were missing. Counted as rejected.
+    pub refused_after_verification: f64,
     /// Accepted from the verified-token cache, without crypto.
     pub cache_hits: f64,
     /// Accepted by a full verification.
@@ -211,6 +266,7 @@ impl Stats {
         let n = |v: u64| v as f64;
         Stats {
             accepted: n(s.accepted),
+            refused_after_verification: n(s.refused_after_verification),
             cache_hits: n(s.cache_hits),
             verified: n(s.verified),
             static_tokens: n(s.static_tokens),
@@ -495,6 +551,32 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     if let Some(nonce) = options.dpop_nonce {
         b = b.dpop_nonce(nonce);
     }
+    if let Some(secret) = &options.dpop_nonce_secret {
+        // The secret turns nonces on (the core's `dpop_nonce_secret`); `dpopNonce: false` next
+        // to it would be silently overridden.
+        if options.dpop_nonce == Some(false) {
+            return Err(errors::config(
+                env,
+                "dpopNonceSecret turns server nonces on: remove dpopNonce: false, or the secret",
+            ));
+        }
+        b = b.dpop_nonce_secret(&secret[..]);
+    }
+    if let Some(paths) = options.scope_claims {
+        b = b.scope_claims(list(paths));
+    }
+    if let Some(paths) = options.client_id_claims {
+        b = b.client_id_claims(list(paths));
+    }
+    if let Some(client_id) = options.id_token {
+        b = b.id_token(client_id);
+    }
+    if let Some(providers) = options.providers {
+        // `index.js` bounds the nesting (the core refuses providers inside a provider).
+        for provider in providers {
+            b = b.provider(builder(env, provider)?);
+        }
+    }
     if let Some(size) = options.dpop_replay_cache_size {
         b = b.dpop_replay_cache_size(count(env, "dpopReplayCacheSize", size)?);
     }
@@ -724,36 +806,25 @@ impl NativeVerifier {
         Stats::from_core(self.state.verifier.stats())
     }
 
-    /// The state of the verifier's keys.
+    /// The state of the verifier's keys (with providers: the first provider's).
     #[napi(catch_unwind)]
     pub fn keys_status(&self) -> KeysStatus {
-        let s = self.state.verifier.keys_status();
-        KeysStatus {
-            source: s.source,
-            ready: s.ready,
-            stale: s.stale,
-            generation: s.generation as f64,
-            kids: s.kids,
-            key_count: s.key_count as u32,
-            skipped: s
-                .skipped
-                .into_iter()
-                .map(|k| SkippedKey {
-                    kid: k.kid,
-                    index: k.index as u32,
-                    reason: k.reason,
-                })
-                .collect(),
-            age_seconds: s.age.map(|d| d.as_secs_f64()),
-            max_age_seconds: s.max_age.map(|d| d.as_secs_f64()),
-            max_stale_seconds: s.max_stale.map(|d| d.as_secs_f64()),
-            last_error: s.last_error.map(|e| ErrorInfo {
-                code: e.code().as_str().to_owned(),
-                message: e.message().to_owned(),
-            }),
-            fetches: s.fetches as f64,
-            failures: s.failures as f64,
-        }
+        KeysStatus::from_core(self.state.verifier.keys_status())
+    }
+
+    /// With several providers: each provider's issuer and the state of its keys, in
+    /// configuration order (empty otherwise).
+    #[napi(catch_unwind)]
+    pub fn provider_keys_status(&self) -> Vec<ProviderKeysStatus> {
+        self.state
+            .verifier
+            .provider_keys_status()
+            .into_iter()
+            .map(|(issuer, status)| ProviderKeysStatus {
+                issuer,
+                status: KeysStatus::from_core(status),
+            })
+            .collect()
     }
 
     /// The scopes every credential must carry (the core's `required_scopes`: configured or

@@ -1,7 +1,9 @@
 // Hostile argument values: every option and every argument of verify / verifySync / verifyAt /
 // verifyAtSync / waitReady / fromEnv must end in a typed error — a JwtGateError with one of ERROR_CODES, or a TypeError for
 // a wrong type — never a Rust panic surfacing as a generic Error, never a crash, and never a
-// lone surrogate silently turned into U+FFFD.
+// lone surrogate silently turned into U+FFFD. For dpopNonceSecret, scopeClaims, clientIdClaims,
+// idToken and providers (cyclic and deeply nested option objects included) every refusal is
+// config_invalid.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
@@ -13,8 +15,8 @@ const ec = keyFor('ES256');
 const jwks = { keys: [ec.jwk] };
 const TOKEN = ec.mint(claims());
 
-const SECONDS = ['clockTolerance', 'fetchTimeout', 'refreshCooldown', 'maxStale'];
-const SIZES = ['cacheSize', 'maxTokenBytes'];
+const SECONDS = ['clockTolerance', 'fetchTimeout', 'refreshCooldown', 'maxStale', 'dpopIatWindow'];
+const SIZES = ['cacheSize', 'maxTokenBytes', 'dpopReplayCacheSize'];
 const KEY_SOURCES = ['jwksUri', 'jwks', 'publicKey', 'hmacSecret'];
 const OPTIONS = [
   'issuer',
@@ -37,7 +39,27 @@ const OPTIONS = [
   'refreshCooldown',
   'maxTokenBytes',
   'maxStale',
+  'scopeImplies',
+  'audienceMatch',
+  'dpop',
+  'dpopAlgorithms',
+  'dpopIatWindow',
+  'dpopNonce',
+  'dpopReplayCacheSize',
+  'dpopNonceSecret',
+  'scopeClaims',
+  'clientIdClaims',
+  'idToken',
+  'providers',
 ];
+// Options whose every refused value must be config_invalid (never a TypeError or another code).
+const STRICT = new Set(['dpopNonceSecret', 'scopeClaims', 'clientIdClaims', 'idToken', 'providers']);
+
+const cyclic = { issuer: ISSUER, audience: AUDIENCE, jwks };
+cyclic.providers = [cyclic];
+let deep = { issuer: ISSUER, audience: AUDIENCE, jwks };
+for (let i = 0; i < 100_000; i++) deep = { providers: [deep] };
+const PATHS = [[''], ['a..b'], ['.'], Array(17).fill('scope'), ['x'.repeat(300)], [42], [null], ['scope', '\ud800'], 'a.\udfff'];
 
 // Numbers: finite but huge (past a Duration, a u64, the i64 seconds of a clock; 2 ** 40 is exact
 // and reaches the core, whose limits refuse it before allocating a cache), negative,
@@ -67,17 +89,49 @@ const EXTRA = {
   jwks: [{ keys: [{ ...ec.jwk, kid: '\ud800' }] }, { keys: [{ ...ec.jwk, x: 10n }] }, '{"keys":[{"kty":"\\ud800"}]}'],
   publicKey: [['\ud800'], [ec.pem, 42]],
   algorithms: [['ES256', '\ud800'], 'ES256'],
+  dpopAlgorithms: [['ES256', '\ud800'], ['HS256'], ['none'], 'ES256'],
+  dpopNonceSecret: [new Uint16Array(16), new ArrayBuffer(32), new DataView(new ArrayBuffer(32)), new Uint8Array(0), Buffer.alloc(31), 'x'.repeat(31)],
+  scopeClaims: PATHS,
+  clientIdClaims: PATHS,
+  idToken: [' ', 'x'.repeat(100_000), ['client']],
+  providers: [
+    [{}],
+    [[]],
+    [{ issuer: ISSUER, audience: AUDIENCE, jwks, bogus: 1 }],
+    [{ issuer: '\ud800', audience: AUDIENCE, jwks }],
+    [{ issuer: ISSUER, audience: AUDIENCE, hmacSecret: 10n, algorithms: ['HS256'] }],
+    [{ issuer: ISSUER, audience: AUDIENCE, jwks, providers: 'x' }],
+    [{ issuer: ISSUER, audience: AUDIENCE, jwks, dpopNonceSecret: 'x'.repeat(32) }],
+    [cyclic],
+    deep.providers,
+    Array(10_000).fill({ issuer: ISSUER, audience: AUDIENCE, jwks }),
+    { length: 1, 0: { issuer: ISSUER, audience: AUDIENCE, jwks } },
+  ],
 };
 
-function hasLoneSurrogate(value, seen = new Set()) {
-  if (typeof value === 'string') return !value.isWellFormed();
-  if (typeof value !== 'object' || value === null || seen.has(value)) return false;
-  seen.add(value);
-  return Object.entries(value).some(([k, v]) => !k.isWellFormed() || hasLoneSurrogate(v, seen));
+function hasLoneSurrogate(value) {
+  // Iterative: some hostile values nest deeper than the stack.
+  const pending = [value];
+  const seen = new Set();
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (!item.isWellFormed()) return true;
+    } else if (typeof item === 'object' && item !== null && !seen.has(item)) {
+      seen.add(item);
+      for (const [k, v] of Object.entries(item)) {
+        if (!k.isWellFormed()) return true;
+        pending.push(v);
+      }
+    }
+  }
+  return false;
 }
 
 function baseFor(option) {
   if (KEY_SOURCES.includes(option)) return { issuer: ISSUER, audience: AUDIENCE };
+  if (option === 'providers') return {};
+  if (option === 'idToken') return { issuer: ISSUER, jwks };
   if (option === 'issuer') return { audience: AUDIENCE, jwks };
   if (option === 'audience') return { issuer: ISSUER, jwks };
   return { issuer: ISSUER, audience: AUDIENCE, jwks };
@@ -168,6 +222,8 @@ describe('hostile input', () => {
         const e = thrown(() => new Verifier({ ...baseFor(option), [option]: value }));
         if (!typed(e)) {
           failures.push(`${option}=${show(value)}: ${describeError(e)}`);
+        } else if (STRICT.has(option) && e !== undefined && !(e instanceof JwtGateError && e.code === 'config_invalid')) {
+          failures.push(`${option}=${show(value)}: expected config_invalid, got ${describeError(e)}`);
         } else if ((outOfRange(option, value) || hasLoneSurrogate(value)) && e?.code !== 'config_invalid') {
           // Out of range is a configuration error; a lone surrogate is refused, never mangled.
           failures.push(`${option}=${show(value)}: expected config_invalid, got ${describeError(e)}`);

@@ -20,3 +20,6 @@ export const gate = mcp.requireAuthRequest({ verifier, resource });
 export const metadata = mcp.protectedResourceMetadata(resource);
 export const challenge: jwtgate.Challenge = resource.challenge(undefined, verifier.requiredScopes);
 export const backend: string = jwtgate.CRYPTO_BACKEND + mcp.STATIC_TOKEN_EXPIRES_IN;
+export const providers: jwtgate.ProviderKeysStatus[] = new jwtgate.Verifier({
+  providers: [{ issuer: 'https://a.example', audience: 'api', jwksUri: 'https://a.example/jwks' }],
+}).providerKeysStatus();

@@ -25,6 +25,7 @@ import jwtgate, {
   type ErrorDetail,
   type JsonWebKeySet,
   type KeysStatus,
+  type ProviderKeysStatus,
   type SkippedKey,
   type StaticTokenOptions,
   type Stats,
@@ -47,7 +48,7 @@ import {
 } from 'jwtgate/mcp';
 
 const jwks: JsonWebKeySet = { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] };
-const algorithms: Algorithm[] = ['RS256', 'ES256', 'EdDSA'];
+const algorithms: Algorithm[] = ['RS256', 'ES256', 'ES512', 'EdDSA', 'Ed25519'];
 const staticToken: StaticTokenOptions = { token: 'secret', clientId: 'ci-bot', scopes: ['tools:call'], audience: 'https://mcp.example.com/' };
 const options: VerifierOptions = {
   issuer: 'https://auth.example.com',
@@ -62,6 +63,7 @@ const options: VerifierOptions = {
   dpopIatWindow: 300,
   dpopNonce: false,
   dpopReplayCacheSize: 100_000,
+  dpopNonceSecret: Buffer.alloc(32, 7),
   clockTolerance: 30,
   typ: 'at+jwt',
   requiredClaims: ['client_id'],
@@ -84,6 +86,27 @@ const withKeys: VerifierOptions[] = [
   { issuer: 'x', audience: 'y', hmacSecret: new Uint8Array(32), algorithms: ['HS384'] },
   { issuer: 'x', audience: 'y', hmacSecret: 'a shared secret of at least 32 bytes', algorithms: ['HS512'] },
 ];
+// Claim dialects, id_token mode, several providers, shared nonce secrets.
+const dialects: VerifierOptions[] = [
+  { issuer: 'https://auth0.example/', audience: 'api', scopeClaims: 'permissions' },
+  { issuer: 'https://kc.example/realms/r', audience: 'api', scopeClaims: ['realm_access.roles', 'scope'], clientIdClaims: ['azp'] },
+  { issuer: 'https://login.example/t/v2.0', audience: 'api', scopeClaims: ['roles', 'scp'], clientIdClaims: ['azp', 'appid'] },
+  { issuer: 'https://authelia.example', idToken: 'mcp-client' },
+  { dpopNonceSecret: 'a secret of at least thirty-two bytes!', staticTokens: [staticToken] },
+];
+const several: VerifierOptions = {
+  providers: [
+    { issuer: 'https://a.example', audience: 'api', jwksUri: 'https://a.example/jwks', scopeClaims: 'permissions' },
+    { issuer: 'https://b.example', audience: 'api', idToken: 'client' },
+  ],
+  requiredScopes: ['tools:call'],
+  staticTokens: [staticToken],
+};
+// @ts-expect-error: a provider is an option set, not an issuer URL
+const notOptions: VerifierOptions = { providers: ['https://a.example'] };
+// @ts-expect-error: the client id is a string
+const notClient: VerifierOptions = { issuer: 'x', idToken: true };
+void [dialects, several, notOptions, notClient];
 // @ts-expect-error: a secret is bytes or a string
 const badSecret: VerifierOptions = { issuer: 'x', audience: 'y', hmacSecret: 42 };
 // @ts-expect-error: the option is `audience`
@@ -102,7 +125,7 @@ Verifier.fromEnv();
 async function handle(token: string): Promise<string | undefined> {
   const sync: Claims = verifier.verifySync(token);
   const claims: Claims = await verifier.verify(token);
-  const kind: 'jwt' | 'static_token' = claims.kind;
+  const kind: 'jwt' | 'static_token' | 'id_token' = claims.kind;
   const alg: Algorithm | undefined = claims.alg;
   const aud: readonly string[] = claims.aud;
   const exp: number | undefined = claims.exp;
@@ -155,6 +178,10 @@ async function health(): Promise<KeysStatus> {
   const skipped: SkippedKey[] = status.skipped;
   const lastCode: ErrorCode | undefined = status.lastError?.code;
   const stale: boolean = status.stale;
+  const providers: ProviderKeysStatus[] = verifier.providerKeysStatus();
+  const firstReady: boolean | undefined = providers[0]?.status.ready;
+  const firstIssuer: string | undefined = providers[0]?.issuer;
+  void [providers, firstReady, firstIssuer];
   void [skipped, lastCode, stale, status.ageSeconds, status.maxAgeSeconds, status.maxStaleSeconds, status.generation, status.kids, status.keyCount];
   return status;
 }
@@ -166,7 +193,7 @@ function counters(): number {
   const stale: boolean = s.keysStale;
   void [expired, age, stale];
   return (
-    s.accepted + s.cacheHits + s.verified + s.staticTokens + s.rejected + s.cacheMisses + s.cacheInserts +
+    s.accepted + s.refusedAfterVerification + s.cacheHits + s.verified + s.staticTokens + s.rejected + s.cacheMisses + s.cacheInserts +
     s.cacheEvictions + s.cacheEntries + s.cacheCapacity + s.discoveryFetches + s.discoveryFailures +
     s.jwksFetches + s.jwksFailures + s.kidRefreshes + s.keyGeneration
   );

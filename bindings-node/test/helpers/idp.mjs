@@ -78,6 +78,17 @@ export async function startIdp({ keys, resource = DEFAULT_RESOURCE, scopes, ttl,
     async token(options) {
       return (await this.tokenResponse(options)).access_token;
     },
+    /** POSTs `body` to an admin endpoint of server.mjs (`/__admin/<name>`); resolves with its JSON answer. */
+    async admin(name, body = {}) {
+      const response = await fetch(`http://127.0.0.1:${info.port}/__admin/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (response.status !== 200) throw new Error(`/__admin/${name} failed: ${response.status} ${JSON.stringify(answer)}`);
+      return answer;
+    },
     /** Requests per path since start (admin requests excluded). */
     async requestCounts() {
       return (await fetch(`http://127.0.0.1:${info.port}/__admin/requests`)).json();

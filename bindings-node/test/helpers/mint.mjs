@@ -7,7 +7,19 @@ export const AUDIENCE = 'https://mcp.example.test/';
 const PARAMS = {
   RS256: ['rsa', { modulusLength: 2048 }],
   ES256: ['ec', { namedCurve: 'P-256' }],
+  ES512: ['ec', { namedCurve: 'P-521' }],
   EdDSA: ['ed25519', {}],
+  // RFC 9864's name for EdDSA on Ed25519 keys.
+  Ed25519: ['ed25519', {}],
+};
+
+/** The digest and signature encoding of each algorithm (RFC 7518 §3.3–3.4, RFC 8037). */
+const SIGNING = {
+  RS256: ['sha256', {}],
+  ES256: ['sha256', { dsaEncoding: 'ieee-p1363' }],
+  ES512: ['sha512', { dsaEncoding: 'ieee-p1363' }],
+  EdDSA: [null, {}],
+  Ed25519: [null, {}],
 };
 
 const b64 = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
@@ -26,12 +38,8 @@ export function keyFor(alg, kid = `${alg.toLowerCase()}-1`) {
     mint(claims, header = {}) {
       const input = `${b64({ alg, typ: 'JWT', kid, ...header })}.${b64(claims)}`;
       const data = Buffer.from(input);
-      const signature =
-        alg === 'RS256'
-          ? sign('sha256', data, privateKey)
-          : alg === 'ES256'
-            ? sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })
-            : sign(null, data, privateKey);
+      const [digest, encoding] = SIGNING[alg];
+      const signature = sign(digest, data, { key: privateKey, ...encoding });
       return `${input}.${signature.toString('base64url')}`;
     },
   };
