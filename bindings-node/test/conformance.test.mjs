@@ -1,6 +1,7 @@
 // The cross-language conformance fixtures (tests/conformance/cases.json, written by
-// tests/conformance/generate.mjs; requests.json, the request path with DPoP proofs, written by
-// generate-requests.mjs), through the Node package. The Rust core
+// tests/conformance/generate.mjs; requests.json, the request path with DPoP proofs and plain
+// Bearer presentations, written by generate-requests.mjs), through the Node package, as
+// core/tests/conformance.rs runs them. The Rust core
 // (core/tests/conformance.rs) and the Python package run the same file: every language must
 // report the same outcome for every case — the same identity facts for an accepted credential,
 // the same error code and claim for a rejected one. One engine.
@@ -17,11 +18,12 @@ const STATUS = new Map(errorCodes().map((row) => [row.code, row.status]));
 /**
  * The fixture options are the Node option names (the DESIGN option table) as JSON: the one
  * value JSON cannot hold as it is, an HMAC secret, is base64url text there (the Rust runner
- * decodes it the same way).
+ * decodes it the same way), in each provider's options too.
  */
 function options(fixture) {
   const out = { ...fixture };
   if (typeof out.hmacSecret === 'string') out.hmacSecret = Buffer.from(out.hmacSecret, 'base64url');
+  if (Array.isArray(out.providers)) out.providers = out.providers.map(options);
   return out;
 }
 
@@ -124,6 +126,23 @@ describe('conformance: requests (Authorization schemes, DPoP proofs) at the fixt
       check(c, settled, 'verifyRequestAt');
     });
   }
+  // Plain Bearer presentations (the core's verify_at), after the requests, against the same
+  // verifiers (core/tests/conformance.rs, `every_request_gives_the_expected_outcome`).
+  for (const c of requests.bearer) {
+    test(`bearer: ${c.name} → ${c.code ?? 'accepted'}`, async () => {
+      let sync;
+      try {
+        sync = requestVerifier('sync', c.verifier).verifyAtSync(c.token, requests.now);
+      } catch (e) {
+        sync = e;
+      }
+      check(c, sync, 'verifyAtSync');
+      const settled = await requestVerifier('pool', c.verifier)
+        .verifyAt(c.token, requests.now)
+        .catch((e) => e);
+      check(c, settled, 'verifyAt');
+    });
+  }
   for (const c of requests.configs) {
     test(`${c.name} → ${c.code}`, () => {
       assert.throws(
@@ -136,7 +155,9 @@ describe('conformance: requests (Authorization schemes, DPoP proofs) at the fixt
 
 test('the fixtures cover every error code', () => {
   const covered = new Set(
-    [...fixtures.cases, ...fixtures.waits, ...fixtures.configs, ...requests.requests, ...requests.configs].map((c) => c.code),
+    [...fixtures.cases, ...fixtures.waits, ...fixtures.configs, ...requests.requests, ...requests.bearer, ...requests.configs].map(
+      (c) => c.code,
+    ),
   );
   for (const code of ERROR_CODES) assert.ok(covered.has(code), `no fixture for ${code}`);
 });

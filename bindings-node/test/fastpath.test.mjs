@@ -1,9 +1,10 @@
 // The raw N-API fast path (src/fastcall.rs) against the plain `#[napi]` path
-// (`verifySyncPlain`, `verifyPlain` in src/verifier.rs): the shared conformance fixtures and
-// strings chosen for the fast path's token buffer go through both, and every result must be
-// identical — the same claims object (code, claim, identity and every other field) or the same
-// JwtGateError (code, claim, message, detail, status, hint, claims), and the same reuse of
-// claims objects. Only the glue differs between the two; this test keeps it that way.
+// (`verifySyncPlain`, `verifyPlain` in src/verifier.rs): the shared conformance fixtures
+// (cases.json, and the plain Bearer presentations of requests.json) and strings chosen for the
+// fast path's token buffer go through both, and every result must be identical — the same claims
+// object (code, claim, identity and every other field) or the same JwtGateError (code, claim,
+// message, detail, status, hint, claims), and the same reuse of claims objects. Only the glue
+// differs between the two; this test keeps it that way.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,12 +16,25 @@ import { AUDIENCE, claims, ISSUER, keyFor } from './helpers/mint.mjs';
 // index.mjs registered the error class and the claims factory with this very addon.
 const native = createRequire(import.meta.url)('../binding.js');
 const fixtures = JSON.parse(readFileSync(new URL('../../tests/conformance/cases.json', import.meta.url), 'utf8'));
+const requests = JSON.parse(readFileSync(new URL('../../tests/conformance/requests.json', import.meta.url), 'utf8'));
 
-/** Fixture options in the native form (what index.js hands the addon). */
+/** The identity facts the fixtures name for an accepted credential (null when absent). */
+function identity(claims) {
+  return {
+    sub: claims.sub ?? null,
+    clientId: claims.clientId ?? null,
+    scopes: [...claims.scopes],
+    audienceMatched: claims.audienceMatched ?? null,
+    kind: claims.kind,
+  };
+}
+
+/** Fixture options in the native form (what index.js hands the addon), providers' included. */
 function nativeOptions(fixture) {
   const out = { ...fixture };
   if (typeof out.jwks === 'object') out.jwks = JSON.stringify(out.jwks);
   if (typeof out.hmacSecret === 'string') out.hmacSecret = Buffer.from(out.hmacSecret, 'base64url');
+  if (Array.isArray(out.providers)) out.providers = out.providers.map(nativeOptions);
   return out;
 }
 
@@ -67,30 +81,40 @@ function same(fast, plain, where) {
 }
 
 describe('fast path = plain path', () => {
-  test('every conformance case, twice, at the fixtures’ instant', () => {
+  /**
+   * Each credential of `list` through both paths, twice, at `now`, with the verifiers of
+   * `verifiers` (one pair per name, built on first use): identical answers, the expected outcome,
+   * and the same reuse of claims objects.
+   */
+  function bothPaths(list, verifiers, now) {
     const byVerifier = new Map();
-    for (const c of fixtures.cases) {
+    for (const c of list) {
       const name = c.verifier ?? 'default';
-      if (!byVerifier.has(name)) byVerifier.set(name, paths(nativeOptions(fixtures.verifiers[name])));
+      if (!byVerifier.has(name)) byVerifier.set(name, paths(nativeOptions(verifiers[name])));
       const p = byVerifier.get(name);
-      const first = [outcome(() => p.fastSync(c.token, fixtures.now)), outcome(() => p.plainSync(c.token, fixtures.now))];
-      const second = [outcome(() => p.fastSync(c.token, fixtures.now)), outcome(() => p.plainSync(c.token, fixtures.now))];
+      const first = [outcome(() => p.fastSync(c.token, now)), outcome(() => p.plainSync(c.token, now))];
+      const second = [outcome(() => p.fastSync(c.token, now)), outcome(() => p.plainSync(c.token, now))];
       same(...first, `${c.name} (first)`);
       same(...second, `${c.name} (again)`);
       // The expected outcome itself (the conformance test checks it through index.js).
-      if (c.code === null) {
-        assert.equal(first[0].value.sub ?? null, c.claims.sub, c.name);
-        assert.equal(first[0].value.clientId ?? null, c.claims.clientId, c.name);
-        assert.equal(first[0].value.audienceMatched ?? null, c.claims.audienceMatched, c.name);
+      if (c.code === null || c.code === undefined) {
+        assert.ok(!first[0].error, `${c.name}: ${first[0].error?.code}`);
+        assert.deepEqual(identity(first[0].value), c.claims, c.name);
+        // Both reuse a claims object for the same credential, or neither does.
+        assert.equal(second[0].value === first[0].value, second[1].value === first[1].value, `${c.name}: object reuse differs`);
       } else {
-        assert.equal(first[0].error.code, c.code, c.name);
+        assert.equal(first[0].error?.code, c.code, c.name);
         assert.equal(first[0].error.claim, c.claim, c.name);
       }
-      // Both reuse a claims object for the same credential, or neither does.
-      if (c.code === null) {
-        assert.equal(second[0].value === first[0].value, second[1].value === first[1].value, `${c.name}: object reuse differs`);
-      }
     }
+  }
+
+  test('every conformance case, twice, at the fixtures’ instant', () => {
+    bothPaths(fixtures.cases, fixtures.verifiers, fixtures.now);
+  });
+
+  test('every plain Bearer presentation of the request fixtures (verifyAt), twice', () => {
+    bothPaths(requests.bearer, requests.verifiers, requests.now);
   });
 
   test('strings around the token buffer, multi-byte text, long and empty strings', () => {
