@@ -276,7 +276,9 @@ export interface VerifierOptions {
    * — read before the signature only to choose — selects the provider, which verifies it in
    * full; an unknown `iss` is `issuer_mismatch` without network traffic. The verifier holding the
    * providers keeps {@link staticTokens}, {@link requiredScopes}, {@link scopeImplies} and the
-   * DPoP options; anything else next to `providers` is `config_invalid`. At most 64.
+   * DPoP options; a per-provider option (`issuer`, `audience`, a key source, `algorithms`, `typ`,
+   * `requiredClaims`, the dialect, `idToken`, `cacheSize`) next to `providers` is
+   * `config_invalid`. At most 64.
    */
   providers?: readonly VerifierOptions[];
   /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
