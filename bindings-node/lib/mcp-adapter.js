@@ -8,10 +8,11 @@
 //     and `requireBearerAuth` / `verifyBearerToken` of @modelcontextprotocol/server). Rejections
 //     become the SDK's OAuth errors, loaded from the SDK the application has (lib/sdk.js). Those
 //     helpers hand the verifier the token string alone: Bearer only (a DPoP-bound token is
-//     refused, as the core refuses it without its proof).
+//     refused, as the core refuses it without its proof; with dpop 'required', every credential).
 //   - requireAuth / requireAuthRequest: jwtgate's own middleware (Express, and web-standard
-//     `Request` → `AuthInfo | Response`), which hands the core the whole request (method, URL,
-//     Authorization, every DPoP header: `verifyRequest`) and answers with the core's challenges
+//     `Request` → `AuthInfo | Response`), which hands the core the whole request (method, URL —
+//     the configured resource's origin + the target's path and query —, Authorization, every
+//     DPoP header: `verifyRequest`) and answers with the verifier's own challenges
 //     (ProtectedResource), which the SDK helpers cannot send: a request without a credential gets
 //     a challenge without `error=` (RFC 6750 §3.1), DPoP challenges and nonces (RFC 9449), every
 //     challenge names the needed scopes, and a server-side problem is the core's 5xx.
