@@ -78,6 +78,16 @@ class Idp:
         """An RFC 9068 access token (`typ: at+jwt`) signed with `alg`, `aud` = `resource`."""
         return self.token_response(alg, scope, resource)["access_token"]
 
+    def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """An admin endpoint of the IdP (`/__admin/<path>`, outside the issuer): POST `body` as
+        JSON, or GET without one; the JSON answer."""
+        origin = f"http://127.0.0.1:{self.port}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{origin}/__admin/{path}", data=data,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return json.loads(response.read() or b"null")
+
     def dpop_token(self, key: Any, alg: str = "ES256", scope: str | None = "tools:call read",
                    resource: str = RESOURCE) -> str:
         """An access token bound to `key` (DPoP, `cnf.jkt`)."""
@@ -305,9 +315,10 @@ def leaking_configurations(idp: Idp) -> list[tuple[tuple[str, ...], dict[str, An
     ]
 
 
-async def sdk_call_tool(url: str, token: str, name: str = "whoami") -> Any:
+async def sdk_call_tool(url: str, token: str, name: str = "whoami", *, authorization: str | None = None) -> Any:
     """Calls a tool with the MCP Python SDK's own client (ClientSession over streamable HTTP;
-    mcp 1.x and 2.x) with `Authorization: Bearer <token>`; returns the tool's result."""
+    mcp 1.x and 2.x) with `Authorization: Bearer <token>` (or the header value
+    `authorization`); returns the tool's result."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
@@ -316,7 +327,8 @@ async def sdk_call_tool(url: str, token: str, name: str = "whoami") -> Any:
     except ImportError:
         import httpx  # type: ignore[no-redef]  # mcp 1.x
 
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+    header = authorization if authorization is not None else f"Bearer {token}"
+    async with httpx.AsyncClient(headers={"Authorization": header}, timeout=30) as http:
         async with streamable_http_client(url, http_client=http) as streams:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()

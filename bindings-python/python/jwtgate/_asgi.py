@@ -27,9 +27,11 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from urllib.parse import quote, urlsplit
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -46,22 +48,75 @@ if TYPE_CHECKING:
 _NOT_MINE = frozenset({"issuer_mismatch", "token_unknown"})
 
 
+def audience_match_options(audience_match: Any, providers: Any) -> dict[str, Any]:
+    """The adapters' ``audience_match`` (``"canonical"`` by default: MCP clients name the
+    resource by its canonical URI, RFC 8707), as :class:`jwtgate.Verifier` options: on each
+    provider that sets none when there are ``providers`` (the audience is theirs), else on the
+    verifier."""
+    if not providers:
+        return {"audience_match": audience_match}
+    if isinstance(providers, (str, bytes, Mapping)) or not isinstance(providers, Iterable):
+        return {"providers": providers}  # the core's conversion names the mistake
+    return {"providers": [
+        {"audience_match": audience_match, **p} if isinstance(p, Mapping) and "audience_match" not in p else p
+        for p in providers
+    ]}
+
+
+def origin_of(url: Any) -> Optional[str]:
+    """``scheme://host[:port]`` of a configured http(s) URL (the server's public URL), or None."""
+    if url is None:
+        return None
+    parts = urlsplit(str(url))
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc}"
+
+
+# RFC 3986 §3.3: what a path may hold unencoded (for servers that give no `raw_path`).
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _raw_target(scope: Scope) -> str:
+    """The request's path as the client sent it (percent-encoding intact): ASGI's ``raw_path``,
+    with ``root_path`` (the mount or proxy prefix) in front when the server left it out."""
+    raw = scope.get("raw_path")
+    root: str = scope.get("root_path", "") or ""
+    if raw is None:
+        # The server does not say what it received: re-encode the decoded path.
+        path: str = scope.get("path", "")
+        if root and not path.startswith(root):
+            path = root + path
+        return quote(path, safe=_PATH_SAFE)
+    target = bytes(raw).decode("latin-1")
+    root_raw = quote(root, safe=_PATH_SAFE)
+    if root_raw and target.startswith("/") and not target.startswith(root_raw):
+        target = root_raw + target
+    return target
+
+
 @dataclass
 class HttpRequest:
     """A request as the client sent it: what the core needs to verify its credential."""
 
     method: str
     url: str
-    """``scheme://host[:port]/path?query``, the host as the client addressed it."""
+    """The resource's configured origin + the request's raw path and query: the URL a DPoP
+    proof's ``htu`` must name (RFC 9449 §4.3). Never from the ``Host`` header, the ASGI scheme or
+    ``X-Forwarded-*`` (a client or proxy sets those). Without a configured origin, or for a
+    request target that is not origin-form (RFC 9112 §3.2.1: absolute-form, asterisk-form), it
+    is not an absolute URL and the core refuses every DPoP proof; Bearer credentials are not
+    affected."""
     authorization: Optional[str]
     dpop: list[str] = field(default_factory=list)
     """Every ``DPoP`` header value (RFC 9449 §4.3: more than one is refused)."""
 
     @classmethod
-    def from_scope(cls, scope: Scope) -> HttpRequest:
+    def from_scope(cls, scope: Scope, origin: Optional[str]) -> HttpRequest:
+        """The request of an ASGI ``scope``; ``origin`` is the server's configured public origin
+        (``scheme://host[:port]``), None when unknown."""
         authorization: Optional[str] = None
         dpop: list[str] = []
-        host: Optional[str] = None
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 # Several Authorization headers: the first decides, as Starlette's does.
@@ -69,35 +124,40 @@ class HttpRequest:
                     authorization = value.decode("latin-1")
             elif name == b"dpop":
                 dpop.append(value.decode("latin-1"))
-            elif name == b"host" and host is None:
-                host = value.decode("latin-1")
-        if host is None:
-            server = scope.get("server")
-            host = f"{server[0]}:{server[1]}" if server else "localhost"
-        # ASGI: `path` includes `root_path` (the mount or proxy prefix); older servers left it out.
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if root and not path.startswith(root):
-            path = root + path
-        query = scope.get("query_string", b"").decode("latin-1")
-        url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
+        target = _raw_target(scope)
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        if not target.startswith("/"):
+            url = ""  # not origin-form: no URL a proof could name
+        else:
+            # Concatenation, never URL resolution: `//host/x` stays a path under the origin.
+            url = (origin or "") + target + (f"?{query}" if query else "")
         return cls(method=scope.get("method", "GET"), url=url, authorization=authorization, dpop=dpop)
+
+    def _split(self) -> tuple[Optional[str], str]:
+        """The scheme (lower-cased) and token of the Authorization header, split as the core
+        splits it: surrounding spaces and tabs dropped, the scheme up to the first space or tab,
+        the token after the spaces and tabs that follow (RFC 9110 §11.4: 1*SP, and the core
+        accepts HTAB too)."""
+        if self.authorization is None:
+            return None, ""
+        header = self.authorization.strip(" \t")
+        cut = next((i for i, c in enumerate(header) if c in " \t"), len(header))
+        scheme = header[:cut]
+        # The core compares the scheme ASCII-case-insensitively.
+        return (scheme.lower() if scheme.isascii() else scheme), header[cut:].lstrip(" \t")
 
     def token(self) -> Optional[str]:
         """The token of ``Authorization: Bearer <token>`` or ``Authorization: DPoP <token>``
-        (schemes case-insensitive, RFC 9110 §11.1), None for no header or another scheme. Which
-        scheme is acceptable, and the proof, is the core's to judge (``verify_request``)."""
-        scheme = self.scheme()
-        return None if scheme is None else self.authorization.partition(" ")[2].strip(" ")  # type: ignore[union-attr]
+        (schemes case-insensitive, RFC 9110 §11.1) exactly as the core reads it, None for no
+        header or another scheme. Which scheme is acceptable, and the proof, is the core's to
+        judge (``verify_request``)."""
+        scheme, token = self._split()
+        return token if scheme in ("bearer", "dpop") and token else None
 
     def scheme(self) -> Optional[str]:
         """``"bearer"`` or ``"dpop"`` when the request carries a token in that scheme."""
-        if self.authorization is None:
-            return None
-        scheme, _, token = self.authorization.partition(" ")
-        scheme = scheme.lower()
-        if scheme not in ("bearer", "dpop") or not token.strip(" "):
-            return None
-        return scheme
+        scheme, token = self._split()
+        return scheme if scheme in ("bearer", "dpop") and token else None
 
     async def verify(self, verifier: jwtgate.Verifier) -> Claims:
         """``verifier.verify_request`` of this request, never blocking the event loop."""
@@ -119,10 +179,20 @@ class Attempt:
     """(verifier, error) for each jwtgate verifier that refused the credential, in order."""
     accepted: Optional[Claims] = None
     """The claims of the last jwtgate verifier that accepted it."""
+    accepted_by: Any = None
+    """That verifier."""
+    final: Optional[tuple[Any, jwtgate.InvalidToken]] = None
+    """A refusal no other verifier may overturn: the DPoP proof of a request in the ``DPoP``
+    scheme was refused by a verifier the token verified with (RFC 9449 §11.1: each verifier
+    remembers the proofs and issues the nonces it checked, so another one would accept a
+    replayed proof or one without its nonce)."""
 
     def rejection(self) -> Optional[tuple[Any, jwtgate.InvalidToken]]:
-        """The refusal to answer with: a scope shortfall first (the credential is good), then
-        the first refusal by a verifier the credential was for, then the first refusal."""
+        """The refusal to answer with: a final one first, then a scope shortfall (the
+        credential is good), then the first refusal by a verifier the credential was for, then
+        the first refusal."""
+        if self.final is not None:
+            return self.final
         for entry in self.rejections:
             if isinstance(entry[1], jwtgate.InsufficientScope):
                 return entry
@@ -149,8 +219,13 @@ async def verify_for(verifier: Any, core: jwtgate.Verifier, token: str) -> Optio
     """What a jwtgate verifier inside a framework does with ``token``: the request's
     verification when :class:`AuthMiddleware` is authenticating the request it came with
     (``verify_request``), otherwise the token's alone (``verify``: a DPoP-bound token is then
-    refused). Records the outcome for the middleware; None when refused."""
+    refused, and so is every token of a verifier with ``dpop="required"``). Records the outcome
+    for the middleware; None when refused. Once a verifier's refusal of the request is final
+    (:attr:`Attempt.final`), the verifiers after it refuse too, without verifying."""
     attempt = current_attempt(token)
+    if attempt is not None and attempt.final is not None:
+        return None
+    claims: Optional[Claims]
     try:
         if attempt is not None:
             claims = await attempt.request.verify(core)
@@ -161,12 +236,14 @@ async def verify_for(verifier: Any, core: jwtgate.Verifier, token: str) -> Optio
     except jwtgate.InvalidToken as e:
         if attempt is not None:
             attempt.rejections.append((verifier, e))
+            if e.code.startswith("dpop_") and attempt.request.scheme() == "dpop":
+                attempt.final = (verifier, e)
         logging.getLogger(type(verifier).__module__).debug(
             "jwtgate: credential rejected (%s): %s", e.code, e.message
         )
         return None
     if attempt is not None:
-        attempt.accepted = claims
+        attempt.accepted, attempt.accepted_by = claims, verifier
     return claims
 
 
@@ -187,7 +264,20 @@ class Outcome:
 
     access: Any = None
     claims: Optional[Claims] = None
+    verifier: Any = None
+    """The jwtgate verifier whose claims these are."""
     rejection: Optional[tuple[Any, jwtgate.InvalidToken]] = None
+
+    @classmethod
+    def of(cls, attempt: Attempt, access: Any) -> Outcome:
+        """The outcome of the framework's verification ``access`` (its access token or None)
+        during ``attempt``. A final refusal stands even when a verifier that is not jwtgate's
+        accepted the credential after it."""
+        if attempt.final is not None:
+            return cls(rejection=attempt.final)
+        if access is not None:
+            return cls(access=access, claims=attempt.accepted, verifier=attempt.accepted_by)
+        return cls(rejection=attempt.rejection())
 
 
 class Guard:
@@ -201,9 +291,16 @@ class Guard:
         """Whether the request is for an endpoint that requires authentication."""
         raise NotImplementedError
 
-    def resource(self) -> Optional[jwtgate.ProtectedResource]:
+    def origin(self) -> Optional[str]:
+        """The server's public origin as configured (``scheme://host[:port]``), for the URL
+        DPoP proofs name; None when unknown."""
+        raise NotImplementedError
+
+    def resource(self, verifier: Any = None) -> Optional[jwtgate.ProtectedResource]:
         """The protected resource, or None when its URL is unknown (then the framework answers
-        refusals itself)."""
+        refusals itself). With ``verifier`` (a jwtgate verifier of the framework): the resource
+        as that verifier answers for it — its DPoP settings and server nonces (RFC 9449 §8: a
+        nonce is good only for the verifier that issued it)."""
         raise NotImplementedError
 
     def required_scopes(self) -> list[str]:
@@ -310,7 +407,7 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         guard = self.guard
-        request = HttpRequest.from_scope(scope)
+        request = HttpRequest.from_scope(scope, guard.origin())
         outcome = await guard.authenticate(request)
         access = outcome.access
         resource = guard.resource() if scope["type"] == "http" and guard.protects(scope) else None
@@ -321,10 +418,12 @@ class AuthMiddleware:
                 try:
                     outcome.claims.require_scopes(required)
                 except jwtgate.InsufficientScope as e:
-                    access, outcome.rejection = None, (None, e)
+                    access, outcome.rejection = None, (outcome.verifier, e)
             if access is None and (outcome.rejection is not None or request.token() is None):
-                error = outcome.rejection[1] if outcome.rejection is not None else None
-                challenge = resource.challenge(error, required)
+                verifier, error = outcome.rejection if outcome.rejection is not None else (None, None)
+                # The challenge of the verifier that refused: its nonce, if it wants one.
+                answering = (guard.resource(verifier) if verifier is not None else None) or resource
+                challenge = answering.challenge(error, required)
                 await send_challenge(send, challenge, error.client_description if error else "")
                 return
             # Otherwise a source that is not jwtgate's refused it: the framework answers.
@@ -342,12 +441,16 @@ class AuthMiddleware:
         else:
             scope["auth"] = credentials_for(access, outcome.claims, guard.framework_scopes())
             scope["user"] = AuthenticatedUser(access)
-            if request.scheme() == "dpop":
-                # Verified with its proof. The frameworks' own check after this middleware
-                # (RequireAuthMiddleware) looks for the Bearer scheme before it looks at the
-                # user: it sees the verified token as such.
-                scope["headers"] = [
-                    (name, b"Bearer " + value.partition(b" ")[2] if name == b"authorization" else value)
-                    for name, value in scope.get("headers", ())
-                ]
+            token = request.token()
+            if token is not None:
+                # Verified (with its proof, for the DPoP scheme). The frameworks' own check
+                # after this middleware (RequireAuthMiddleware) looks for `Bearer ` before it
+                # looks at the user: it sees the verified token as such, whatever the scheme
+                # and the spaces or tabs the client used.
+                headers, first = [], True
+                for name, value in scope.get("headers", ()):
+                    if name == b"authorization" and first:
+                        value, first = b"Bearer " + token.encode("latin-1"), False
+                    headers.append((name, value))
+                scope["headers"] = headers
         await self.app(scope, receive, send)

@@ -11,7 +11,8 @@ Replace ``from fastmcp.server.auth.providers.jwt import JWTVerifier`` with::
 It accepts FastMCP ``JWTVerifier``'s keyword arguments (``public_key``, ``jwks_uri``, ``issuer``,
 ``audience``, ``algorithm``, ``required_scopes``, ``base_url``, ``jwks_refresh_interval``, …) and
 jwtgate's (``algorithms``, ``leeway``, ``typ``, ``require_claims``, ``static_tokens``, ``jwks``,
-``scope_implies``, ``audience_match``, ``cache_size``, …), and returns FastMCP's ``AccessToken``.
+``scope_implies``, ``audience_match``, ``scope_claims``, ``client_id_claims``, ``id_token``,
+``providers``, the ``dpop*`` options, ``cache_size``, …), and returns FastMCP's ``AccessToken``.
 Differences, all on the safe side:
 
 * Keys: without ``public_key``, ``jwks`` or ``jwks_uri``, keys are discovered from ``issuer``
@@ -154,6 +155,10 @@ class JWTVerifier(_FastMCPJWTVerifier):
         jwks: str | Mapping[str, Any] | None = None,
         audience_match: str = "canonical",
         scope_implies: Mapping[str, str | Sequence[str]] | None = None,
+        scope_claims: str | Sequence[str] | None = None,
+        client_id_claims: str | Sequence[str] | None = None,
+        id_token: str | None = None,
+        providers: Sequence[Mapping[str, Any]] | None = None,
         leeway: float = 0,
         typ: str | None = None,
         require_claims: Sequence[str] | None = None,
@@ -165,6 +170,7 @@ class JWTVerifier(_FastMCPJWTVerifier):
         dpop_algorithms: Sequence[str] | None = None,
         dpop_iat_window: float | None = None,
         dpop_nonce: bool | None = None,
+        dpop_nonce_secret: str | bytes | None = None,
         dpop_replay_cache_size: int | None = None,
         allow_insecure_http: bool = False,
         verifier: jwtgate.Verifier | None = None,
@@ -189,7 +195,9 @@ class JWTVerifier(_FastMCPJWTVerifier):
                 "cache_size": cache_size, "fetch_timeout": fetch_timeout, "max_stale": max_stale,
                 "scope_implies": scope_implies, "dpop": dpop, "dpop_algorithms": dpop_algorithms,
                 "dpop_iat_window": dpop_iat_window, "dpop_nonce": dpop_nonce,
-                "dpop_replay_cache_size": dpop_replay_cache_size,
+                "dpop_nonce_secret": dpop_nonce_secret,
+                "dpop_replay_cache_size": dpop_replay_cache_size, "scope_claims": scope_claims,
+                "client_id_claims": client_id_claims, "id_token": id_token, "providers": providers,
             }
             extra = sorted(name for name, value in given.items() if value is not None)
             if extra:
@@ -223,20 +231,26 @@ class JWTVerifier(_FastMCPJWTVerifier):
         if verifier is None:
             self._options = {
                 "issuer": issuer, "audience": audience,
-                "insecure_skip_audience_check": audience is None,
-                "audience_match": audience_match, "jwks_uri": jwks_uri, "jwks": jwks,
+                # FastMCP's convention: no audience, no audience check (the core warns). Not for
+                # id_token mode (the audience is the client id) nor providers (each has its own).
+                "insecure_skip_audience_check": audience is None and id_token is None and not providers,
+                "jwks_uri": jwks_uri, "jwks": jwks,
                 "public_key": public_key, "hmac_secret": hmac_secret, "algorithms": algorithms,
                 "required_scopes": scopes, "scope_implies": scope_implies, "leeway": leeway,
                 "typ": typ, "require_claims": require_claims, "static_tokens": static_tokens,
                 "cache_size": cache_size, "fetch_timeout": fetch_timeout, "max_stale": max_stale,
                 "refresh_cooldown": jwks_refresh_interval, "dpop": dpop,
                 "dpop_algorithms": dpop_algorithms, "dpop_iat_window": dpop_iat_window,
-                "dpop_nonce": dpop_nonce, "dpop_replay_cache_size": dpop_replay_cache_size,
+                "dpop_nonce": dpop_nonce, "dpop_nonce_secret": dpop_nonce_secret,
+                "dpop_replay_cache_size": dpop_replay_cache_size, "scope_claims": scope_claims,
+                "client_id_claims": client_id_claims, "id_token": id_token,
                 "allow_insecure_http": allow_insecure_http,
+                **_asgi.audience_match_options(audience_match, providers),
             }
             verifier = jwtgate.Verifier(**self._options)
-        elif issuer is None:
-            # MultiAuth derives the source id from the issuer: the core's, however configured.
+        if issuer is None:
+            # MultiAuth derives the source id from the issuer: the core's, however configured
+            # (verifier=, or providers).
             issuers = verifier.issuers
             self.issuer = issuers[0] if len(issuers) == 1 else (issuers or None)
         self.verifier = verifier
@@ -415,7 +429,8 @@ class _Guard(_asgi.Guard):
     def __init__(self, provider: Any) -> None:
         self.provider = provider
         self.mcp_path: Optional[str] = None
-        self._resource: Optional[tuple[str, Optional[jwtgate.ProtectedResource]]] = None
+        # (resource URL, the core verifier it was made with) -> the resource, per verifier.
+        self._resources: dict[tuple[str, int], tuple[Any, Optional[jwtgate.ProtectedResource]]] = {}
 
     async def authenticate(self, request: _asgi.HttpRequest) -> _asgi.Outcome:
         token = request.token()
@@ -423,36 +438,46 @@ class _Guard(_asgi.Guard):
             return _asgi.Outcome()
         with _asgi.attempting(request, token) as attempt:
             access = await self.provider.verify_token(token)
-        if access is not None:
-            return _asgi.Outcome(access=access, claims=attempt.accepted)
-        return _asgi.Outcome(rejection=attempt.rejection())
+        return _asgi.Outcome.of(attempt, access)
 
     def protects(self, scope: Any) -> bool:
         return _asgi.same_path(scope, self.mcp_path)
 
-    def resource(self) -> Optional[jwtgate.ProtectedResource]:
+    def _resource_url(self) -> Optional[str]:
         if self.mcp_path is None:
             return None
         url = self.provider._get_resource_url(self.mcp_path)
+        return None if url is None else str(url)
+
+    def origin(self) -> Optional[str]:
+        # Where the server is reachable (`base_url`), else the resource's URL.
+        return _asgi.origin_of(getattr(self.provider, "base_url", None)) or _asgi.origin_of(self._resource_url())
+
+    def resource(self, verifier: Any = None) -> Optional[jwtgate.ProtectedResource]:
+        url = self._resource_url()
         if url is None:
             return None
-        url = str(url)
-        if self._resource is None or self._resource[0] != url:
+        verifiers = _jwtgate_verifiers(self.provider)
+        chosen = next((v for v in verifiers if v is verifier), verifiers[0] if verifiers else None)
+        core = chosen.verifier if chosen is not None else None
+        key = (url, id(core))
+        found = self._resources.get(key)
+        if found is None or found[0] is not core:
             servers = _authorization_servers(self.provider)
             scopes = _scopes_supported(self.provider)
-            verifiers = _jwtgate_verifiers(self.provider)
             try:
-                # The first jwtgate verifier's resource: its DPoP settings are advertised.
-                found: Optional[jwtgate.ProtectedResource] = (
-                    verifiers[0].verifier.protected_resource(url, servers, scopes) if verifiers
+                # A jwtgate verifier's resource: its DPoP settings are advertised, and its
+                # challenges carry its nonces. The document is the first verifier's.
+                resource: Optional[jwtgate.ProtectedResource] = (
+                    core.protected_resource(url, servers, scopes) if core is not None
                     else jwtgate.ProtectedResource(url, servers, scopes)
                 )
             except jwtgate.ConfigError as e:
                 logger.warning("jwtgate.fastmcp: no RFC 9728 metadata and no jwtgate challenges "
                                "for %s: %s", url, e.message)
-                found = None
-            self._resource = (url, found)
-        return self._resource[1]
+                resource = None
+            found = self._resources[key] = (core, resource)
+        return found[1]
 
     def required_scopes(self) -> list[str]:
         scopes = list(self.provider.required_scopes or [])

@@ -74,16 +74,14 @@ class TokenVerifier:
                 f"verifier= already holds the configuration; do not also pass {', '.join(sorted(options))}"
             )
         if verifier is None:
-            options.setdefault("audience_match", "canonical")
-            verifier = jwtgate.Verifier(**options)
+            verifier = jwtgate.Verifier(**_canonical(options))
         self.verifier = verifier
 
     @classmethod
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> TokenVerifier:
         """A verifier configured by ``{prefix}OAUTH_ISSUER``, ``{prefix}OIDC_AUDIENCE``, … (see
         :meth:`jwtgate.Verifier.from_env`; the prefix must not be empty)."""
-        options.setdefault("audience_match", "canonical")
-        return cls(verifier=jwtgate.Verifier.from_env(prefix, **options))
+        return cls(verifier=jwtgate.Verifier.from_env(prefix, **_canonical(options)))
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """Verifies a bearer token: an ``AccessToken`` when valid, ``None`` otherwise. Under
@@ -107,6 +105,13 @@ class TokenVerifier:
 
     def __repr__(self) -> str:
         return f"jwtgate.mcp.TokenVerifier({self.verifier!r})"
+
+
+def _canonical(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with audiences compared as canonical resource URIs unless they say otherwise
+    (on each provider, with ``providers``)."""
+    match = options.pop("audience_match", "canonical")
+    return {**options, **_asgi.audience_match_options(match, options.get("providers"))}
 
 
 def streamable_http_app(server: Any, **kwargs: Any) -> Any:
@@ -162,20 +167,24 @@ class _Guard(_asgi.Guard):
             return _asgi.Outcome()
         with _asgi.attempting(request, token) as attempt:
             access = await self.verifier.verify_token(token)
-        if access is None:
-            return _asgi.Outcome(rejection=attempt.rejection())
+        if access is None or attempt.final is not None:
+            return _asgi.Outcome.of(attempt, access)
         check = getattr(self.backend, "_issued_for_this_resource", None)
         if self.backend.resource_server_url and check is not None and not check(access.resource):
             # validate_token_resource: the SDK's own comparison; the SDK answers the refusal.
             logger.warning("jwtgate.mcp: token resource %r is not resource_server_url %s",
                            access.resource, self.backend.resource_server_url)
             return _asgi.Outcome()
-        return _asgi.Outcome(access=access, claims=attempt.accepted)
+        return _asgi.Outcome.of(attempt, access)
 
     def protects(self, scope: Any) -> bool:
         return _asgi.same_path(scope, self.mcp_path)
 
-    def resource(self) -> Optional[jwtgate.ProtectedResource]:
+    def origin(self) -> Optional[str]:
+        return _asgi.origin_of(self.auth.resource_server_url)
+
+    def resource(self, verifier: Any = None) -> Optional[jwtgate.ProtectedResource]:
+        # One verifier: its resource answers every refusal.
         if not self._resource_built:
             self._resource_built = True
             url = self.auth.resource_server_url
