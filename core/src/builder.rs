@@ -15,6 +15,7 @@ use crate::claims::ClaimsPolicy;
 use crate::dialect::Dialect;
 use crate::dpop::{self, DpopMode, DpopPolicy};
 use crate::error::{Error, quote};
+use crate::introspection::{self, ClientAuth, IntrospectionOptions, Introspector};
 use crate::jwk::Key;
 use crate::jws::{AlgSet, JwsPolicy};
 use crate::keyset::{KeyHolder, KeySet};
@@ -106,6 +107,7 @@ pub struct VerifierBuilder {
     client_id_claims: Option<Vec<String>>,
     id_token_client: Option<String>,
     providers: Vec<VerifierBuilder>,
+    introspection: Option<IntrospectionOptions>,
 }
 
 impl VerifierBuilder {
@@ -408,6 +410,81 @@ impl VerifierBuilder {
         self
     }
 
+    /// Token introspection (RFC 7662) for credentials that are not JWTs (opaque access tokens):
+    /// the provider's endpoint is asked with this server's client credentials, and its answer
+    /// is checked like a JWT's claims (`active`, `iss`, `aud`, `exp`/`nbf`, `token_type`, then
+    /// the dialect and scope rules). The endpoint is discovered from the issuer's metadata
+    /// (`introspection_endpoint`) unless [`introspection_endpoint`](Self::introspection_endpoint)
+    /// names it. Answers are cached (see [`introspection_cache_ttl`](Self::introspection_cache_ttl)):
+    /// a token revoked at the provider is accepted for at most that long.
+    pub fn introspection(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        let options = self
+            .introspection
+            .get_or_insert_with(|| IntrospectionOptions {
+                endpoint: None,
+                client_id: String::new(),
+                client_secret: Zeroizing::new(String::new()),
+                auth: ClientAuth::default(),
+                jwts: false,
+                cache_ttl: introspection::DEFAULT_CACHE_TTL,
+                cache_size: introspection::DEFAULT_CACHE_SIZE,
+                max_concurrent: introspection::DEFAULT_MAX_CONCURRENT,
+            });
+        options.client_id = client_id.into();
+        options.client_secret = Zeroizing::new(client_secret.into());
+        self
+    }
+
+    fn introspection_option(mut self, set: impl FnOnce(&mut IntrospectionOptions)) -> Self {
+        match self.introspection.as_mut() {
+            Some(options) => set(options),
+            None => self.key_errors.push(Error::config(
+                "an introspection option is set but introspection is not: call introspection(client_id, client_secret) first",
+            )),
+        }
+        self
+    }
+
+    /// The introspection endpoint (`https`, or `http` on loopback), instead of discovering it.
+    pub fn introspection_endpoint(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.introspection_option(|o| o.endpoint = Some(url))
+    }
+
+    /// How this server authenticates to the introspection endpoint (default
+    /// [`ClientAuth::Basic`]).
+    pub fn introspection_client_auth(self, auth: ClientAuth) -> Self {
+        self.introspection_option(|o| o.auth = auth)
+    }
+
+    /// Also introspect JWTs after they verified locally, so that revoked JWTs are refused
+    /// (within the cache time); costs one provider call per token and cache period.
+    pub fn introspect_jwts(self, enabled: bool) -> Self {
+        self.introspection_option(|o| o.jwts = enabled)
+    }
+
+    /// How long an active answer is reused (default 60 s, at most 1 h; never past the token's
+    /// `exp`; 0 asks the provider every time). This is the longest a revoked token is still
+    /// accepted.
+    pub fn introspection_cache_ttl(self, ttl: Duration) -> Self {
+        self.introspection_option(|o| o.cache_ttl = ttl)
+    }
+
+    /// How many answers are cached (default 4096, at most 65,536; 0 disables the cache).
+    pub fn introspection_cache_size(self, entries: usize) -> Self {
+        self.introspection_option(|o| o.cache_size = entries)
+    }
+
+    /// How many calls to the provider may run at once (default 16, 1 to 1024); more are
+    /// refused with `introspection_failed` (503).
+    pub fn introspection_max_concurrent(self, calls: usize) -> Self {
+        self.introspection_option(|o| o.max_concurrent = calls)
+    }
+
     /// id_token mode: the credential is an OIDC id_token issued to `client_id` (for servers
     /// whose provider issues opaque access tokens). `aud` must contain the client id, `azp` must
     /// equal it when present and be present when `aud` has several values (OIDC Core §3.1.3.7),
@@ -520,6 +597,8 @@ impl VerifierBuilder {
             AlgSet::default()
         };
         let holder = jwt.then(|| Arc::new(KeyHolder::new(keys)));
+        // Before the key source takes the configured fetcher: introspection uses it too.
+        let introspection = self.introspector()?;
         let remote = match (source, &holder) {
             (Some(source), Some(holder)) => Some(self.start_remote(source, holder)?),
             _ => None,
@@ -538,6 +617,7 @@ impl VerifierBuilder {
             policy: self.policy(algorithms, dialect),
             static_tokens,
             providers: Providers::default(),
+            introspection,
             counters: Counters::new(),
         }))
     }
@@ -697,6 +777,7 @@ impl VerifierBuilder {
             ),
             ("id_token", self.id_token_client.is_some()),
             ("cache_size", self.cache_size.is_some()),
+            ("introspection", self.introspection.is_some()),
         ];
         if let Some((name, _)) = per_provider.iter().find(|(_, set)| *set) {
             return Err(Error::config(format!(
@@ -754,8 +835,50 @@ impl VerifierBuilder {
             policy: self.policy(AlgSet::default(), Dialect::default()),
             static_tokens,
             providers: Providers::new(built),
+            introspection: None,
             counters: Counters::new(),
         }))
+    }
+
+    /// The introspection client, within its bounds.
+    fn introspector(&mut self) -> Result<Option<Introspector>, Error> {
+        let Some(options) = self.introspection.take() else {
+            return Ok(None);
+        };
+        if options.cache_ttl > Duration::from_secs(3600) {
+            return Err(Error::config(format!(
+                "introspection_cache_ttl is {:?}; at most 3600s is allowed (a revoked token stays accepted that long)",
+                options.cache_ttl
+            )));
+        }
+        if options.cache_size > MAX_CACHE_SIZE {
+            return Err(Error::config(format!(
+                "introspection_cache_size is {}; at most {MAX_CACHE_SIZE} entries are allowed",
+                options.cache_size
+            )));
+        }
+        if !(1..=1024).contains(&options.max_concurrent) {
+            return Err(Error::config(format!(
+                "introspection_max_concurrent is {}; it must be between 1 and 1024",
+                options.max_concurrent
+            )));
+        }
+        let issuer = match self.issuers.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        let fetcher = match &self.fetcher {
+            Some(fetcher) => Arc::clone(fetcher),
+            None => default_fetcher(self.remote.fetch_timeout)?,
+        };
+        Introspector::new(
+            options,
+            issuer,
+            fetcher,
+            self.remote.fetch_timeout,
+            self.remote.allow_http,
+        )
+        .map(Some)
     }
 
     /// id_token mode: its own audience (the client id) and `typ` rule, no scopes.

@@ -183,6 +183,16 @@ error_codes! {
     DpopNonceRequired = "dpop_nonce_required", 401,
         client: "A DPoP nonce is required",
         hint: "the client must retry with the DPoP-Nonce value of the answer in its proof's nonce claim; normal on a first request when dpop_nonce is on";
+    /// The provider's introspection endpoint says the token is not active (RFC 7662 §2.2): revoked,
+    /// expired, or not one of its tokens.
+    TokenInactive = "token_inactive", 401,
+        client: "The access token is not active",
+        hint: "the provider no longer accepts this token (revoked or expired): get a fresh one; answers are cached for introspection_cache_ttl";
+    /// Token introspection could not be done: the endpoint is unreachable, refused this server's
+    /// credentials, answered something other than an RFC 7662 response, or too many calls are under way.
+    IntrospectionFailed = "introspection_failed", 503,
+        client: "The server cannot verify access tokens right now",
+        hint: "check the introspection endpoint and this server's client id and secret there (the message names the step); `jwtgate doctor` shows discovery";
     /// The DPoP replay cache is full of live entries, so new proofs cannot be recorded.
     DpopReplayCacheFull = "dpop_replay_cache_full", 503,
         client: "The server cannot verify DPoP proofs right now",

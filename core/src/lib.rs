@@ -84,6 +84,7 @@ mod error;
 #[allow(missing_docs, unreachable_pub)]
 pub mod fuzz_api;
 mod header;
+mod introspection;
 mod json;
 mod jwk;
 pub mod jws;
@@ -111,6 +112,7 @@ pub use builder::{
 };
 pub use dpop::{AuthRequest, DpopMode};
 pub use error::{Error, ErrorCode, ErrorDetail};
+pub use introspection::ClientAuth;
 pub use jwk::Key;
 pub use keyset::{KeySet, SkippedKey};
 pub use remote::KeysStatus;

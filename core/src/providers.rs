@@ -104,6 +104,8 @@ impl Providers {
                 (a, b) => a.or(b),
             };
             stats.keys_stale |= s.keys_stale;
+            stats.introspections += s.introspections;
+            stats.introspection_failures += s.introspection_failures;
         }
     }
 }

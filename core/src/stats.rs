@@ -58,6 +58,11 @@ pub struct Stats {
     pub key_age: Option<Duration>,
     /// Whether the last good remote keys are in use because refreshes fail.
     pub keys_stale: bool,
+    /// Calls to the provider's introspection endpoint (RFC 7662), failed ones included.
+    pub introspections: u64,
+    /// Introspection calls that failed (no answer, refused credentials, a malformed answer, or
+    /// too many calls at once).
+    pub introspection_failures: u64,
 }
 
 impl Stats {

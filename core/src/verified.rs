@@ -18,18 +18,22 @@ pub enum CredentialKind {
     Jwt,
     /// A configured static bearer token / API key.
     StaticToken,
+    /// An opaque (or other) token the provider's introspection endpoint vouched for (RFC 7662).
+    Introspected,
     /// An OIDC id_token, accepted in id_token mode
     /// ([`VerifierBuilder::id_token`](crate::VerifierBuilder::id_token)).
     IdToken,
 }
 
 impl CredentialKind {
-    /// The stable string every language reports: `"jwt"`, `"static_token"` or `"id_token"`.
+    /// The stable string every language reports: `"jwt"`, `"static_token"`, `"id_token"` or
+    /// `"introspected"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             CredentialKind::Jwt => "jwt",
             CredentialKind::StaticToken => "static_token",
             CredentialKind::IdToken => "id_token",
+            CredentialKind::Introspected => "introspected",
         }
     }
 }
@@ -134,6 +138,41 @@ impl Verified {
             audience_matched: token.audience().map(str::to_owned),
             token_id: token_id(secret),
             confirmation_jkt: None,
+        }))
+    }
+
+    /// A credential from an introspection answer's claims.
+    pub(crate) fn from_introspection(
+        token: &str,
+        claims: &Claims<'_>,
+        audience_matched: Option<&str>,
+        response: String,
+    ) -> Verified {
+        let client_id = claims
+            .client_id
+            .as_deref()
+            .or(claims.azp.as_deref())
+            .or(claims.sub.as_deref())
+            .map(str::to_owned);
+        Verified(Arc::new(Inner {
+            kind: CredentialKind::Introspected,
+            alg: None,
+            kid: None,
+            typ: None,
+            iss: owned(&claims.iss),
+            sub: owned(&claims.sub),
+            aud: claims.aud.iter().map(|a| a.to_string()).collect(),
+            exp: claims.exp,
+            nbf: claims.nbf,
+            iat: claims.iat,
+            jti: owned(&claims.jti),
+            client_id,
+            scopes: claims.scopes().map(str::to_owned).collect(),
+            granted: Granted::default(),
+            claims_json: response,
+            audience_matched: audience_matched.map(str::to_owned),
+            token_id: token_id(token),
+            confirmation_jkt: owned(&claims.cnf_jkt),
         }))
     }
 

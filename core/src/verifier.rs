@@ -12,6 +12,7 @@ use crate::cache::{KeyBinding, TokenCache};
 use crate::claims::Claims;
 use crate::dpop::{self, AuthRequest, DpopMode, DpopPolicy, Presented, Scheme};
 use crate::error::{Error, ErrorCode};
+use crate::introspection::{self, Introspector};
 use crate::jws;
 use crate::keyset::{KeyHolder, KeySet};
 use crate::policy::Policy;
@@ -73,6 +74,8 @@ pub(crate) struct Inner {
     pub(crate) static_tokens: StaticTokens,
     /// Several identity providers, each a verifier of its own (`providers.rs`); empty otherwise.
     pub(crate) providers: Providers,
+    /// Token introspection (RFC 7662), when configured.
+    pub(crate) introspection: Option<Introspector>,
     pub(crate) counters: Counters,
     /// DPoP (RFC 9449): the mode, proof rules and replay cache of [`Verifier::verify_request`].
     pub(crate) dpop: DpopPolicy,
@@ -294,13 +297,13 @@ impl Verifier {
                 return self.outer_scopes(provider.verify_token_at(token, now));
             }
         }
-        match self.first_pass(token, now) {
+        match self.first_pass(token, now, true) {
             Pass::Done(result) => result,
             Pass::AfterFetch(attempts) => {
                 if let Some(remote) = &self.inner.remote {
                     remote.wait(attempts);
                 }
-                self.attempt(token, now).map_err(|(e, _)| e)
+                self.attempt(token, now, true).map_err(|(e, _)| e)
             }
         }
     }
@@ -315,13 +318,17 @@ impl Verifier {
                 return self.outer_scopes(result);
             }
         }
-        match self.first_pass(token, SystemTime::now()) {
+        // An introspection call, when one is needed, runs inline here (a blocking HTTP call of at
+        // most the fetch timeout): event-loop bindings use verify_nonblocking first, which hands
+        // it to a background thread instead.
+        match self.first_pass(token, SystemTime::now(), true) {
             Pass::Done(result) => result,
             Pass::AfterFetch(attempts) => {
                 if let Some(remote) = &self.inner.remote {
                     remote.attempt_done(attempts).await;
                 }
-                self.attempt(token, SystemTime::now()).map_err(|(e, _)| e)
+                self.attempt(token, SystemTime::now(), true)
+                    .map_err(|(e, _)| e)
             }
         }
     }
@@ -419,6 +426,14 @@ impl Verifier {
         if let Some(remote) = &inner.remote {
             remote.fill_stats(&mut stats);
         }
+        if let Some(introspector) = &inner.introspection {
+            stats.introspections = introspector
+                .calls
+                .load(std::sync::atomic::Ordering::Relaxed);
+            stats.introspection_failures = introspector
+                .failures
+                .load(std::sync::atomic::Ordering::Relaxed);
+        }
         if !inner.providers.is_empty() {
             inner.providers.add_stats(&mut stats);
             stats.compute_accepted();
@@ -456,6 +471,15 @@ impl Verifier {
                 inner.counters.add(Event::StaticToken);
             }
             return Some(result);
+        }
+        if let Some(introspector) = &inner.introspection {
+            if token::Compact::split(token, inner.policy.jws.max_token_bytes).is_err() {
+                let answer = introspector.cached(token, unix_seconds(SystemTime::now()))?;
+                return Some(answer.and_then(|v| inner.policy.check_scopes(v)));
+            }
+            if introspector.jwts {
+                return None; // the provider is asked about JWTs too
+            }
         }
         if inner.remote.as_ref().is_some_and(|r| !r.loaded()) {
             return None; // `verify` would wait for the keys
@@ -509,7 +533,7 @@ impl Verifier {
     /// [`first_pass`](Verifier::first_pass) through the provider the token names, if any.
     fn first_pass_routed(&self, token: &str, now: SystemTime) -> Pass {
         match self.provider_for(token) {
-            None => self.first_pass(token, now),
+            None => self.first_pass(token, now, false),
             Some(Err(e)) => Pass::Done(Err(e)),
             Some(Ok(Routed::Static(result))) => Pass::Done(result),
             Some(Ok(Routed::Provider(provider))) => match provider.first_pass_routed(token, now) {
@@ -523,26 +547,41 @@ impl Verifier {
     /// cooldown) and says what to wait for. The one retry rule of `verify_at`, `verify_async`
     /// and `verify_nonblocking`.
     #[inline(always)]
-    fn first_pass(&self, token: &str, now: SystemTime) -> Pass {
-        match self.attempt(token, now) {
+    fn first_pass(&self, token: &str, now: SystemTime, block: bool) -> Pass {
+        match self.attempt(token, now, block) {
             Ok(verified) => Pass::Done(Ok(verified)),
             Err((error, None)) => Pass::Done(Err(error)),
+            // The introspection call was handed to a background thread.
+            Err((_, Some(Need::Introspection))) => Pass::AfterFetch(0),
             Err((error, Some(need))) => match self.inner.remote.as_ref().map(|r| r.begin(need)) {
                 None | Some(Wait::GiveUp) => Pass::Done(Err(error)),
-                Some(Wait::Retry) => Pass::Done(self.attempt(token, now).map_err(|(e, _)| e)),
+                Some(Wait::Retry) => {
+                    Pass::Done(self.attempt(token, now, block).map_err(|(e, _)| e))
+                }
                 Some(Wait::Until(attempts)) => Pass::AfterFetch(attempts),
             },
         }
     }
 
     /// One verification pass. On failure, also says what a key fetch could fix.
-    fn attempt(&self, token: &str, now: SystemTime) -> Result<Verified, (Error, Option<Need>)> {
+    fn attempt(
+        &self,
+        token: &str,
+        now: SystemTime,
+        block: bool,
+    ) -> Result<Verified, (Error, Option<Need>)> {
         let inner = &*self.inner;
         token::check_size(token, inner.policy.jws.max_token_bytes).map_err(|e| (e, None))?;
         if let Some(verified) = inner.static_tokens.verify(token) {
             let verified = inner.policy.check_scopes(verified).map_err(|e| (e, None))?;
             inner.counters.add(Event::StaticToken);
             return Ok(verified);
+        }
+        if let Some(introspector) = &inner.introspection {
+            if token::Compact::split(token, inner.policy.jws.max_token_bytes).is_err() {
+                let answer = self.introspect(introspector, token, now, block)?;
+                return inner.policy.check_scopes(answer).map_err(|e| (e, None));
+            }
         }
         let Some(holder) = &inner.keys else {
             return Err((
@@ -574,6 +613,9 @@ impl Verifier {
         let now_seconds = unix_seconds(now);
         if let Some(cache) = &inner.cache {
             if let Ok(verified) = cache.get(token, now_seconds, &keys) {
+                if let Some(introspector) = inner.introspection.as_ref().filter(|i| i.jwts) {
+                    self.introspect(introspector, token, now, block)?;
+                }
                 inner.counters.add(Event::CacheHit);
                 return Ok(verified);
             }
@@ -581,6 +623,10 @@ impl Verifier {
         }
         match self.verify_jwt(&keys, token, now_seconds) {
             Ok((verified, key)) => {
+                if let Some(introspector) = inner.introspection.as_ref().filter(|i| i.jwts) {
+                    // Revocation: the provider must still call the token active.
+                    self.introspect(introspector, token, now, block)?;
+                }
                 inner.counters.add(Event::Verified);
                 if let (Some(cache), Some(alg)) = (&inner.cache, verified.alg()) {
                     inner.counters.add(Event::CacheInsert);
@@ -603,6 +649,61 @@ impl Verifier {
             }
             Err(e) => Err((e, None)),
         }
+    }
+
+    /// The provider's answer for `token` (RFC 7662): cached, or one shared call — made here when
+    /// `block`, else started on a background thread (`Need::Introspection`).
+    fn introspect(
+        &self,
+        introspector: &Introspector,
+        token: &str,
+        now: SystemTime,
+        block: bool,
+    ) -> Result<Verified, (Error, Option<Need>)> {
+        let now = unix_seconds(now);
+        if let Some(answer) = introspector.cached(token, now) {
+            return answer.map_err(|e| (e, None));
+        }
+        if !block {
+            if introspector.has_room() {
+                let verifier = self.clone();
+                let token = token.to_owned();
+                std::thread::spawn(move || {
+                    if let Some(introspector) = &verifier.inner.introspection {
+                        let now = unix_seconds(SystemTime::now());
+                        let _ = introspector.introspect(&token, now, &|body| {
+                            verifier.check_introspection(&token, body, now)
+                        });
+                    }
+                });
+            }
+            return Err((
+                introspection::failed("the answer is being fetched"),
+                Some(Need::Introspection),
+            ));
+        }
+        introspector
+            .introspect(token, now, &|body| {
+                self.check_introspection(token, body, now)
+            })
+            .map_err(|e| (e, None))
+    }
+
+    /// An introspection answer through the verifier's claims and dialect rules (the scope rules
+    /// run on every use, cached or not).
+    fn check_introspection(&self, token: &str, body: &[u8], now: f64) -> Result<Verified, Error> {
+        let policy = &self.inner.policy;
+        let issuer = match policy.claims.issuers.as_slice() {
+            [one] => Some(&**one),
+            _ => None,
+        };
+        let claims = introspection::parse_response(body, &policy.claims.required_claims, issuer)?;
+        let claims_policy = introspection::claims_policy(&policy.claims);
+        let audience = claims_policy.check(&claims, now)?.map(str::to_owned);
+        let json = String::from_utf8(body.to_vec())
+            .map_err(|_| introspection::failed("the response is not UTF-8"))?;
+        let verified = Verified::from_introspection(token, &claims, audience.as_deref(), json);
+        policy.dialect.apply(verified)
     }
 
     /// Full verification; returns the result and the index of the key that verified it.

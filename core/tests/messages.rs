@@ -26,6 +26,44 @@ impl Fetcher for NotFound {
     }
 }
 
+/// An introspection endpoint that always gives the same answer.
+struct Introspection(u16, &'static str);
+
+impl Fetcher for Introspection {
+    fn get(&self, url: &str, limits: &FetchLimits) -> Result<FetchResponse, String> {
+        NotFound.get(url, limits)
+    }
+
+    fn post_form(
+        &self,
+        _url: &str,
+        _headers: &[(String, String)],
+        _body: &[u8],
+        _limits: &FetchLimits,
+    ) -> Result<FetchResponse, String> {
+        Ok(FetchResponse {
+            status: self.0,
+            body: self.1.as_bytes().to_vec(),
+            cache_control: None,
+            date: None,
+        })
+    }
+}
+
+fn introspected(answer: Introspection) -> Error {
+    Verifier::builder()
+        .issuer(ISS)
+        .audience(AUD)
+        .jwks_uri("https://idp.example/jwks")
+        .fetcher(Arc::new(answer))
+        .introspection("mcp-server", "s3cret")
+        .introspection_endpoint("https://idp.example/introspect")
+        .build()
+        .unwrap()
+        .verify("an-opaque-token")
+        .unwrap_err()
+}
+
 fn lint(e: &Error) {
     let m = e.message();
     assert!(!m.is_empty(), "{e:?}");
@@ -173,6 +211,11 @@ fn every_error_message_reads_cleanly_and_every_code_is_rendered() {
     errors.push(Verifier::builder().build().unwrap_err());
     errors.push(Verifier::from_env("").unwrap_err());
     errors.extend(dpop_errors(es));
+    errors.push(introspected(Introspection(200, r#"{"active":false}"#)));
+    errors.push(introspected(Introspection(
+        401,
+        r#"{"error":"invalid_client"}"#,
+    )));
 
     for e in &errors {
         lint(e);

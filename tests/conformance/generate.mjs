@@ -81,6 +81,12 @@ const verifiers = {
   // Claim dialects (Keycloak roles, Okta cid).
   dialect: { ...base, scopeClaims: ['scope', 'realm_access.roles'], clientIdClaims: ['cid', 'azp'] },
   id_token: { issuer: ISSUER, jwks, idToken: 'web-client' },
+  // Token introspection (RFC 7662) at a loopback port where nothing listens: no answer → 503.
+  introspection_down: {
+    ...base,
+    fetchTimeout: 0.5,
+    introspection: { clientId: 'mcp-server', clientSecret: 's3cret', endpoint: 'http://127.0.0.1:9/introspect', clientAuth: 'post', cacheTtl: 30, cacheSize: 64, maxConcurrent: 4, jwts: false },
+  },
   // Several providers, each with its own audience and algorithms.
   providers: {
     providers: [
@@ -147,6 +153,8 @@ const cases = [
   { name: 'an id_token for the client', verifier: 'id_token', token: mint({ claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', exp: LATER, iat: NOW - 5 } }), code: null, claims: accepted('u-1', 'u-1', [], 'web-client', 'id_token') },
   { name: 'an access token in id_token mode', verifier: 'id_token', token: mint({ header: { typ: 'at+jwt' }, claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', exp: LATER } }), code: 'typ_mismatch' },
   { name: 'an id_token issued to another client', verifier: 'id_token', token: mint({ claims: { iss: ISSUER, sub: 'u-1', aud: 'web-client', azp: 'other', exp: LATER } }), code: 'audience_mismatch', claim: 'azp' },
+  { name: 'an opaque token while the introspection endpoint is down', verifier: 'introspection_down', token: 'an-opaque-access-token', code: 'introspection_failed' },
+  { name: 'a JWT is verified locally next to introspection', verifier: 'introspection_down', token: mint(), code: null, claims: alice },
   { name: 'first provider', verifier: 'providers', token: mint(), code: null, claims: alice },
   { name: 'second provider', verifier: 'providers', token: mint({ alg: 'EdDSA', claims: { ...good, iss: 'https://idp2.fixture.test', aud: 'api-2' } }), code: null, claims: accepted('alice', 'app-1', ['tools:call', 'read'], 'api-2') },
   { name: 'second provider refuses an algorithm the first allows', verifier: 'providers', token: mint({ claims: { ...good, iss: 'https://idp2.fixture.test', aud: 'api-2' } }), code: 'alg_not_allowed' },
@@ -179,6 +187,9 @@ const configs = [
   { name: 'a provider with two issuers', options: { providers: [{ ...base, issuer: [ISSUER, 'https://x.test'] }] }, code: 'config_invalid' },
   { name: 'an empty scope claim list', options: { ...base, scopeClaims: [] }, code: 'config_invalid' },
   { name: 'an unknown audience match', options: { ...base, audienceMatch: 'fuzzy' }, code: 'config_invalid' },
+  { name: 'introspection without a client secret', options: { ...base, introspection: { clientId: 'x', clientSecret: '', endpoint: 'https://idp.fixture.test/introspect' } }, code: 'config_invalid' },
+  { name: 'an introspection cache kept over an hour', options: { ...base, introspection: { clientId: 'x', clientSecret: 'y', endpoint: 'https://idp.fixture.test/introspect', cacheTtl: 3601 } }, code: 'config_invalid' },
+  { name: 'an unknown introspection client authentication', options: { ...base, introspection: { clientId: 'x', clientSecret: 'y', endpoint: 'https://idp.fixture.test/introspect', clientAuth: 'jwt' } }, code: 'config_invalid' },
   { name: 'a private key as the public key', options: { issuer: ISSUER, audience: AUDIENCE, publicKey: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, code: 'config_invalid' },
 ];
 

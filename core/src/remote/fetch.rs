@@ -36,6 +36,22 @@ pub trait Fetcher: Send + Sync {
     /// # Errors
     /// A description of the transport failure.
     fn get(&self, url: &str, limits: &FetchLimits) -> Result<FetchResponse, String>;
+
+    /// POSTs an `application/x-www-form-urlencoded` body with extra headers (token
+    /// introspection, RFC 7662). The default refuses: a fetcher that only GETs still serves keys.
+    ///
+    /// # Errors
+    /// A description of the transport failure.
+    fn post_form(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        limits: &FetchLimits,
+    ) -> Result<FetchResponse, String> {
+        let _ = (url, headers, body, limits);
+        Err("this Fetcher does not implement post_form, which token introspection needs".into())
+    }
 }
 
 /// The default fetcher: a blocking HTTP/1.1 client on rustls with Mozilla's root certificates.
@@ -92,6 +108,47 @@ impl Fetcher for HttpFetcher {
                 .map(str::to_owned)
         };
         let (cache_control, date) = (header("cache-control"), header("date"));
+        read_response(&mut response, limits, cache_control, date)
+    }
+
+    fn post_form(
+        &self,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        limits: &FetchLimits,
+    ) -> Result<FetchResponse, String> {
+        let mut request = self
+            .agent
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let mut response = request
+            .config()
+            .timeout_global(Some(limits.timeout))
+            .build()
+            .send(body)
+            .map_err(describe)?;
+        let date = response
+            .headers()
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        read_response(&mut response, limits, None, date)
+    }
+}
+
+/// Reads a response body within the limit.
+#[cfg(feature = "http")]
+fn read_response(
+    response: &mut ureq::http::Response<ureq::Body>,
+    limits: &FetchLimits,
+    cache_control: Option<String>,
+    date: Option<String>,
+) -> Result<FetchResponse, String> {
+    {
         let status = response.status().as_u16();
         let body = response
             .body_mut()

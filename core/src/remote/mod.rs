@@ -113,6 +113,8 @@ pub(crate) enum Need {
     Keys,
     /// The token's kid is not in the set of this generation.
     Kid(u64),
+    /// The provider's introspection answer (not a key fetch: handled by the verifier).
+    Introspection,
 }
 
 /// What the caller should do about a [`Need`].
@@ -271,6 +273,9 @@ impl Remote {
     /// Decides what a caller should do about `need`, requesting a fetch if the cooldown allows.
     pub(crate) fn begin(&self, need: Need) -> Wait {
         let shared = &*self.shared;
+        if let Need::Introspection = need {
+            return Wait::GiveUp; // not a key fetch: the verifier handles it before asking here
+        }
         let mut state = shared.lock();
         match need {
             Need::Keys if shared.usable() => return Wait::Retry,
@@ -286,7 +291,7 @@ impl Remote {
         let now = Instant::now();
         let last = match need {
             Need::Keys => &mut state.last_keys_fetch,
-            Need::Kid(_) => &mut state.last_kid_fetch,
+            Need::Kid(_) | Need::Introspection => &mut state.last_kid_fetch,
         };
         if last.is_some_and(|t| now.duration_since(t) < shared.options.cooldown) {
             return Wait::GiveUp;
