@@ -11,6 +11,8 @@
 //! | `OIDC_VERIFY_ACCESS_TOKEN` | `false`: id_token mode (the credential is an id_token issued to `OIDC_CLIENT_ID`) |
 //! | `OIDC_CLIENT_ID` | the client id of id_token mode |
 //! | `BEARER_TOKEN`, `API_KEY` | static tokens (client ids `bearer-token`, `api-key`), granted the required scopes |
+//! | `OAUTH_CLIENT_ID`, `OAUTH_CLIENT_SECRET` | token introspection (RFC 7662) for opaque tokens, as this client |
+//! | `OAUTH_INTROSPECTION_URL` | the introspection endpoint (default: from the issuer's metadata) |
 //! | `AUTH_MODE` (or `AUTH`) | `oauth` (tokens only), `api_key` (static tokens only), `both`; `none` is refused (serve without a verifier instead) |
 //!
 //! Blank values count as unset. A half-configured OIDC setup is `config_invalid` naming the
@@ -132,6 +134,30 @@ pub(crate) fn builder_from(
         AuthMode::ApiKey => None,
         _ => issuer,
     };
+    let introspection = (
+        var("OAUTH_CLIENT_ID"),
+        var("OAUTH_CLIENT_SECRET"),
+        var("OAUTH_INTROSPECTION_URL"),
+    );
+    match (&issuer, introspection) {
+        (_, (None, None, None)) => {}
+        (Some(_), (Some(id), Some(secret), url)) => {
+            builder = builder.introspection(id, secret);
+            if let Some(url) = url {
+                builder = builder.introspection_endpoint(url);
+            }
+        }
+        (None, _) => {
+            return Err(Error::config(format!(
+                "introspection is configured but no issuer: set {prefix}OAUTH_ISSUER"
+            )));
+        }
+        (Some(_), _) => {
+            return Err(Error::config(format!(
+                "introspection needs both {prefix}OAUTH_CLIENT_ID and {prefix}OAUTH_CLIENT_SECRET"
+            )));
+        }
+    }
     if let Some(issuer) = &issuer {
         builder = builder.issuer(issuer.clone());
         if let Some(uri) = jwks_uri {
@@ -315,5 +341,54 @@ mod seed_style_tests {
             assert_eq!(e.code(), ErrorCode::ConfigInvalid);
             assert!(e.message().contains("X_AUTH_MODE"), "{e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod introspection_env_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn builder(vars: &[(&str, &str)]) -> Result<crate::Verifier, Error> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        builder_from("X_", |k| map.get(k).cloned())?.build()
+    }
+
+    #[test]
+    fn introspection_needs_the_client_id_and_secret_together() {
+        let base = [
+            ("X_OAUTH_ISSUER", "https://idp.example"),
+            ("X_OIDC_AUDIENCE", "api"),
+        ];
+        builder(&[
+            base[0],
+            base[1],
+            ("X_OAUTH_CLIENT_ID", "rs"),
+            ("X_OAUTH_CLIENT_SECRET", "s"),
+        ])
+        .unwrap();
+        builder(&[
+            base[0],
+            base[1],
+            ("X_OAUTH_CLIENT_ID", "rs"),
+            ("X_OAUTH_CLIENT_SECRET", "s"),
+            (
+                "X_OAUTH_INTROSPECTION_URL",
+                "https://idp.example/introspect",
+            ),
+        ])
+        .unwrap();
+        let e = builder(&[base[0], base[1], ("X_OAUTH_CLIENT_ID", "rs")]).unwrap_err();
+        assert!(e.message().contains("X_OAUTH_CLIENT_SECRET"), "{e}");
+        let e = builder(&[
+            ("X_OAUTH_CLIENT_ID", "rs"),
+            ("X_OAUTH_CLIENT_SECRET", "s"),
+            ("X_API_KEY", "k"),
+        ])
+        .unwrap_err();
+        assert!(e.message().contains("X_OAUTH_ISSUER"), "{e}");
     }
 }
