@@ -68,6 +68,8 @@ struct Inner {
     token_id: u64,
     /// `cnf.jkt`: the thumbprint of the key the token is bound to (RFC 9449 §6.1).
     confirmation_jkt: Option<String>,
+    /// Accepted through `verify_request` with the DPoP scheme.
+    presented_with_dpop: bool,
 }
 
 /// A per-process keyed hash of a credential: equal for the same text, unrelated otherwise, and
@@ -115,6 +117,7 @@ impl Verified {
             audience_matched: audience_matched.map(str::to_owned),
             token_id: token_id(token),
             confirmation_jkt: owned(&claims.cnf_jkt),
+            presented_with_dpop: false,
         }))
     }
 
@@ -138,6 +141,7 @@ impl Verified {
             audience_matched: token.audience().map(str::to_owned),
             token_id: token_id(secret),
             confirmation_jkt: None,
+            presented_with_dpop: false,
         }))
     }
 
@@ -173,6 +177,7 @@ impl Verified {
             audience_matched: audience_matched.map(str::to_owned),
             token_id: token_id(token),
             confirmation_jkt: owned(&claims.cnf_jkt),
+            presented_with_dpop: false,
         }))
     }
 
@@ -341,7 +346,25 @@ impl Verified {
         if self.0.granted.all {
             return Ok(());
         }
-        crate::claims::check_scopes(required, || self.granted_scopes())
+        let checked = crate::claims::check_scopes(required, || self.granted_scopes());
+        // RFC 9449 §7.1: the 403 goes on the challenge of the scheme the client used.
+        match self.0.presented_with_dpop {
+            true => checked.map_err(Error::in_dpop_scheme),
+            false => checked,
+        }
+    }
+
+    /// Whether the credential came with the DPoP scheme and a valid proof
+    /// ([`Verifier::verify_request`](crate::Verifier::verify_request)): a later scope check's
+    /// `insufficient_scope` then challenges with `DPoP`, as the core's own would.
+    pub fn presented_with_dpop(&self) -> bool {
+        self.0.presented_with_dpop
+    }
+
+    /// Marks a credential accepted with the DPoP scheme.
+    pub(crate) fn with_dpop_presentation(mut self) -> Verified {
+        Arc::make_mut(&mut self.0).presented_with_dpop = true;
+        self
     }
 
     /// The claims set as the JSON text that was signed (`{}` for static tokens).

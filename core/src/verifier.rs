@@ -373,6 +373,7 @@ impl Verifier {
         let now = unix_seconds(now);
         let checked = match result {
             Ok(verified) => match dpop.check_binding(presented, request, &verified, now) {
+                Ok(()) if presented.scheme == Scheme::Dpop => Ok(verified.with_dpop_presentation()),
                 Ok(()) => Ok(verified),
                 Err(e) => {
                     self.inner.counters.add(Event::RefusedAfterVerification);

@@ -791,3 +791,41 @@ fn api_keys_in_x_api_key_are_static_tokens_only() {
         ErrorCode::DpopProofMissing
     );
 }
+
+#[test]
+fn a_later_scope_check_on_a_dpop_credential_challenges_with_dpop() {
+    let v = dpop_verifier();
+    let r = v.protected_resource(RESOURCE, &[], &[]).unwrap();
+    let token = bound_token(client_key(), json!({}));
+    let proof = client_key()
+        .dpop_proof("POST", URL, Some(&token), None)
+        .unwrap();
+    let auth = format!("DPoP {token}");
+    let verified = v
+        .verify_request(&request("POST", &auth, &[&proof]))
+        .unwrap();
+    assert!(verified.presented_with_dpop());
+    let err = verified.require_scopes(&["files:write"]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InsufficientScope);
+    let c = r.challenge(Some(&err), &["files:write"]);
+    assert_eq!(c.status, 403);
+    let header = c.www_authenticate.unwrap();
+    let (bearer, dpop) = header.split_once(", DPoP ").unwrap();
+    assert!(
+        !bearer.contains("error=") && dpop.contains(r#"error="insufficient_scope""#),
+        "{header}"
+    );
+    // A Bearer credential's later scope check stays on the Bearer challenge.
+    let plain = issuer_key().mint(&claims()).unwrap();
+    let bearer_auth = format!("Bearer {plain}");
+    let verified = v
+        .verify_request(&request("POST", &bearer_auth, &[]))
+        .unwrap();
+    assert!(!verified.presented_with_dpop());
+    let err = verified.require_scopes(&["files:write"]).unwrap_err();
+    let header = r.challenge(Some(&err), &[]).www_authenticate.unwrap();
+    assert!(
+        header.starts_with(r#"Bearer error="insufficient_scope""#),
+        "{header}"
+    );
+}
