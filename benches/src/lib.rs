@@ -10,6 +10,8 @@
 mod floor;
 
 pub use floor::Floor;
+
+pub mod introspection_server;
 use jwtgate::sign::SigningKey;
 use jwtgate::{Algorithm, Verifier};
 use serde::Deserialize;

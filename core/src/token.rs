@@ -23,6 +23,12 @@ pub(crate) struct Compact<'a> {
 /// `token_too_large` for a credential over `max_bytes` (checked before anything else looks at
 /// it, static-token hashing included).
 #[inline]
+/// Whether `token` has the shape of a compact JWS (three dot-separated parts): what goes to the
+/// JWS checks rather than to introspection. Cheap; the JWS checks then parse it strictly.
+pub(crate) fn looks_like_jws(token: &str) -> bool {
+    token.bytes().filter(|&b| b == b'.').count() == 2
+}
+
 pub(crate) fn check_size(token: &str, max_bytes: usize) -> Result<(), Error> {
     if token.len() > max_bytes {
         return Err(too_large(token.len(), max_bytes));

@@ -119,6 +119,8 @@ pub fn time_from_unix_seconds(seconds: f64) -> Result<SystemTime, Error> {
 enum Routed<'v> {
     /// A configured static token (its answer).
     Static(Result<Verified, Error>),
+    /// A provider's cached answer for the token (its own issuer's credential).
+    Cached(Verified),
     /// The provider the token's `iss` names.
     Provider(&'v Verifier),
 }
@@ -293,6 +295,7 @@ impl Verifier {
             None => {}
             Some(Err(e)) => return Err(e),
             Some(Ok(Routed::Static(result))) => return result,
+            Some(Ok(Routed::Cached(verified))) => return self.outer_scopes(Ok(verified)),
             Some(Ok(Routed::Provider(provider))) => {
                 return self.outer_scopes(provider.verify_token_at(token, now));
             }
@@ -313,6 +316,7 @@ impl Verifier {
             None => {}
             Some(Err(e)) => return Err(e),
             Some(Ok(Routed::Static(result))) => return result,
+            Some(Ok(Routed::Cached(verified))) => return self.outer_scopes(Ok(verified)),
             Some(Ok(Routed::Provider(provider))) => {
                 let result = Box::pin(provider.verify_token_async(token)).await;
                 return self.outer_scopes(result);
@@ -452,6 +456,20 @@ impl Verifier {
         self.cached(token).map(|result| self.as_bearer(result))
     }
 
+    /// A hit in this verifier's verified-token cache (counted), nothing else.
+    fn cache_hit(&self, token: &str) -> Option<Result<Verified, Error>> {
+        let inner = &*self.inner;
+        if inner.introspection.as_ref().is_some_and(|i| i.jwts) {
+            return None; // the provider is asked about every JWT (revocation)
+        }
+        let (cache, holder) = (inner.cache.as_ref()?, inner.keys.as_ref()?);
+        let verified = cache
+            .get(token, unix_seconds(SystemTime::now()), &holder.load())
+            .ok()?;
+        inner.counters.add(Event::CacheHit);
+        Some(Ok(verified))
+    }
+
     /// [`verify_cached`](Verifier::verify_cached) before the presentation rules and the count.
     fn cached(&self, token: &str) -> Option<Result<Verified, Error>> {
         let inner = &*self.inner;
@@ -462,6 +480,7 @@ impl Verifier {
             None => {}
             Some(Err(e)) => return Some(Err(e)),
             Some(Ok(Routed::Static(result))) => return Some(result),
+            Some(Ok(Routed::Cached(verified))) => return Some(self.outer_scopes(Ok(verified))),
             Some(Ok(Routed::Provider(provider))) => {
                 return provider.cached(token).map(|r| self.outer_scopes(r));
             }
@@ -474,7 +493,7 @@ impl Verifier {
             return Some(result);
         }
         if let Some(introspector) = &inner.introspection {
-            if token::Compact::split(token, inner.policy.jws.max_token_bytes).is_err() {
+            if !token::looks_like_jws(token) {
                 let answer = introspector.cached(token, unix_seconds(SystemTime::now()))?;
                 return Some(answer.and_then(|v| inner.policy.check_scopes(v)));
             }
@@ -505,6 +524,16 @@ impl Verifier {
                 inner.counters.add(Event::StaticToken);
             }
             return Some(Ok(Routed::Static(result)));
+        }
+        // A token a provider verified before is in that provider's cache: a few lookups are
+        // cheaper than reading `iss` from the payload. The cached credential names its issuer,
+        // which must be that provider's.
+        for provider in inner.providers.iter() {
+            if let Some(Ok(verified)) = provider.verifier.cache_hit(token) {
+                if verified.iss() == Some(&*provider.issuer) {
+                    return Some(Ok(Routed::Cached(verified)));
+                }
+            }
         }
         Some(
             inner
@@ -537,6 +566,7 @@ impl Verifier {
             None => self.first_pass(token, now, false),
             Some(Err(e)) => Pass::Done(Err(e)),
             Some(Ok(Routed::Static(result))) => Pass::Done(result),
+            Some(Ok(Routed::Cached(verified))) => Pass::Done(self.outer_scopes(Ok(verified))),
             Some(Ok(Routed::Provider(provider))) => match provider.first_pass_routed(token, now) {
                 Pass::Done(result) => Pass::Done(self.outer_scopes(result)),
                 after => after,
@@ -579,7 +609,7 @@ impl Verifier {
             return Ok(verified);
         }
         if let Some(introspector) = &inner.introspection {
-            if token::Compact::split(token, inner.policy.jws.max_token_bytes).is_err() {
+            if !token::looks_like_jws(token) {
                 let answer = self.introspect(introspector, token, now, block)?;
                 return inner.policy.check_scopes(answer).map_err(|e| (e, None));
             }
@@ -602,11 +632,13 @@ impl Verifier {
                 None,
             ));
         }
-        // What can be refused without keys is refused before waiting for them: a credential that
-        // is not a compact JWS never needs the keys, so it does not get a 503 while they are away.
-        token::Compact::split(token, inner.policy.jws.max_token_bytes).map_err(|e| (e, None))?;
         if let Some(remote) = &inner.remote {
             if !remote.loaded() {
+                // What can be refused without keys is refused before waiting for them: a
+                // credential that is not a compact JWS never needs the keys, so it does not get a
+                // 503 while they are away.
+                token::Compact::split(token, inner.policy.jws.max_token_bytes)
+                    .map_err(|e| (e, None))?;
                 return Err((remote.unavailable(), Some(Need::Keys)));
             }
         }
