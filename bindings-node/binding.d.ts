@@ -62,16 +62,17 @@ export declare class NativeVerifier {
    */
   verifyAt(token: string, epochSeconds: number): Promise<object>
   /**
-   * `verifyRequestSync`: a request's credential (`Authorization` and every `DPoP` header
-   * value) with the core's `verify_request`, on the calling thread, at `epochSeconds` when
-   * given.
+   * `verifyRequestSync`: a request's credential (`Authorization`, every `DPoP` header value,
+   * the `X-API-Key` value) with the core's `verify_request`, on the calling thread, at
+   * `epochSeconds` when given.
    */
-  verifyRequestSync(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object
+  verifyRequestSync(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, apiKey: string | undefined | null, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object
   /**
    * `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
-   * (a DPoP proof costs a signature check on every request; a key fetch may wait).
+   * (a DPoP proof costs a signature check on every request; a key fetch or an introspection
+   * call may wait).
    */
-  verifyRequest(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, epochSeconds?: number | undefined | null): Promise<object>
+  verifyRequest(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, apiKey?: string | undefined | null, epochSeconds?: number | undefined | null): Promise<object>
   /**
    * The resource this verifier protects (the core's `Verifier::protected_resource`: empty
    * lists mean the verifier's issuers and required scopes; its DPoP settings are advertised).
@@ -188,6 +189,32 @@ export interface ErrorInfo {
   code: string
   /** The message. */
   message: string
+}
+
+/**
+ * Token introspection (RFC 7662) for credentials that are not JWTs (the core's
+ * `VerifierBuilder::introspection` and its `introspection_*` settings).
+ */
+export interface IntrospectionOptions {
+  /** This server's client id at the provider. */
+  clientId: string
+  /** Its client secret. */
+  clientSecret: string
+  /** The introspection endpoint (default: the issuer's metadata `introspection_endpoint`). */
+  endpoint?: string
+  /** `basic` (`client_secret_basic`, default) or `post` (`client_secret_post`). */
+  clientAuth?: string
+  /** Also introspect JWTs that verified locally (revocation). */
+  jwts?: boolean
+  /**
+   * How long an active answer is reused, in seconds (default 60, at most 3600; 0 asks every
+   * time): the longest a revoked token is still accepted.
+   */
+  cacheTtl?: number
+  /** How many answers are cached (0 disables the cache). */
+  cacheSize?: number
+  /** How many calls to the provider may run at once (1 to 1024). */
+  maxConcurrent?: number
 }
 
 /** The state of a verifier's keys (the core's `KeysStatus`). */
@@ -307,6 +334,10 @@ export interface Stats {
   keyAgeSeconds?: number
   /** Whether the last good remote keys are in use because refreshes fail. */
   keysStale: boolean
+  /** Calls made to the introspection endpoint (RFC 7662). */
+  introspections: number
+  /** Introspection calls that failed (no answer, or one that is not RFC 7662's). */
+  introspectionFailures: number
 }
 
 /** Verifier options (DESIGN.md "Option names"); see `index.d.ts` for the documented public form. */
@@ -357,6 +388,8 @@ export interface VerifierOptions {
   idToken?: string
   /** Several identity providers: one option set per provider, each with exactly one issuer. */
   providers?: Array<VerifierOptions>
+  /** Token introspection (RFC 7662) for opaque access tokens. */
+  introspection?: IntrospectionOptions
   /** Leeway for `exp`, `nbf`, `iat`, in seconds. */
   clockTolerance?: number
   /** Expected header `typ` (e.g. `at+jwt`). */

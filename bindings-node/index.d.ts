@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'dpop_proof_replayed'
   | 'dpop_key_mismatch'
   | 'dpop_nonce_required'
+  | 'token_inactive'
+  | 'introspection_failed'
   | 'dpop_replay_cache_full';
 
 /** Every error code, in the core's stable order. */
@@ -66,8 +68,10 @@ export interface ErrorCodeInfo {
    * The HTTP status a resource server answers with (`ErrorCode::http_status`): 401 for a
    * missing, malformed or invalid credential (RFC 6750 §3.1 `invalid_token`) or DPoP proof,
    * 403 for `insufficient_scope`, 503 when keys are unavailable (`jwks_unavailable`,
-   * `discovery_failed`) or the DPoP replay cache is full (`dpop_replay_cache_full`), 500 for
-   * `config_invalid`.
+   * `discovery_failed`), the introspection endpoint gave no usable answer
+   * (`introspection_failed`) or the DPoP replay cache is full (`dpop_replay_cache_full`), 500 for
+   * `config_invalid`. `token_inactive` (the provider's introspection answer `active: false`:
+   * revoked, expired or unknown there) is 401.
    */
   readonly status: number;
   /**
@@ -147,6 +151,48 @@ export interface StaticTokenOptions {
    * accept it as they accept JWTs.
    */
   audience?: string;
+}
+
+/**
+ * Token introspection (RFC 7662), {@link VerifierOptions.introspection}: this server's client
+ * credentials at the provider and how answers are reused. Every bad value (a missing or
+ * non-string `clientId` / `clientSecret`, an unknown member or `clientAuth`, a number out of
+ * range) is `config_invalid`.
+ */
+export interface IntrospectionOptions {
+  /** The client id the provider knows this server by (a resource server allowed to introspect). */
+  clientId: string;
+  /** Its client secret (not empty). */
+  clientSecret: string;
+  /**
+   * The introspection endpoint (`https`, or `http` on loopback). Default: the issuer's metadata
+   * `introspection_endpoint`, discovered once (the verifier then needs exactly one issuer).
+   */
+  endpoint?: string;
+  /**
+   * How this server authenticates there (RFC 6749 §2.3.1): `'basic'` (`client_secret_basic`,
+   * default) or `'post'` (`client_secret_post`, the credentials in the form body).
+   */
+  clientAuth?: 'basic' | 'post';
+  /**
+   * Also ask about JWTs that verified locally, so that a revoked JWT is refused (within
+   * {@link cacheTtl}); costs one provider call per token and cache period. Default false: only
+   * credentials that are not JWTs are introspected.
+   */
+  jwts?: boolean;
+  /**
+   * How long an active answer is reused, in seconds (default 60, at most 3600; never past the
+   * token's `exp`; 0 asks the provider on every verification). This is the longest a token
+   * revoked at the provider is still accepted. Refusals are reused for 5 s, failures to ask never.
+   */
+  cacheTtl?: number;
+  /** How many answers are cached (default 4096, at most 65,536; 0 disables the cache). */
+  cacheSize?: number;
+  /**
+   * How many calls to the provider may run at once (default 16, 1 to 1024); a verification
+   * needing one more is refused with `introspection_failed` (503) rather than queued.
+   */
+  maxConcurrent?: number;
 }
 
 /** A JSON Web Key Set, as published at an issuer's `jwks_uri`. */
@@ -281,6 +327,22 @@ export interface VerifierOptions {
    * `config_invalid`. At most 64.
    */
   providers?: readonly VerifierOptions[];
+  /**
+   * Token introspection (RFC 7662) for opaque access tokens: a credential that is not a JWT (and
+   * no static token) is sent to the provider's introspection endpoint with this server's client
+   * credentials, and its answer is checked like a JWT's claims — `active` (`false` is
+   * `token_inactive`, 401), `iss`, `aud`, `exp`/`nbf`, `token_type`, then the claim dialect and
+   * the scope rules; `kind` is `'introspected'`, `payload` the provider's answer. A provider that
+   * gives no usable answer (down, refusing this server's credentials, too busy) is
+   * `introspection_failed` (503, no challenge). JWTs are still verified locally (unless
+   * {@link IntrospectionOptions.jwts}). Answers are cached: a token revoked at the provider is
+   * accepted for at most {@link IntrospectionOptions.cacheTtl} (60 s by default).
+   *
+   * {@link Verifier.verify} and {@link Verifier.verifyRequest} make the call on the libuv thread
+   * pool (a cached answer is given at once); {@link Verifier.verifySync} and
+   * {@link Verifier.verifyRequestSync} make it on the calling thread (at most `fetchTimeout`).
+   */
+  introspection?: IntrospectionOptions;
   /** Clock-skew tolerance for `exp`, `nbf` and `iat`, in seconds (default 0, at most 600). */
   clockTolerance?: number;
   /**
@@ -328,10 +390,12 @@ export interface VerifierOptions {
  */
 export interface Claims {
   /**
-   * `'jwt'`, `'static_token'` for a configured static token, or `'id_token'` for an OIDC
-   * id_token accepted in {@link VerifierOptions.idToken} mode.
+   * `'jwt'`, `'static_token'` for a configured static token, `'id_token'` for an OIDC id_token
+   * accepted in {@link VerifierOptions.idToken} mode, or `'introspected'` for an opaque token the
+   * provider called active ({@link VerifierOptions.introspection}; the registered claims and
+   * `payload` are its answer's, and `alg`, `kid`, `typ` are absent).
    */
-  readonly kind: 'jwt' | 'static_token' | 'id_token';
+  readonly kind: 'jwt' | 'static_token' | 'id_token' | 'introspected';
   /** The header's `alg` (JWTs). */
   readonly alg?: Algorithm;
   /** The header's `kid`. */
@@ -492,6 +556,13 @@ export interface Stats {
   keyAgeSeconds?: number;
   /** Whether the last good remote keys are in use because refreshes fail. */
   keysStale: boolean;
+  /**
+   * Calls made to the introspection endpoint ({@link VerifierOptions.introspection}; answers
+   * taken from its cache are not calls).
+   */
+  introspections: number;
+  /** Introspection calls that failed: no answer, or one that is not RFC 7662's (`introspection_failed`). */
+  introspectionFailures: number;
 }
 
 /**
@@ -511,7 +582,14 @@ export declare class Verifier {
    * A verifier configured from the environment: `{prefix}OAUTH_ISSUER` (or `OAUTH_ISSUER_URL`,
    * or `OIDC_CONFIG_URL`), `{prefix}OAUTH_JWKS_URI`, `{prefix}OIDC_AUDIENCE` (or
    * `OAUTH_AUDIENCE`; comma-separated), `{prefix}OIDC_REQUIRED_SCOPES` (comma-separated),
-   * `{prefix}BEARER_TOKEN` / `{prefix}API_KEY` (static tokens `bearer-token` / `api-key`).
+   * `{prefix}BEARER_TOKEN` / `{prefix}API_KEY` (static tokens `bearer-token` / `api-key`),
+   * and the seed-style variables (the core's `from_env`): `{prefix}OIDC_AUDIENCE_CHECK=off` (no
+   * audience check, for a provider that sets none; logged as a warning — the only way to leave
+   * the audience unset), `{prefix}OIDC_VERIFY_ACCESS_TOKEN=false` with `{prefix}OIDC_CLIENT_ID`
+   * (id_token mode for that client), `{prefix}OAUTH_CLIENT_ID` + `{prefix}OAUTH_CLIENT_SECRET`
+   * (token introspection as that client; `{prefix}OAUTH_INTROSPECTION_URL`, else discovered),
+   * `{prefix}AUTH_MODE` (or `AUTH`) `oauth` (tokens only), `api_key` (static tokens only: the
+   * OIDC variables are not used) or `both` (`none` is refused: serve without a verifier instead).
    * Blank values count as unset.
    * @param prefix default `'MCP_'`. It must not be empty: without one, generic variables such as
    *   `API_KEY` or `BEARER_TOKEN` would become accepted credentials.
@@ -526,16 +604,18 @@ export declare class Verifier {
    * `token_malformed`; a non-string a `TypeError`.
    *
    * Never waits on the network — except when the token needs a key fetch (remote keys not
-   * fetched yet, or an unknown `kid` outside the refresh cooldown): then it waits for that
-   * fetch, at most `fetchTimeout` (5 s by default), blocking the event loop meanwhile. Call
-   * {@link waitReady} at start-up, or use {@link verify}, to avoid that.
+   * fetched yet, or an unknown `kid` outside the refresh cooldown) or an introspection call (an
+   * opaque token under {@link VerifierOptions.introspection} whose answer is not cached): then it
+   * waits for that call, at most `fetchTimeout` (5 s by default), blocking the event loop
+   * meanwhile. Call {@link waitReady} at start-up, or use {@link verify}, to avoid that.
    * @throws {JwtGateError} the rejection.
    */
   verifySync(token: string): Claims;
 
   /**
-   * Verifies without blocking the event loop: a token the core's cache accepts is answered at
-   * once; anything else — a signature check, a static token, a key fetch — runs on the libuv
+   * Verifies without blocking the event loop: a token the core's cache accepts (and a static
+   * token, or an opaque token whose introspection answer is cached) is answered at once;
+   * anything else — a signature check, a key fetch, an introspection call — runs on the libuv
    * thread pool.
    * @returns the claims; rejects with {@link JwtGateError}.
    */
@@ -558,7 +638,10 @@ export declare class Verifier {
    * `Authorization: Bearer <token>`, or `Authorization: DPoP <token>` with its `DPoP` proof
    * (RFC 9449: `typ`, asymmetric `alg`, public `jwk`, signature, `htm`, `htu`, `iat` window,
    * `jti` replay, `ath`, nonce, `cnf.jkt`), under the verifier's {@link VerifierOptions.dpop}
-   * mode. MCP adapters call this rather than {@link verifySync}.
+   * mode. Without an `Authorization` header, an `X-API-Key` value ({@link AuthRequest.apiKey})
+   * is checked against the static tokens only (a JWT there is `token_unknown`). MCP adapters call
+   * this rather than {@link verifySync}. Waits for key fetches and introspection calls as
+   * {@link verifySync} does: on a server, use {@link verifyRequest}.
    * @throws {JwtGateError} `credential_missing` without a usable credential (no header, another
    *   scheme), the DPoP codes, or any code of {@link verifySync}.
    * @throws {TypeError} for a request of the wrong shape.
@@ -567,7 +650,8 @@ export declare class Verifier {
 
   /**
    * {@link verifyRequestSync} on the libuv thread pool (a DPoP proof costs a signature check on
-   * every request; a key fetch may wait). Rejects with {@link JwtGateError}.
+   * every request; a key fetch or an introspection call may wait). Rejects with
+   * {@link JwtGateError}.
    */
   verifyRequest(request: AuthRequest): Promise<Claims>;
 
@@ -638,6 +722,13 @@ export interface AuthRequest {
   authorization?: string | null | undefined;
   /** Every `DPoP` header value (several are refused, RFC 9449 §4.3), or the one. */
   dpop?: string | readonly string[] | null | undefined;
+  /**
+   * The `X-API-Key` header value, if any: taken only when there is no {@link authorization}
+   * (Authorization wins when both are sent), and checked against the configured static tokens
+   * only — never as a JWT, never introspected. Spaces and tabs around it are ignored. Refused
+   * with `dpop_proof_missing` under `dpop: 'required'`.
+   */
+  apiKey?: string | null | undefined;
 }
 
 /** Options of {@link ProtectedResource}. */

@@ -126,6 +126,7 @@ const OPTION_NAMES = new Set([
   'clientIdClaims',
   'idToken',
   'providers',
+  'introspection',
   'clockTolerance',
   'typ',
   'requiredClaims',
@@ -141,6 +142,18 @@ const OPTION_NAMES = new Set([
 ]);
 
 const STATIC_TOKEN_NAMES = new Set(['token', 'clientId', 'scopes', 'audience']);
+
+/** The members of the `introspection` option and the JavaScript type each must have. */
+const INTROSPECTION_MEMBERS = new Map([
+  ['clientId', 'string'],
+  ['clientSecret', 'string'],
+  ['endpoint', 'string'],
+  ['clientAuth', 'string'],
+  ['jwts', 'boolean'],
+  ['cacheTtl', 'number'],
+  ['cacheSize', 'number'],
+  ['maxConcurrent', 'number'],
+]);
 
 function configError(message) {
   return new JwtGateError(message, 'config_invalid');
@@ -224,6 +237,8 @@ function nativeOptions(options, scratch, where = 'options', depth = 0) {
         }
       }
       out.staticTokens = value;
+    } else if (name === 'introspection') {
+      out.introspection = introspectionOptions(value, where === 'options' ? 'introspection' : `${where}.introspection`);
     } else if (name === 'providers') {
       if (!Array.isArray(value)) {
         throw configError(`${where === 'options' ? '' : `${where}.`}providers must be a list of option objects, one per identity provider`);
@@ -233,6 +248,36 @@ function nativeOptions(options, scratch, where = 'options', depth = 0) {
       out.providers = value.map((provider, i) => nativeOptions(provider, scratch, `${prefix}[${i}]`, depth + 1));
     } else {
       out[name] = value;
+    }
+  }
+  return out;
+}
+
+/**
+ * The `introspection` option (RFC 7662) as the native side takes it: a plain copy holding only
+ * the known members, each of its type (read once, so what was checked is what the core gets).
+ * Every bad shape is config_invalid naming the member; the values' meaning (an endpoint that is
+ * no https URL, a cache time over an hour, an unknown `clientAuth`) is checked by the core.
+ */
+function introspectionOptions(value, where) {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(`${where} must be an object, e.g. { clientId, clientSecret }`);
+  }
+  const out = {};
+  for (const [member, memberValue] of Object.entries(value)) {
+    const type = INTROSPECTION_MEMBERS.get(member);
+    if (type === undefined) {
+      throw configError(`unknown ${where} member ${JSON.stringify(member)} (known: ${[...INTROSPECTION_MEMBERS.keys()].join(', ')})`);
+    }
+    if (memberValue === undefined) continue;
+    if (typeof memberValue !== type) {
+      throw configError(`${where}.${member} must be a ${type}, got ${memberValue === null ? 'null' : typeof memberValue}`);
+    }
+    out[member] = memberValue;
+  }
+  for (const member of ['clientId', 'clientSecret']) {
+    if (out[member] === undefined) {
+      throw configError(`${where}.${member} is required: the client credentials the provider knows this server by`);
     }
   }
   return out;
@@ -304,38 +349,41 @@ function malformed() {
   throw new Error('jwtgate: _malformedCredential returned');
 }
 
-const REQUEST_NAMES = new Set(['method', 'url', 'authorization', 'dpop']);
+const REQUEST_NAMES = new Set(['method', 'url', 'authorization', 'dpop', 'apiKey']);
 
 /**
- * A request's credentials as the native side takes them — `[method, url, authorization, dpop]`,
- * `dpop` every DPoP header value — or throws: a TypeError for a value of the wrong shape, the
- * `token_malformed` JwtGateError for a header value that is not valid Unicode (N-API would turn
- * its lone surrogate into U+FFFD).
+ * A request's credentials as the native side takes them — `[method, url, authorization, dpop,
+ * apiKey]`, `dpop` every DPoP header value, `apiKey` the `X-API-Key` header value — or throws: a
+ * TypeError for a value of the wrong shape, the `token_malformed` JwtGateError for a header value
+ * that is not valid Unicode (N-API would turn its lone surrogate into U+FFFD).
  */
 function requestParts(request) {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-    throw new TypeError('request must be an object: { method, url, authorization, dpop }');
+    throw new TypeError('request must be an object: { method, url, authorization, dpop, apiKey }');
   }
   for (const key of Object.keys(request)) {
     if (!REQUEST_NAMES.has(key)) {
       throw new TypeError(`unknown request member ${JSON.stringify(key)} (known: ${[...REQUEST_NAMES].join(', ')})`);
     }
   }
-  const { method, url, authorization, dpop } = request;
+  const { method, url, authorization, dpop, apiKey } = request;
   if (typeof method !== 'string') throw new TypeError('request.method must be a string, e.g. "POST"');
   if (typeof url !== 'string') throw new TypeError('request.url must be a string: the full URL the request was sent to');
   if (authorization !== undefined && authorization !== null && typeof authorization !== 'string') {
     throw new TypeError('request.authorization must be the Authorization header value (a string), or undefined');
+  }
+  if (apiKey !== undefined && apiKey !== null && typeof apiKey !== 'string') {
+    throw new TypeError('request.apiKey must be the X-API-Key header value (a string), or undefined');
   }
   let proofs;
   if (dpop === undefined || dpop === null) proofs = [];
   else if (typeof dpop === 'string') proofs = [dpop];
   else if (Array.isArray(dpop) && dpop.every((p) => typeof p === 'string')) proofs = [...dpop];
   else throw new TypeError('request.dpop must be the DPoP header value, or a list of every DPoP header value');
-  for (const value of [method, url, authorization ?? '', ...proofs]) {
+  for (const value of [method, url, authorization ?? '', apiKey ?? '', ...proofs]) {
     if (!value.isWellFormed()) throw malformed();
   }
-  return [method, url, authorization ?? null, proofs];
+  return [method, url, authorization ?? null, proofs, apiKey ?? null];
 }
 
 /**
@@ -424,10 +472,12 @@ class Verifier {
   /**
    * Verifies an HTTP request's credential on the calling thread (the core's `verify_request`):
    * `Authorization: Bearer <token>`, or `Authorization: DPoP <token>` with its `DPoP` proof
-   * (RFC 9449), under the verifier's `dpop` mode. `request` is `{ method, url, authorization,
-   * dpop }`: the method, the full URL the request was sent to, the Authorization header value
-   * and every DPoP header value. Throws JwtGateError (`credential_missing` without a usable
-   * credential).
+   * (RFC 9449), under the verifier's `dpop` mode; without an Authorization header, an `X-API-Key`
+   * value checked against the static tokens only. `request` is `{ method, url, authorization,
+   * dpop, apiKey }`: the method, the full URL the request was sent to, the Authorization header
+   * value, every DPoP header value and the X-API-Key header value. Throws JwtGateError
+   * (`credential_missing` without a usable credential). An opaque token under `introspection`
+   * is introspected here, on the calling thread: use `verifyRequest` on a server.
    */
   verifyRequestSync(request) {
     return this.#native.verifyRequestSync(...requestParts(request), this.#objects);
@@ -435,7 +485,7 @@ class Verifier {
 
   /**
    * `verifyRequestSync` on the libuv thread pool (a DPoP proof costs a signature check on every
-   * request, and a key fetch may wait).
+   * request, a key fetch or an introspection call may wait).
    */
   verifyRequest(request) {
     try {

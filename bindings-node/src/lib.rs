@@ -12,7 +12,7 @@
 //! | `claims` | `verified.rs` | `Verified` → one frozen JS object, reused for the same `Verified::token_id` |
 //! | `errors` | `error.rs` | `jwtgate::Error` → `JwtGateError` (`code`, `message`, `claim`, `detail`, `claims`) |
 //! | `resource` | `resource.rs` | `ProtectedResource` (RFC 9728 document, RFC 6750 challenges) → `NativeProtectedResource`; `Challenge` |
-//! | `tasks` | – | blocking core calls run on the libuv thread pool (`AsyncTask`) |
+//! | `tasks` | – | blocking core calls (key fetches, introspection calls) run on the libuv thread pool (`AsyncTask`) |
 //!
 //! Every exported function is compiled with `catch_unwind`: a Rust panic becomes a thrown JS
 //! `Error`, never an abort.
@@ -37,8 +37,8 @@ mod verifier;
 pub use errors::ErrorDetail;
 pub use resource::{Challenge, NativeProtectedResource, malformed_credential};
 pub use verifier::{
-    CodeCount, ErrorInfo, KeysStatus, NativeVerifier, SkippedKey, StaticTokenOptions, Stats,
-    VerifierOptions,
+    CodeCount, ErrorInfo, IntrospectionOptions, KeysStatus, NativeVerifier, SkippedKey,
+    StaticTokenOptions, Stats, VerifierOptions,
 };
 
 /// Registers the JavaScript hooks of this JS environment (main thread or worker): the

@@ -1,6 +1,7 @@
-//! Work that may block — a verification that waits for a key fetch, or the cold signature check
-//! of `verify()` — runs on the libuv thread pool as napi `AsyncTask`s, so the event loop never
-//! waits on the network and `verify()` keeps signature math off the main thread.
+//! Work that may block — a verification that waits for a key fetch or makes an introspection
+//! call (RFC 7662), or the cold signature check of `verify()` — runs on the libuv thread pool as
+//! napi `AsyncTask`s, so the event loop never waits on the network and `verify()` keeps
+//! signature math off the main thread.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
@@ -19,7 +20,8 @@ fn guarded<T>(f: impl FnOnce() -> T) -> napi::Result<T> {
 }
 
 /// `verify()` / `verifyAt()` off the main thread: the core's blocking `verify_at` (which waits,
-/// bounded by the fetch timeout, when the token needs a key fetch).
+/// bounded by the fetch timeout, when the token needs a key fetch, and makes the introspection
+/// call inline for an opaque token whose answer is not cached).
 pub struct VerifyTask {
     pub(crate) verifier: Verifier,
     pub(crate) token: String,
@@ -45,7 +47,7 @@ impl Task for VerifyTask {
 }
 
 /// `verifyRequest()` off the main thread: the core's blocking `verify_request_at` (a DPoP
-/// proof's signature check, and a key fetch when the token needs one).
+/// proof's signature check, a key fetch when the token needs one, an introspection call).
 pub struct VerifyRequestTask {
     pub(crate) verifier: Verifier,
     pub(crate) request: RequestParts,

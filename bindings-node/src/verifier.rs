@@ -16,7 +16,8 @@ use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 
 use jwtgate::{
-    Algorithm, AudienceMatch, AuthRequest, DpopMode, StaticToken, Verified, VerifierBuilder,
+    Algorithm, AudienceMatch, AuthRequest, ClientAuth, CredentialKind, DpopMode, StaticToken,
+    Verified, VerifierBuilder,
 };
 use napi::Env;
 use napi::bindgen_prelude::{
@@ -40,6 +41,29 @@ pub struct StaticTokenOptions {
     pub scopes: Option<Vec<String>>,
     /// The resource (audience) the token is for (`StaticToken::with_audience`).
     pub audience: Option<String>,
+}
+
+/// Token introspection (RFC 7662) for credentials that are not JWTs (the core's
+/// `VerifierBuilder::introspection` and its `introspection_*` settings).
+#[napi(object)]
+pub struct IntrospectionOptions {
+    /// This server's client id at the provider.
+    pub client_id: String,
+    /// Its client secret.
+    pub client_secret: String,
+    /// The introspection endpoint (default: the issuer's metadata `introspection_endpoint`).
+    pub endpoint: Option<String>,
+    /// `basic` (`client_secret_basic`, default) or `post` (`client_secret_post`).
+    pub client_auth: Option<String>,
+    /// Also introspect JWTs that verified locally (revocation).
+    pub jwts: Option<bool>,
+    /// How long an active answer is reused, in seconds (default 60, at most 3600; 0 asks every
+    /// time): the longest a revoked token is still accepted.
+    pub cache_ttl: Option<f64>,
+    /// How many answers are cached (0 disables the cache).
+    pub cache_size: Option<f64>,
+    /// How many calls to the provider may run at once (1 to 1024).
+    pub max_concurrent: Option<f64>,
 }
 
 /// Verifier options (DESIGN.md "Option names"); see `index.d.ts` for the documented public form.
@@ -87,6 +111,8 @@ pub struct VerifierOptions {
     pub id_token: Option<String>,
     /// Several identity providers: one option set per provider, each with exactly one issuer.
     pub providers: Option<Vec<VerifierOptions>>,
+    /// Token introspection (RFC 7662) for opaque access tokens.
+    pub introspection: Option<IntrospectionOptions>,
     /// Leeway for `exp`, `nbf`, `iat`, in seconds.
     pub clock_tolerance: Option<f64>,
     /// Expected header `typ` (e.g. `at+jwt`).
@@ -259,6 +285,10 @@ pub struct Stats {
     pub key_age_seconds: Option<f64>,
     /// Whether the last good remote keys are in use because refreshes fail.
     pub keys_stale: bool,
+    /// Calls made to the introspection endpoint (RFC 7662).
+    pub introspections: f64,
+    /// Introspection calls that failed (no answer, or one that is not RFC 7662's).
+    pub introspection_failures: f64,
 }
 
 impl Stats {
@@ -292,6 +322,8 @@ impl Stats {
             key_generation: n(s.key_generation),
             key_age_seconds: s.key_age.map(|d| d.as_secs_f64()),
             keys_stale: s.keys_stale,
+            introspections: n(s.introspections),
+            introspection_failures: n(s.introspection_failures),
         }
     }
 }
@@ -318,8 +350,9 @@ impl State {
     }
 
     /// What `verify()` answers on the main thread: whatever the core answers without a
-    /// signature check, a key fetch or waiting (`verify_cached`: cached and static tokens, over-size
-    /// credentials). Everything else goes to the thread pool.
+    /// signature check, a key fetch, an introspection call or waiting (`verify_cached`: cached and
+    /// static tokens, cached introspection answers, over-size credentials). Everything else goes
+    /// to the thread pool, where the core's blocking `verify` makes the introspection call.
     pub(crate) fn cached(&self, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
         self.verifier.verify_cached(token)
     }
@@ -345,6 +378,12 @@ impl State {
         verified: &Verified,
         mut objects: Object<'env>,
     ) -> napi::Result<Unknown<'env>> {
+        // An introspection answer is the provider's word at the time it was asked: a later
+        // answer for the same token text may differ (scopes, expiry), so its object is built
+        // anew each time, never reused by text.
+        if verified.kind() == CredentialKind::Introspected {
+            return claims::to_js(env, verified);
+        }
         let id = verified.token_id();
         // No borrow is held across a call into JavaScript (the factory, element access).
         let slots = self
@@ -402,6 +441,8 @@ pub(crate) struct RequestParts {
     pub(crate) url: String,
     pub(crate) authorization: Option<String>,
     pub(crate) dpop: Vec<String>,
+    /// The `X-API-Key` header value (static tokens only; `AuthRequest::with_api_key`).
+    pub(crate) api_key: Option<String>,
 }
 
 impl RequestParts {
@@ -413,7 +454,8 @@ impl RequestParts {
             &self.url,
             self.authorization.as_deref(),
             &proofs,
-        ))
+        )
+        .with_api_key(self.api_key.as_deref()))
     }
 }
 
@@ -571,6 +613,9 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     if let Some(client_id) = options.id_token {
         b = b.id_token(client_id);
     }
+    if let Some(introspection) = options.introspection {
+        b = introspection_options(env, b, introspection)?;
+    }
     if let Some(providers) = options.providers {
         // `index.js` bounds the nesting (the core refuses providers inside a provider).
         for provider in providers {
@@ -622,6 +667,43 @@ fn builder(env: &Env, options: VerifierOptions) -> napi::Result<VerifierBuilder>
     }
     if let Some(max_stale) = options.max_stale {
         b = b.max_stale(seconds(env, "maxStale", max_stale)?);
+    }
+    Ok(b)
+}
+
+/// The `introspection` option onto the builder; the core bounds every value (`build`).
+fn introspection_options(
+    env: &Env,
+    b: VerifierBuilder,
+    o: IntrospectionOptions,
+) -> napi::Result<VerifierBuilder> {
+    let mut b = b.introspection(o.client_id, o.client_secret);
+    if let Some(endpoint) = o.endpoint {
+        b = b.introspection_endpoint(endpoint);
+    }
+    if let Some(auth) = o.client_auth {
+        b = b.introspection_client_auth(match auth.as_str() {
+            "basic" => ClientAuth::Basic,
+            "post" => ClientAuth::Post,
+            _ => {
+                return Err(errors::config(
+                    env,
+                    format!("introspection.clientAuth must be 'basic' or 'post', got {auth:?}"),
+                ));
+            }
+        });
+    }
+    if let Some(jwts) = o.jwts {
+        b = b.introspect_jwts(jwts);
+    }
+    if let Some(ttl) = o.cache_ttl {
+        b = b.introspection_cache_ttl(seconds(env, "introspection.cacheTtl", ttl)?);
+    }
+    if let Some(size) = o.cache_size {
+        b = b.introspection_cache_size(count(env, "introspection.cacheSize", size)?);
+    }
+    if let Some(n) = o.max_concurrent {
+        b = b.introspection_max_concurrent(count(env, "introspection.maxConcurrent", n)?);
     }
     Ok(b)
 }
@@ -711,9 +793,9 @@ impl NativeVerifier {
         Ok(self.state.task(token, Some(now)))
     }
 
-    /// `verifyRequestSync`: a request's credential (`Authorization` and every `DPoP` header
-    /// value) with the core's `verify_request`, on the calling thread, at `epochSeconds` when
-    /// given.
+    /// `verifyRequestSync`: a request's credential (`Authorization`, every `DPoP` header value,
+    /// the `X-API-Key` value) with the core's `verify_request`, on the calling thread, at
+    /// `epochSeconds` when given.
     #[napi(catch_unwind, ts_return_type = "object")]
     #[allow(clippy::too_many_arguments)]
     pub fn verify_request_sync<'env>(
@@ -723,6 +805,7 @@ impl NativeVerifier {
         url: String,
         authorization: Option<String>,
         dpop: Vec<String>,
+        api_key: Option<String>,
         #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
         epoch_seconds: Option<f64>,
     ) -> napi::Result<Unknown<'env>> {
@@ -732,14 +815,17 @@ impl NativeVerifier {
             url,
             authorization,
             dpop,
+            api_key,
         };
         let outcome = self.state.verify_request_sync(&request, now);
         self.state.settle(env, outcome, objects)
     }
 
     /// `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
-    /// (a DPoP proof costs a signature check on every request; a key fetch may wait).
+    /// (a DPoP proof costs a signature check on every request; a key fetch or an introspection
+    /// call may wait).
     #[napi(catch_unwind, ts_return_type = "Promise<object>")]
+    #[allow(clippy::too_many_arguments)]
     pub fn verify_request(
         &self,
         env: Env,
@@ -747,6 +833,7 @@ impl NativeVerifier {
         url: String,
         authorization: Option<String>,
         dpop: Vec<String>,
+        api_key: Option<String>,
         epoch_seconds: Option<f64>,
     ) -> napi::Result<AsyncTask<VerifyRequestTask>> {
         let now = epoch_seconds.map(|s| instant(&env, s)).transpose()?;
@@ -757,6 +844,7 @@ impl NativeVerifier {
                 url,
                 authorization,
                 dpop,
+                api_key,
             },
             now,
         }))

@@ -23,6 +23,7 @@ import jwtgate, {
   type ErrorCode,
   type ErrorCodeInfo,
   type ErrorDetail,
+  type IntrospectionOptions,
   type JsonWebKeySet,
   type KeysStatus,
   type ProviderKeysStatus,
@@ -102,6 +103,26 @@ const several: VerifierOptions = {
   requiredScopes: ['tools:call'],
   staticTokens: [staticToken],
 };
+// Token introspection (RFC 7662) for opaque tokens.
+const introspection: IntrospectionOptions = {
+  clientId: 'resource-server',
+  clientSecret: 'secret',
+  endpoint: 'https://auth.example.com/token/introspection',
+  clientAuth: 'post',
+  jwts: false,
+  cacheTtl: 30,
+  cacheSize: 4096,
+  maxConcurrent: 16,
+};
+const introspecting: VerifierOptions[] = [
+  { issuer: 'https://auth.example.com', audience: 'api', introspection },
+  { issuer: 'https://auth.example.com', audience: 'api', introspection: { clientId: 'rs', clientSecret: 's' } },
+];
+// @ts-expect-error: basic or post
+const badAuth: IntrospectionOptions = { clientId: 'rs', clientSecret: 's', clientAuth: 'jwt' };
+// @ts-expect-error: the client secret is required
+const noSecret: IntrospectionOptions = { clientId: 'rs' };
+void [introspecting, badAuth, noSecret];
 // @ts-expect-error: a provider is an option set, not an issuer URL
 const notOptions: VerifierOptions = { providers: ['https://a.example'] };
 // @ts-expect-error: the client id is a string
@@ -125,7 +146,7 @@ Verifier.fromEnv();
 async function handle(token: string): Promise<string | undefined> {
   const sync: Claims = verifier.verifySync(token);
   const claims: Claims = await verifier.verify(token);
-  const kind: 'jwt' | 'static_token' | 'id_token' = claims.kind;
+  const kind: 'jwt' | 'static_token' | 'id_token' | 'introspected' = claims.kind;
   const alg: Algorithm | undefined = claims.alg;
   const aud: readonly string[] = claims.aud;
   const exp: number | undefined = claims.exp;
@@ -195,7 +216,7 @@ function counters(): number {
   return (
     s.accepted + s.refusedAfterVerification + s.cacheHits + s.verified + s.staticTokens + s.rejected + s.cacheMisses + s.cacheInserts +
     s.cacheEvictions + s.cacheEntries + s.cacheCapacity + s.discoveryFetches + s.discoveryFailures +
-    s.jwksFetches + s.jwksFailures + s.kidRefreshes + s.keyGeneration
+    s.jwksFetches + s.jwksFailures + s.kidRefreshes + s.keyGeneration + s.introspections + s.introspectionFailures
   );
 }
 
@@ -219,6 +240,10 @@ async function viaRequest(authorization: string, proofs: string[]): Promise<stri
   const one: Claims = await verifier.verifyRequest({ method: 'GET', url: 'https://mcp.example.com/mcp', authorization, dpop: proofs[0] });
   const none: Claims = verifier.verifyRequestAtSync({ method: 'GET', url: 'https://mcp.example.com/mcp' }, 1_700_000_000);
   const later: Claims = await verifier.verifyRequestAt(request, 1_700_000_000);
+  const byKey: Claims = await verifier.verifyRequest({ method: 'POST', url: 'https://mcp.example.com/mcp', apiKey: 'k-123' });
+  void byKey;
+  // @ts-expect-error: the X-API-Key value is one string
+  verifier.verifyRequestSync({ method: 'GET', url: 'https://mcp.example.com/mcp', apiKey: ['a', 'b'] });
   // @ts-expect-error: the request needs its URL
   verifier.verifyRequestSync({ method: 'GET', authorization });
   void [one, none, later, withOptions, advertised];
