@@ -14,8 +14,9 @@ export { ProtectedResource } from './index.js';
 export interface JwtGateAuthInfo {
   /**
    * The access token the core verified: the `Authorization` value after its scheme and the
-   * spaces or tabs that follow it (RFC 9110 §11.4); with the SDKs' middleware, the token they
-   * passed.
+   * spaces or tabs that follow it (RFC 9110 §11.4); for an API key taken from `X-API-Key`
+   * ({@link requireAuth}), that value without surrounding spaces and tabs; with the SDKs'
+   * middleware, the token they passed.
    */
   token: string;
   /**
@@ -30,8 +31,9 @@ export interface JwtGateAuthInfo {
    */
   scopes: string[];
   /**
-   * `exp` in seconds since the epoch. Static tokens have none, but the SDKs reject an AuthInfo
-   * without it: they report {@link STATIC_TOKEN_EXPIRES_IN} seconds from now.
+   * `exp` in seconds since the epoch (for an introspected token, the provider's answer's).
+   * Static tokens have none (nor has an introspection answer without `exp`), but the SDKs reject
+   * an AuthInfo without it: they report {@link STATIC_TOKEN_EXPIRES_IN} seconds from now.
    */
   expiresAt: number;
   /**
@@ -43,9 +45,12 @@ export interface JwtGateAuthInfo {
   /** The RFC 9728 metadata URL of the resource that accepted the credential (set by {@link requireAuth}). */
   resourceMetadataUrl?: string;
   extra: {
-    /** The token's claims set as signed (`{}` for static tokens). */
+    /**
+     * The token's claims set as signed (`{}` for static tokens; for an introspected token, the
+     * provider's RFC 7662 answer).
+     */
     claims: Readonly<Record<string, unknown>>;
-    /** jwtgate's verified view: typed registered claims, scopes, alg, kid, kind. */
+    /** jwtgate's verified view: typed registered claims, scopes, alg, kid, kind (`'introspected'`, …). */
     verified: Claims;
   };
 }
@@ -71,9 +76,9 @@ export interface JwtGateTokenVerifier {
   /**
    * Verifies `token`. Rejects with the SDK's OAuth error for the core's HTTP status of the code:
    * 403 (`insufficient_scope`) → insufficient_scope (v1 `InsufficientScopeError`, v2
-   * `OAuthError(OAuthErrorCode.InsufficientScope)`); 5xx (keys unavailable) → server_error
-   * (`ServerError`, `OAuthErrorCode.ServerError`: HTTP 500 without a challenge); anything else →
-   * invalid_token (`InvalidTokenError`, `OAuthErrorCode.InvalidToken`: 401 with the challenge).
+   * `OAuthError(OAuthErrorCode.InsufficientScope)`); 5xx (keys unavailable, introspection
+   * failed) → server_error (`ServerError`, `OAuthErrorCode.ServerError`: HTTP 500 without a
+   * challenge); anything else → invalid_token (`InvalidTokenError`, `OAuthErrorCode.InvalidToken`: 401 with the challenge).
    * Their message — what the client sees — is the core's fixed sentence for the code (e.g.
    * `token_expired`: "The access token expired"), never the core's message, which goes to the
    * logger and stays on the error as its `cause` (the `JwtGateError`).
@@ -153,12 +158,17 @@ export interface AuthenticatedRequest extends IncomingMessage {
  * method, URL (the resource's origin followed by the request target's raw path and query: the
  * URL a DPoP proof must name; an absolute-form target keeps only its path and query, and neither
  * the target, `Host` nor `X-Forwarded-*` can change the origin; an asterisk- or authority-form
- * target is 400), `Authorization` and every `DPoP` header go to {@link Verifier.verifyRequest}. An
- * accepted credential sets `req.auth` (the SDKs' AuthInfo); a refused one gets the core's
- * challenge, verbatim — 401 without `error=` when no credential was sent, 401 `invalid_token` /
- * `invalid_dpop_proof` / `use_dpop_nonce` or 403 `insufficient_scope`, with `resource_metadata`,
- * `scope` and, with DPoP on, a `DPoP algs=…` challenge; the core's 5xx when keys are unavailable
- * — with `DPoP-Nonce` when the core issues one, and an OAuth error body. Works with SDK v1 and v2
+ * target is 400), `Authorization`, every `DPoP` header and `X-API-Key` go to
+ * {@link Verifier.verifyRequest}. `X-API-Key` counts only without `Authorization` (which wins when
+ * both are sent) and only as a configured static token (a JWT there is refused); repeated
+ * `X-API-Key` fields arrive joined with ", " and match no key. An accepted credential sets
+ * `req.auth` (the SDKs' AuthInfo); a refused one gets the core's challenge, verbatim — 401 without
+ * `error=` when no credential was sent, 401 `invalid_token` / `invalid_dpop_proof` /
+ * `use_dpop_nonce` or 403 `insufficient_scope`, with `resource_metadata`, `scope` and, with DPoP
+ * on, a `DPoP algs=…` challenge; the core's 503 `server_error` without a challenge when keys are
+ * unavailable or the introspection endpoint gives no usable answer (`introspection_failed`) —
+ * with `DPoP-Nonce` when the core issues one, and an OAuth error body. Opaque tokens under
+ * {@link VerifierOptions.introspection} are introspected on the libuv thread pool. Works with SDK v1 and v2
  * alike (and without either).
  */
 export declare function requireAuth(

@@ -12,7 +12,7 @@
 //   - requireAuth / requireAuthRequest: jwtgate's own middleware (Express, and web-standard
 //     `Request` → `AuthInfo | Response`), which hands the core the whole request (method, URL —
 //     the configured resource's origin + the target's path and query —, Authorization, every
-//     DPoP header: `verifyRequest`) and answers with the verifier's own challenges
+//     DPoP header, X-API-Key: `verifyRequest`) and answers with the verifier's own challenges
 //     (ProtectedResource), which the SDK helpers cannot send: a request without a credential gets
 //     a challenge without `error=` (RFC 6750 §3.1), DPoP challenges and nonces (RFC 9449), every
 //     challenge names the needed scopes, and a server-side problem is the core's 5xx.
@@ -258,6 +258,15 @@ function tokenOf(authorization) {
   return gap === -1 ? '' : value.slice(gap).replace(/^[ \t]+/, '');
 }
 
+/**
+ * The API key of an `X-API-Key` value, read as the core reads it (`DpopPolicy::presented`:
+ * spaces and tabs around it dropped). The core takes it only when the request has no
+ * Authorization header, and only as a static token.
+ */
+function apiKeyOf(value) {
+  return value.replace(/^[ \t]+|[ \t]+$/g, '');
+}
+
 // An absolute-form request target's scheme and authority (RFC 9112 §3.2.2, RFC 3986 §3).
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
 
@@ -282,19 +291,20 @@ const BAD_TARGET = Object.freeze({ status: 400, headers: Object.freeze({}), body
 
 /**
  * One request through the core's `verify_request` (the Authorization scheme, the DPoP proof,
- * the token): `{ auth }` for an accepted credential, or `{ answer }` — the status, headers and
+ * the token; without Authorization, the X-API-Key value as a static token): `{ auth }` for an accepted credential, or `{ answer }` — the status, headers and
  * body to send — for a refused one. `target` is the request target as received; the URL handed
  * to the core is the resource's origin followed by its path and query, joined as text: never
  * resolved as a URL reference, which would let the target replace the origin.
  */
-async function authenticate(setup, method, target, authorization, dpop) {
+async function authenticate(setup, method, target, authorization, dpop, apiKey) {
   const { verifier, resource, requiredScopes, origin, logger } = setup;
   const pathAndQuery = pathAndQueryOf(target);
   if (pathAndQuery === undefined) return { answer: BAD_TARGET };
   const url = `${origin}${pathAndQuery}`;
   try {
-    const claims = await verifier.verifyRequest({ method, url, authorization, dpop });
-    return { auth: authInfoOf(tokenOf(authorization), claims, requiredScopes, resource.metadataUrl) };
+    const claims = await verifier.verifyRequest({ method, url, authorization, dpop, apiKey });
+    const token = authorization === undefined ? apiKeyOf(apiKey) : tokenOf(authorization);
+    return { auth: authInfoOf(token, claims, requiredScopes, resource.metadataUrl) };
   } catch (error) {
     if (!(error instanceof JwtGateError)) throw error;
     // No credential is the normal first request of a client: nothing to report.
@@ -327,7 +337,7 @@ function answerOf(challenge, error) {
 
 /**
  * Express (or Connect / node:http with `next`) middleware: verifies the request — method, URL,
- * Authorization and every DPoP header — with the core and sets `req.auth` to the SDK's AuthInfo
+ * Authorization, every DPoP header and X-API-Key — with the core and sets `req.auth` to the SDK's AuthInfo
  * shape (read by v1's StreamableHTTPServerTransport and v2's `toNodeHandler`); refuses with the
  * core's challenge.
  */
@@ -335,7 +345,9 @@ function requireAuth(options) {
   const setup = authSetup(options, 'requireAuth');
   return function jwtgateRequireAuth(req, res, next) {
     const dpop = req.headersDistinct?.dpop ?? req.headers.dpop;
-    authenticate(setup, req.method, req.originalUrl ?? req.url, req.headers.authorization, dpop).then(({ auth, answer }) => {
+    // Node joins repeated X-API-Key fields with ", " (as Fetch does): such a value matches no key.
+    const apiKey = req.headers['x-api-key'];
+    authenticate(setup, req.method, req.originalUrl ?? req.url, req.headers.authorization, dpop, apiKey).then(({ auth, answer }) => {
       if (auth !== undefined) {
         req.auth = auth;
         next();
@@ -366,6 +378,7 @@ function requireAuthRequest(options) {
       `${url.pathname}${url.search}`,
       request.headers.get('authorization') ?? undefined,
       dpop,
+      request.headers.get('x-api-key') ?? undefined,
     );
     if (auth !== undefined) return auth;
     return new Response(answer.body ?? null, { status: answer.status, headers: answer.headers });
