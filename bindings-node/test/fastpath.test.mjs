@@ -173,6 +173,21 @@ describe('fast path = plain path', () => {
     assert.ok(!(p.fastVerify(good) instanceof Promise));
   });
 
+  test('an opaque token under introspection goes to the pool on both paths, with the same answer', async () => {
+    // The fixtures' `introspection_down` verifier: its endpoint refuses connections.
+    const p = paths(nativeOptions(fixtures.verifiers.introspection_down));
+    const settle = (r) => Promise.resolve(r).then((value) => ({ value }), (error) => ({ error }));
+    for (let round = 0; round < 2; round++) {
+      const fast = p.fastVerify('an-opaque-access-token');
+      const plain = p.plainVerify('an-opaque-access-token');
+      // No answer is cached (failures never are): the call is made on the pool, never here.
+      assert.ok(fast instanceof Promise && plain instanceof Promise, `round ${round}`);
+      const [f, q] = await Promise.all([settle(fast), settle(plain)]);
+      same(f, q, `round ${round}`);
+      assert.equal(f.error.code, 'introspection_failed');
+    }
+  });
+
   test('a non-string token and a non-number instant fail alike', () => {
     const p = paths({ staticTokens: [{ token: 'k', clientId: 'bot' }] });
     for (const [fast, plain] of [

@@ -2,8 +2,8 @@
 // verifyAtSync / waitReady / fromEnv must end in a typed error — a JwtGateError with one of ERROR_CODES, or a TypeError for
 // a wrong type — never a Rust panic surfacing as a generic Error, never a crash, and never a
 // lone surrogate silently turned into U+FFFD. For dpopNonceSecret, scopeClaims, clientIdClaims,
-// idToken and providers (cyclic and deeply nested option objects included) every refusal is
-// config_invalid.
+// idToken, providers (cyclic and deeply nested option objects included) and introspection (every
+// member) every refusal is config_invalid.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
@@ -51,9 +51,46 @@ const OPTIONS = [
   'clientIdClaims',
   'idToken',
   'providers',
+  'introspection',
 ];
 // Options whose every refused value must be config_invalid (never a TypeError or another code).
-const STRICT = new Set(['dpopNonceSecret', 'scopeClaims', 'clientIdClaims', 'idToken', 'providers']);
+const STRICT = new Set(['dpopNonceSecret', 'scopeClaims', 'clientIdClaims', 'idToken', 'providers', 'introspection']);
+
+// The introspection option: a valid client, then each member hostile in turn.
+const CLIENT = { clientId: 'resource-server', clientSecret: 's3cret', endpoint: 'https://idp.example.test/introspect' };
+const INTROSPECTION = [
+  { clientId: 'rs' },
+  { clientSecret: 's' },
+  { ...CLIENT, clientSecret: '' },
+  { ...CLIENT, clientId: ' ' },
+  { ...CLIENT, unknown: 1 },
+  { ...CLIENT, client_id: 'rs' },
+  { ...CLIENT, endpoint: 'ftp://idp.example.test/introspect' },
+  { ...CLIENT, endpoint: 'http://idp.example.test/introspect' },
+  { ...CLIENT, endpoint: 'not a url' },
+  { ...CLIENT, endpoint: '' },
+  { ...CLIENT, endpoint: 'https://user:pass@idp.example.test/introspect' },
+  { ...CLIENT, clientAuth: 'jwt' },
+  { ...CLIENT, clientAuth: 'BASIC' },
+  { ...CLIENT, clientAuth: 'private_key_jwt' },
+  { ...CLIENT, jwts: 'yes' },
+  { ...CLIENT, jwts: 1 },
+  { ...CLIENT, cacheTtl: 3601 },
+  { ...CLIENT, cacheSize: 65_537 },
+  { ...CLIENT, cacheSize: 1.5 },
+  { ...CLIENT, maxConcurrent: 0 },
+  { ...CLIENT, maxConcurrent: 1025 },
+  { ...CLIENT, maxConcurrent: 2.5 },
+  { ...CLIENT, cacheTtl: '60' },
+  { ...CLIENT, endpoint: null },
+  // Without an endpoint and with two issuers, there is no metadata to discover it from.
+  { clientId: 'rs', clientSecret: 's' },
+];
+for (const member of ['clientId', 'clientSecret', 'endpoint', 'clientAuth', 'jwts', 'cacheTtl', 'cacheSize', 'maxConcurrent']) {
+  for (const value of [1e20, 2 ** 64, -1, NaN, Infinity, -Infinity, '\ud800', 'a\udfffb', 10n, Symbol('m'), () => 1, [], {}, null, Buffer.from('x')]) {
+    INTROSPECTION.push({ ...CLIENT, [member]: value });
+  }
+}
 
 const cyclic = { issuer: ISSUER, audience: AUDIENCE, jwks };
 cyclic.providers = [cyclic];
@@ -106,7 +143,9 @@ const EXTRA = {
     deep.providers,
     Array(10_000).fill({ issuer: ISSUER, audience: AUDIENCE, jwks }),
     { length: 1, 0: { issuer: ISSUER, audience: AUDIENCE, jwks } },
+    [{ issuer: ISSUER, audience: AUDIENCE, jwks, introspection: { ...CLIENT, cacheTtl: -1 } }],
   ],
+  introspection: INTROSPECTION,
 };
 
 function hasLoneSurrogate(value) {
@@ -134,6 +173,8 @@ function baseFor(option) {
   if (option === 'idToken') return { issuer: ISSUER, jwks };
   if (option === 'issuer') return { audience: AUDIENCE, jwks };
   if (option === 'audience') return { issuer: ISSUER, jwks };
+  // Two issuers: no single issuer to discover the introspection endpoint from.
+  if (option === 'introspection') return { issuer: [ISSUER, `${ISSUER}/2`], audience: AUDIENCE, jwks };
   return { issuer: ISSUER, audience: AUDIENCE, jwks };
 }
 
@@ -232,6 +273,18 @@ describe('hostile input', () => {
       assert.deepEqual(failures, []);
     });
   }
+
+  test('every bad introspection value is refused: config_invalid, never accepted', () => {
+    const failures = [];
+    for (const value of INTROSPECTION) {
+      const e = thrown(() => new Verifier({ ...baseFor('introspection'), introspection: value }));
+      if (!(e instanceof JwtGateError && e.code === 'config_invalid')) failures.push(`${show(value)}: ${describeError(e)}`);
+    }
+    assert.deepEqual(failures, []);
+    // The same client, valid: accepted (with its endpoint, or one issuer to discover it from).
+    assert.ok(new Verifier({ ...baseFor('introspection'), introspection: { ...CLIENT, clientAuth: 'post', cacheTtl: 0, cacheSize: 0, maxConcurrent: 1024, jwts: true } }));
+    assert.ok(new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwks, introspection: { clientId: 'rs', clientSecret: 's' } }));
+  });
 
   test('hostile verify / verifySync / waitReady / fromEnv arguments end in a typed error', async () => {
     const local = new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwks, staticTokens: [{ token: 'k\ufffd', clientId: 'bot' }] });

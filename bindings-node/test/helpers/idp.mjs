@@ -1,6 +1,8 @@
 // The real identity provider of the repository (tests/idp/server.mjs: panva's oidc-provider),
 // started on a random loopback port for a test file. Tokens are RFC 9068 JWT access tokens from
-// the client_credentials grant: client `client-<alg>` / `secret-<alg>`, signed with <alg>.
+// the client_credentials grant: client `client-<alg>` / `secret-<alg>`, signed with <alg>; and
+// opaque tokens of `client-opaque`, which `resource-server` / `secret-resource-server` may
+// introspect (RFC 7662) and revoke (RFC 7009).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +79,38 @@ export async function startIdp({ keys, resource = DEFAULT_RESOURCE, scopes, ttl,
     /** An access token for client-<alg>. */
     async token(options) {
       return (await this.tokenResponse(options)).access_token;
+    },
+    /**
+     * An OPAQUE access token (not a JWT) for client-opaque, through client_credentials with the
+     * resource indicator (RFC 8707): only the introspection endpoint (RFC 7662) knows what it is.
+     */
+    async opaqueToken({ scope, resource: res = resource } = {}) {
+      const form = new URLSearchParams({ grant_type: 'client_credentials', resource: res });
+      if (scope !== undefined) form.set('scope', scope);
+      const response = await fetch(`${info.issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from('client-opaque:secret-opaque').toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: form,
+      });
+      const body = await response.json();
+      if (response.status !== 200) throw new Error(`token request failed: ${response.status} ${JSON.stringify(body)}`);
+      if (body.access_token.includes('.')) throw new Error(`expected an opaque token, got ${body.access_token}`);
+      return body.access_token;
+    },
+    /** Revokes `token` at the RFC 7009 revocation endpoint, as the resource server. */
+    async revoke(token) {
+      const response = await fetch(`${info.issuer}/token/revocation`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from('resource-server:secret-resource-server').toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token }),
+      });
+      if (response.status !== 200) throw new Error(`revocation failed: ${response.status} ${await response.text()}`);
     },
     /** POSTs `body` to an admin endpoint of server.mjs (`/__admin/<name>`); resolves with its JSON answer. */
     async admin(name, body = {}) {

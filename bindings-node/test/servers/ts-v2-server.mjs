@@ -57,9 +57,21 @@ function buildServer() {
 
 /**
  * Starts the server; resolves with `{ info, close }`. `logger` receives jwtgate's rejection
- * lines (default: console).
+ * lines (default: console). `verifierOptions` (in-process callers only) are further verifier
+ * options, e.g. `introspection` or `staticTokens`.
  */
-export async function start({ issuer, scopes = ['tools:call'], port = 0, resource, mode = 'jwtgate', scopeImplies, dpop, dpopNonce = false, logger }) {
+export async function start({
+  issuer,
+  scopes = ['tools:call'],
+  port = 0,
+  resource,
+  mode = 'jwtgate',
+  scopeImplies,
+  dpop,
+  dpopNonce = false,
+  logger,
+  verifierOptions = {},
+}) {
   if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode} (known: ${MODES.join(', ')})`);
   const http = await listen(createServer(), port);
   const url = `http://127.0.0.1:${http.address().port}/mcp`;
@@ -67,7 +79,7 @@ export async function start({ issuer, scopes = ['tools:call'], port = 0, resourc
 
   // The verifier: tokens for this resource from the issuer, with the scopes every call needs.
   // (jwtgate/mcp builds it with audienceMatch: 'canonical', the MCP canonical resource URI rules.)
-  const options = { issuer, audience: resource, requiredScopes: scopes };
+  const options = { issuer, audience: resource, requiredScopes: scopes, ...verifierOptions };
   if (scopeImplies !== undefined) options.scopeImplies = scopeImplies;
   if (dpop !== undefined) options.dpop = dpop;
   if (dpopNonce) options.dpopNonce = true;
