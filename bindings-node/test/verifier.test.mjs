@@ -69,7 +69,7 @@ describe('package', () => {
       'audience_mismatch', 'typ_mismatch', 'insufficient_scope', 'token_unknown',
       'jwks_unavailable', 'discovery_failed', 'config_invalid', 'credential_missing',
       'dpop_proof_missing', 'dpop_proof_invalid', 'dpop_proof_replayed', 'dpop_key_mismatch',
-      'dpop_nonce_required', 'dpop_replay_cache_full',
+      'dpop_nonce_required', 'token_inactive', 'introspection_failed', 'dpop_replay_cache_full',
     ]);
     assert.ok(Object.isFrozen(ERROR_CODES));
   });
@@ -85,6 +85,8 @@ describe('package', () => {
     assert.equal(status.config_invalid, 500);
     assert.equal(status.dpop_proof_invalid, 401);
     assert.equal(status.dpop_replay_cache_full, 503);
+    assert.equal(status.token_inactive, 401);
+    assert.equal(status.introspection_failed, 503);
     assert.equal(status.token_expired, 401);
     const expired = table.find((row) => row.code === 'token_expired');
     assert.equal(expired.clientDescription, 'The access token expired');
@@ -543,6 +545,35 @@ describe('fromEnv', () => {
       delete process.env.JGT2_OAUTH_ISSUER;
       delete process.env.JGT2_OIDC_AUDIENCE;
       delete process.env.JGT2_OIDC_REQUIRED_SCOPES;
+      idp.stop();
+    }
+  });
+});
+
+describe('fromEnv: seed-style variables', () => {
+  test('OIDC_AUDIENCE_CHECK=off: no audience check, only when said so (real IdP)', async () => {
+    const idp = await startIdp();
+    const saved = { ...process.env };
+    try {
+      process.env.JGS_OAUTH_ISSUER = idp.issuer;
+      // An issuer without an audience is half configured: the error names the way out.
+      const e = rejection(() => Verifier.fromEnv('JGS_'));
+      assert.equal(e.code, 'config_invalid');
+      assert.match(e.message, /JGS_OIDC_AUDIENCE_CHECK=off/);
+      process.env.JGS_OIDC_AUDIENCE_CHECK = 'maybe';
+      assert.match(rejection(() => Verifier.fromEnv('JGS_')).message, /JGS_OIDC_AUDIENCE_CHECK/);
+      process.env.JGS_OIDC_AUDIENCE_CHECK = 'off';
+      const v = Verifier.fromEnv('JGS_');
+      await v.waitReady(10);
+      // Tokens for any resource of this issuer are accepted, and none is reported as matched.
+      for (const resource of [idp.resource, 'http://127.0.0.1:1/other']) {
+        const c = await v.verify(await idp.token({ scope: 'tools:call', resource }));
+        assert.equal(c.aud[0], resource);
+        assert.equal(c.audienceMatched, undefined);
+      }
+    } finally {
+      for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+      Object.assign(process.env, saved);
       idp.stop();
     }
   });
