@@ -264,10 +264,6 @@ async def test_spaces_and_tabs_between_scheme_and_token(recipe: str) -> None:
                                           ("DPoP", proof)]).status == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs the core to place an error the adapter finds after verify_request accepted the request "
-    "(Claims.require_scopes) on the scheme that request used: the core's Verified does not know it; "
-    "drop this marker when it does"))
 @pytest.mark.parametrize("recipe", [r for r in RECIPES if r == "mcp-sdk"] + (["fastmcp-multi"] if fastmcp_multiauth() else []))
 def test_a_scope_the_framework_requires_is_missing_on_the_dpop_challenge(recipe: str) -> None:
     """Scopes the framework requires (the MCP SDK's `AuthSettings.required_scopes`, FastMCP's
