@@ -78,7 +78,7 @@ step "pytest: FastMCP $("$main/bin/python" -c 'import fastmcp; print(fastmcp.__v
 
 adapter_tests=(tests/test_fastmcp_adapter.py tests/test_fastmcp_server.py tests/test_fastmcp_recipes.py
                tests/test_mcp_server.py tests/test_mcp_conformance.py tests/test_dpop_servers.py
-               tests/test_adapter_requests.py tests/test_providers.py)
+               tests/test_adapter_requests.py tests/test_providers.py tests/test_introspection.py)
 
 step "pytest: FastMCP $("$fastmcp3/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$fastmcp3/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))')"
 JWTGATE_TEST_LINES="fastmcp mcp" "$fastmcp3/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"

@@ -54,7 +54,8 @@ impl Claims {
 
 #[pymethods]
 impl Claims {
-    /// `"jwt"`, `"static_token"`, or `"id_token"` (a verifier in id_token mode).
+    /// `"jwt"`, `"static_token"`, `"id_token"` (a verifier in id_token mode), or
+    /// `"introspected"` (the provider's introspection endpoint vouched for it, RFC 7662).
     #[getter]
     fn kind(&self) -> &'static str {
         self.verified.kind().as_str()
@@ -120,6 +121,12 @@ impl Claims {
     #[getter]
     fn confirmation_jkt(&self) -> Option<&str> {
         self.verified.confirmation_jkt()
+    }
+    /// Whether the credential came with the DPoP scheme and a valid proof (`verify_request`):
+    /// a later `require_scopes` refusal then challenges with DPoP (RFC 9449 §7.1).
+    #[getter]
+    fn presented_with_dpop(&self) -> bool {
+        self.verified.presented_with_dpop()
     }
     /// The configured audience that the credential's `aud` matched (the resource it was issued
     /// for, as this server names it); for a static token the audience it was configured with;

@@ -69,6 +69,13 @@ pub struct Stats {
     /// Whether the last good remote keys are in use because refreshes fail.
     #[pyo3(get)]
     keys_stale: bool,
+    /// Calls to the provider's introspection endpoint (RFC 7662), failed ones included.
+    #[pyo3(get)]
+    introspections: u64,
+    /// Introspection calls that failed (no answer, refused client credentials, a malformed
+    /// answer, or too many calls at once).
+    #[pyo3(get)]
+    introspection_failures: u64,
 }
 
 impl Stats {
@@ -99,6 +106,8 @@ impl Stats {
             key_generation: stats.key_generation,
             key_age: stats.key_age.map(|d| d.as_secs_f64()),
             keys_stale: stats.keys_stale,
+            introspections: stats.introspections,
+            introspection_failures: stats.introspection_failures,
         }
     }
 }
@@ -142,6 +151,8 @@ impl Stats {
         d.set_item("key_generation", self.key_generation)?;
         d.set_item("key_age", self.key_age)?;
         d.set_item("keys_stale", self.keys_stale)?;
+        d.set_item("introspections", self.introspections)?;
+        d.set_item("introspection_failures", self.introspection_failures)?;
         Ok(d)
     }
 

@@ -22,7 +22,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyMapping, PyString};
 
 use jwtgate::{
-    Algorithm, AudienceMatch, AuthRequest, DpopMode, ErrorCode, StaticToken, Verified,
+    Algorithm, AudienceMatch, AuthRequest, ClientAuth, DpopMode, ErrorCode, StaticToken, Verified,
     VerifierBuilder,
 };
 
@@ -62,7 +62,7 @@ impl Drop for Verifier {
 /// Every keyword option of `Verifier(...)` and `Verifier.from_env(...)`, in the order of the
 /// builder (`VerifierBuilder`). One list for both constructors: the stub
 /// (`jwtgate/_native.pyi`) spells out their types.
-pub const OPTIONS: [&str; 32] = [
+pub const OPTIONS: [&str; 33] = [
     "issuer",
     "audience",
     "audience_match",
@@ -76,6 +76,7 @@ pub const OPTIONS: [&str; 32] = [
     "scope_implies",
     "scope_claims",
     "client_id_claims",
+    "introspection",
     "leeway",
     "typ",
     "require_claims",
@@ -463,6 +464,9 @@ fn configure(
     if let Some(paths) = options.get("client_id_claims")? {
         builder = builder.client_id_claims(strings(Some(paths), "client_id_claims")?);
     }
+    if let Some(settings) = options.get("introspection")? {
+        builder = introspection(py, builder, &settings)?;
+    }
     if let Some(leeway) = options.get("leeway")? {
         builder = builder.leeway(seconds(&leeway, "leeway")?);
     }
@@ -528,6 +532,85 @@ fn configure(
     }
     if options.flag("allow_insecure_http")? {
         builder = builder.allow_insecure_http();
+    }
+    Ok(builder)
+}
+
+/// The keys of the `introspection` mapping.
+const INTROSPECTION_KEYS: [&str; 8] = [
+    "client_id",
+    "client_secret",
+    "endpoint",
+    "client_auth",
+    "jwts",
+    "cache_ttl",
+    "cache_size",
+    "max_concurrent",
+];
+
+/// `introspection`: `{"client_id": ..., "client_secret": ..., "endpoint": ..., "client_auth":
+/// "basic" | "post", "jwts": bool, "cache_ttl": seconds, "cache_size": n, "max_concurrent": n}`
+/// (only the first two required), one builder call each (RFC 7662).
+fn introspection(
+    py: Python<'_>,
+    mut builder: VerifierBuilder,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<VerifierBuilder> {
+    const SHAPE: &str = "introspection must be a mapping with client_id and client_secret (str), and optionally endpoint, client_auth, jwts, cache_ttl, cache_size, max_concurrent";
+    let mapping = value
+        .cast::<PyMapping>()
+        .map_err(|_| PyTypeError::new_err(SHAPE))?;
+    for key in mapping.keys()?.iter() {
+        let known = key
+            .cast::<PyString>()
+            .ok()
+            .and_then(|k| k.to_cow().ok())
+            .is_some_and(|k| INTROSPECTION_KEYS.contains(&&*k));
+        if !known {
+            return Err(PyTypeError::new_err(format!(
+                "introspection has the unknown key {}; the keys are: {}",
+                key.repr()?,
+                INTROSPECTION_KEYS.join(", ")
+            )));
+        }
+    }
+    let member =
+        |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(given(mapping.get_item(key).ok())) };
+    let required = |key: &str| -> PyResult<String> {
+        let value = member(key)?.ok_or_else(|| PyTypeError::new_err(SHAPE))?;
+        plain_text(&value, &format!("introspection's {key}"))
+    };
+    builder = builder.introspection(required("client_id")?, required("client_secret")?);
+    if let Some(url) = member("endpoint")? {
+        builder = builder.introspection_endpoint(plain_text(&url, "introspection's endpoint")?);
+    }
+    if let Some(auth) = member("client_auth")? {
+        let auth = match plain_text(&auth, "introspection's client_auth")?.as_str() {
+            "basic" => ClientAuth::Basic,
+            "post" => ClientAuth::Post,
+            other => {
+                return Err(config_error(
+                    py,
+                    format!(
+                        "introspection's client_auth must be \"basic\" (client_secret_basic) or \"post\" (client_secret_post), got {other:?}"
+                    ),
+                ));
+            }
+        };
+        builder = builder.introspection_client_auth(auth);
+    }
+    if let Some(jwts) = member("jwts")? {
+        builder = builder.introspect_jwts(flag(&jwts, "introspection's jwts")?);
+    }
+    if let Some(ttl) = member("cache_ttl")? {
+        builder = builder.introspection_cache_ttl(seconds(&ttl, "introspection's cache_ttl")?);
+    }
+    if let Some(entries) = member("cache_size")? {
+        builder = builder.introspection_cache_size(size(&entries, "introspection's cache_size")?);
+    }
+    if let Some(calls) = member("max_concurrent")? {
+        builder =
+            builder.introspection_max_concurrent(size(&calls, "introspection's max_concurrent")?);
     }
     Ok(builder)
 }

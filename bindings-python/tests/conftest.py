@@ -78,6 +78,34 @@ class Idp:
         """An RFC 9068 access token (`typ: at+jwt`) signed with `alg`, `aud` = `resource`."""
         return self.token_response(alg, scope, resource)["access_token"]
 
+    def form(self, path: str, form: dict[str, str], client: str, secret: str) -> tuple[int, bytes]:
+        """POST `form` to `<issuer><path>` with HTTP Basic client authentication; the status and
+        the body."""
+        basic = base64.b64encode(f"{client}:{secret}".encode()).decode()
+        request = urllib.request.Request(
+            f"{self.issuer}{path}", data=urllib.parse.urlencode(form).encode(),
+            headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def opaque_token(self, scope: str = "tools:call read", resource: str = RESOURCE) -> str:
+        """An opaque access token (not a JWT) of client-opaque, for `resource`."""
+        status, body = self.form("/token", {"grant_type": "client_credentials", "scope": scope,
+                                            "resource": resource}, "client-opaque", "secret-opaque")
+        assert status == 200, body
+        token: str = json.loads(body)["access_token"]
+        assert "." not in token, token
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Revokes a token at the provider (RFC 7009), as the resource-server client."""
+        status, body = self.form("/token/revocation", {"token": token}, "resource-server", "secret-resource-server")
+        assert status == 200, body
+
     def admin(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """An admin endpoint of the IdP (`/__admin/<path>`, outside the issuer): POST `body` as
         JSON, or GET without one; the JSON answer."""

@@ -44,7 +44,7 @@ KEY_SOURCES = ["jwks_uri", "jwks", "public_key", "hmac_secret"]
 OPTIONS = [
     "issuer", "audience", "audience_match", "id_token", "jwks_uri", "jwks", "public_key",
     "hmac_secret", "algorithms", "required_scopes", "scope_implies", "scope_claims",
-    "client_id_claims", "leeway", "typ", "require_claims", "static_tokens", "cache_size",
+    "client_id_claims", "introspection", "leeway", "typ", "require_claims", "static_tokens", "cache_size",
     "max_token_bytes", "fetch_timeout", "refresh_cooldown", "max_stale", "dpop", "dpop_algorithms",
     "dpop_iat_window", "dpop_nonce", "dpop_nonce_secret", "dpop_replay_cache_size", "providers",
     "allow_insecure_http", "insecure_skip_audience_check", "insecure_allow_missing_exp",
@@ -145,7 +145,7 @@ def test_hostile_option_values_raise_typed_errors(option: str) -> None:
 # The options one provider of `providers` may set (the rest stay on the verifier holding them).
 PROVIDER_OPTIONS = [
     "issuer", "audience", "audience_match", "id_token", "jwks_uri", "jwks", "public_key",
-    "hmac_secret", "algorithms", "scope_claims", "client_id_claims", "leeway", "typ",
+    "hmac_secret", "algorithms", "scope_claims", "client_id_claims", "introspection", "leeway", "typ",
     "require_claims", "cache_size", "max_token_bytes", "fetch_timeout", "refresh_cooldown",
     "max_stale", "allow_insecure_http", "insecure_skip_audience_check", "insecure_allow_missing_exp",
 ]
@@ -174,6 +174,25 @@ def test_hostile_providers_raise_typed_errors() -> None:
     many = [{"issuer": f"https://idp-{i}.example.test", "audience": AUD, "jwks": JWKS} for i in range(2_000)]
     check("2,000 providers", {"providers": many}, must_fail=True)
     check("a generator of providers", {"providers": ({"issuer": ISS, "audience": AUD, "jwks": JWKS} for _ in range(1))})
+    assert not failures, "\n".join(failures)
+
+
+def test_hostile_introspection_settings() -> None:
+    """Every key of `introspection` with every hostile value, unknown keys, missing ones."""
+    failures = []
+    good = {"client_id": "mcp", "client_secret": "s3cret", "endpoint": "https://idp.example.test/introspect"}
+    for key in ("client_id", "client_secret", "endpoint", "client_auth", "jwts", "cache_ttl", "cache_size",
+                "max_concurrent"):
+        for value in HOSTILE:
+            error = outcome(jwtgate.Verifier, issuer=ISS, audience=AUD, introspection={**good, key: value})
+            if not typed(error, jwtgate.ConfigError, TypeError):
+                failures.append(f"introspection[{key}]={value!r}: {describe(error)}")
+    for bad in ({}, {"client_id": "mcp"}, {**good, "secret": "x"}, {**good, 1: 2}, {**good, "client_auth": "jwt"},
+                {**good, "endpoint": "http://idp.example.test/introspect"}, {**good, "cache_ttl": 3601},
+                {**good, "max_concurrent": 0}, {**good, "client_secret": ""}):
+        error = outcome(jwtgate.Verifier, issuer=ISS, audience=AUD, introspection=bad)
+        if error is None or not typed(error, jwtgate.ConfigError, TypeError):
+            failures.append(f"introspection={bad!r}: {describe(error)}")
     assert not failures, "\n".join(failures)
 
 

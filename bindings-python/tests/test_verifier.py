@@ -167,8 +167,10 @@ def test_error_codes_are_the_cores() -> None:
         "audience_mismatch", "typ_mismatch", "insufficient_scope", "token_unknown",
         "jwks_unavailable", "discovery_failed", "config_invalid", "credential_missing",
         "dpop_proof_missing", "dpop_proof_invalid", "dpop_proof_replayed", "dpop_key_mismatch",
-        "dpop_nonce_required", "dpop_replay_cache_full",
+        "dpop_nonce_required", "token_inactive", "introspection_failed", "dpop_replay_cache_full",
     )
+    assert jwtgate._errors.CLASS_BY_CODE["token_inactive"] is jwtgate.InvalidToken
+    assert jwtgate._errors.CLASS_BY_CODE["introspection_failed"] is jwtgate.Unavailable
 
 
 def rejection(verifier: jwtgate.Verifier, token: str) -> jwtgate.InvalidToken:

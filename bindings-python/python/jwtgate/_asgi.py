@@ -7,7 +7,9 @@ the former. It sees the whole request, so that:
 
 * the credential is verified together with the request it came with (``verify_request``: the
   ``Bearer`` or ``DPoP`` scheme, and the DPoP proof of RFC 9449 against the request's method and
-  URL), so a DPoP-bound token is accepted only with its proof;
+  URL), so a DPoP-bound token is accepted only with its proof. The URL is the server's configured
+  origin plus the raw path and query the client sent (:class:`HttpRequest`), never what ``Host``
+  or ``X-Forwarded-*`` claim; the token is the one the core reads from ``Authorization``;
 * a request refused on the MCP endpoint is answered with the core's challenge
   (:meth:`jwtgate.ProtectedResource.challenge`: 401 without ``error=`` when no credential was
   sent, 401 ``invalid_token``, 403 ``insufficient_scope`` with every scope the endpoint needs,
@@ -18,7 +20,9 @@ the former. It sees the whole request, so that:
 
 The framework's token verification (``MultiAuth``'s sources, ``RemoteAuthProvider``'s verifier)
 still decides who the caller is: the middleware calls it, and jwtgate's verifiers inside it find
-the request in :data:`_ATTEMPT` and report their rejections there.
+the request in :data:`_ATTEMPT` and report their rejections there. A DPoP proof one of them
+refused is final for the request (:attr:`Attempt.final`), and a refusal is answered with the
+challenge of the verifier that refused (its server nonce).
 """
 
 from __future__ import annotations

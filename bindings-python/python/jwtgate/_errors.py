@@ -161,9 +161,10 @@ class DPoPError(InvalidToken):
 
 
 class Unavailable(InvalidToken):
-    """The server cannot verify right now (HTTP 503); see :class:`KeysUnavailable`, and code
+    """The server cannot verify right now (HTTP 503); see :class:`KeysUnavailable`, code
     ``dpop_replay_cache_full`` (every slot of the DPoP replay cache holds a proof still in its
-    window, so a new proof cannot be checked for replay)."""
+    window, so a new proof cannot be checked for replay), and code ``introspection_failed`` (the
+    provider's introspection endpoint gave no usable answer, or too many calls were under way)."""
 
     __module__ = "jwtgate"
     _default_code = "dpop_replay_cache_full"

@@ -32,6 +32,28 @@ _StaticIdentity = Union[str, _StaticIdentityMapping]
 _AudienceMatch = Literal["exact", "canonical"]
 _DpopMode = Literal["off", "allowed", "required"]
 _ScopeImplies = Mapping[str, _Strings]
+class _Introspection(TypedDict, total=False):
+    """Token introspection (RFC 7662): ``client_id`` and ``client_secret`` are required."""
+
+    client_id: str
+    """This server's client id at the provider."""
+    client_secret: str
+    """Its secret."""
+    endpoint: str
+    """The introspection endpoint (https, or http on loopback); default: discovered from the
+    issuer (``introspection_endpoint``)."""
+    client_auth: Literal["basic", "post"]
+    """``client_secret_basic`` (default) or ``client_secret_post``."""
+    jwts: bool
+    """Also introspect JWTs after they verified locally, to learn of revocation (default False)."""
+    cache_ttl: _Seconds
+    """How long an active answer is reused: the longest a revoked token stays accepted (default
+    60 s, at most 3600; never past the token's ``exp``; 0 asks every time)."""
+    cache_size: int
+    """Answers cached (default 4096, at most 65,536; 0 disables the cache)."""
+    max_concurrent: int
+    """Calls to the provider at once (default 16, 1 to 1024); more are ``introspection_failed``."""
+
 _ProviderOptions = Mapping[str, Any]
 """One identity provider of ``providers``: the keyword options of :class:`Verifier` that belong
 to a provider (exactly one ``issuer``; its keys, audience, algorithms, dialect, ``typ``, cache)."""
@@ -73,8 +95,9 @@ class Claims(Mapping[str, Any]):
     tokens), with typed attributes for the registered claims, ``scopes`` and ``client_id``."""
 
     @property
-    def kind(self) -> Literal["jwt", "static_token", "id_token"]:
-        """``"jwt"``, ``"static_token"``, or ``"id_token"`` (a verifier in id_token mode)."""
+    def kind(self) -> Literal["jwt", "static_token", "id_token", "introspected"]:
+        """``"jwt"``, ``"static_token"``, ``"id_token"`` (a verifier in id_token mode), or
+        ``"introspected"`` (the provider's introspection endpoint vouched for it, RFC 7662)."""
     @property
     def alg(self) -> Optional[str]:
         """The header's ``alg`` (JWTs only)."""
@@ -107,6 +130,11 @@ class Claims(Mapping[str, Any]):
     @property
     def confirmation_jkt(self) -> Optional[str]:
         """The RFC 7638 thumbprint a DPoP-bound token is bound to (``cnf.jkt``), or None."""
+    @property
+    def presented_with_dpop(self) -> bool:
+        """Whether the credential came with the DPoP scheme and a valid proof
+        (:meth:`Verifier.verify_request`): a later :meth:`require_scopes` refusal then challenges
+        with DPoP (RFC 9449 §7.1)."""
     @property
     def audience_matched(self) -> Optional[str]:
         """The configured audience that ``aud`` matched (the resource the token was issued for,
@@ -249,6 +277,13 @@ class Stats:
     @property
     def keys_stale(self) -> bool:
         """Whether the last good remote keys are in use because refreshes fail."""
+    @property
+    def introspections(self) -> int:
+        """Calls to the provider's introspection endpoint (RFC 7662), failed ones included."""
+    @property
+    def introspection_failures(self) -> int:
+        """Introspection calls that failed (no answer, refused client credentials, a malformed
+        answer, or too many calls at once)."""
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every field."""
 
@@ -273,6 +308,7 @@ class Verifier:
         scope_implies: Optional[_ScopeImplies] = None,
         scope_claims: Optional[_Strings] = None,
         client_id_claims: Optional[_Strings] = None,
+        introspection: Optional[_Introspection] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -332,6 +368,15 @@ class Verifier:
           to keep it.
         * ``client_id_claims``: where the client id comes from, the first that holds a string
           (default ``["client_id", "azp", "sub"]``; Okta ``"cid"``, Entra v1 ``"appid"``).
+        * ``introspection``: token introspection (RFC 7662) for credentials that are not JWTs
+          (opaque access tokens), ``{"client_id": ..., "client_secret": ..., "endpoint": ...,
+          "client_auth": "basic" | "post", "jwts": False, "cache_ttl": 60, "cache_size": 4096,
+          "max_concurrent": 16}`` (the endpoint is discovered from the issuer when not given).
+          The answer is checked like a JWT's claims (``active``, ``iss``, ``aud``, ``exp`` /
+          ``nbf``, ``token_type``); ``Claims.kind`` is ``"introspected"``. Answers are cached by a
+          keyed hash of the token: a token revoked at the provider stays accepted for at most
+          ``cache_ttl``. An inactive token is ``token_inactive``; a provider that cannot answer,
+          ``introspection_failed`` (503).
         * ``leeway``: clock-skew tolerance for ``exp``/``nbf``/``iat`` in seconds (≤ 600).
         * ``typ``: expected header ``typ`` (``"at+jwt"`` for RFC 9068 access tokens).
         * ``require_claims``: claims that must be present.
@@ -390,6 +435,7 @@ class Verifier:
         scope_implies: Optional[_ScopeImplies] = None,
         scope_claims: Optional[_Strings] = None,
         client_id_claims: Optional[_Strings] = None,
+        introspection: Optional[_Introspection] = None,
         leeway: Optional[_Seconds] = None,
         typ: Optional[str] = None,
         require_claims: Optional[_Strings] = None,
@@ -412,10 +458,14 @@ class Verifier:
     ) -> Verifier:
         """A verifier from ``{prefix}OAUTH_ISSUER`` (or ``OAUTH_ISSUER_URL``,
         ``OIDC_CONFIG_URL``), ``{prefix}OAUTH_JWKS_URI``, ``{prefix}OIDC_AUDIENCE`` (or
-        ``OAUTH_AUDIENCE``, comma-separated), ``{prefix}OIDC_REQUIRED_SCOPES`` (comma-separated),
+        ``OAUTH_AUDIENCE``, comma-separated; ``OIDC_AUDIENCE_CHECK=off`` for none),
+        ``{prefix}OIDC_REQUIRED_SCOPES`` (comma-separated), ``{prefix}OIDC_VERIFY_ACCESS_TOKEN=false``
+        with ``OIDC_CLIENT_ID`` (id_token mode), ``{prefix}OAUTH_CLIENT_ID`` /
+        ``OAUTH_CLIENT_SECRET`` / ``OAUTH_INTROSPECTION_URL`` (introspection),
         ``{prefix}BEARER_TOKEN`` / ``{prefix}API_KEY`` (static tokens with client ids
-        ``bearer-token`` / ``api-key``), plus the keyword options. Blank variables count as
-        unset; a half-configured OIDC setup raises :class:`ConfigError` naming the variable.
+        ``bearer-token`` / ``api-key``), ``{prefix}AUTH_MODE`` (``oauth``, ``api_key``, ``both``),
+        plus the keyword options. Blank variables count as unset; a half-configured OIDC setup
+        raises :class:`ConfigError` naming the variable.
 
         ``prefix`` defaults to ``"MCP_"`` and must not be empty (:class:`ConfigError`): without
         one, generic variables such as ``API_KEY`` or ``BEARER_TOKEN`` would become accepted

@@ -12,7 +12,8 @@ It accepts FastMCP ``JWTVerifier``'s keyword arguments (``public_key``, ``jwks_u
 ``audience``, ``algorithm``, ``required_scopes``, ``base_url``, ``jwks_refresh_interval``, …) and
 jwtgate's (``algorithms``, ``leeway``, ``typ``, ``require_claims``, ``static_tokens``, ``jwks``,
 ``scope_implies``, ``audience_match``, ``scope_claims``, ``client_id_claims``, ``id_token``,
-``providers``, the ``dpop*`` options, ``cache_size``, …), and returns FastMCP's ``AccessToken``.
+``introspection``, ``providers``, the ``dpop*`` options, ``cache_size``, …), and returns FastMCP's
+``AccessToken``.
 Differences, all on the safe side:
 
 * Keys: without ``public_key``, ``jwks`` or ``jwks_uri``, keys are discovered from ``issuer``
@@ -41,6 +42,9 @@ Differences, all on the safe side:
   ``jwtgate.fastmcp`` logger with its code (``token_expired``, ``audience_mismatch``, …).
 * ``verify_token`` never blocks the event loop: it verifies inline when the keys are known and
   waits for a key fetch in a worker thread.
+* DPoP (RFC 9449) under jwtgate's middleware: proofs name the URL ``base_url`` gives (the
+  public origin) plus the request's raw path, never the ``Host`` header. ``dpop="required"``
+  refuses every token where the middleware does not run (``verify_token`` alone has no proof).
 
 ``JWTVerifier`` is a subclass of FastMCP's own (never using its verification code), so that
 FastMCP treats it as one: ``MultiAuth`` (FastMCP 4) derives each verifier's source id from its
@@ -158,6 +162,7 @@ class JWTVerifier(_FastMCPJWTVerifier):
         scope_claims: str | Sequence[str] | None = None,
         client_id_claims: str | Sequence[str] | None = None,
         id_token: str | None = None,
+        introspection: Mapping[str, Any] | None = None,
         providers: Sequence[Mapping[str, Any]] | None = None,
         leeway: float = 0,
         typ: str | None = None,
@@ -198,6 +203,7 @@ class JWTVerifier(_FastMCPJWTVerifier):
                 "dpop_nonce_secret": dpop_nonce_secret,
                 "dpop_replay_cache_size": dpop_replay_cache_size, "scope_claims": scope_claims,
                 "client_id_claims": client_id_claims, "id_token": id_token, "providers": providers,
+                "introspection": introspection,
             }
             extra = sorted(name for name, value in given.items() if value is not None)
             if extra:
@@ -244,7 +250,7 @@ class JWTVerifier(_FastMCPJWTVerifier):
                 "dpop_nonce": dpop_nonce, "dpop_nonce_secret": dpop_nonce_secret,
                 "dpop_replay_cache_size": dpop_replay_cache_size, "scope_claims": scope_claims,
                 "client_id_claims": client_id_claims, "id_token": id_token,
-                "allow_insecure_http": allow_insecure_http,
+                "introspection": introspection, "allow_insecure_http": allow_insecure_http,
                 **_asgi.audience_match_options(audience_match, providers),
             }
             verifier = jwtgate.Verifier(**self._options)

@@ -32,7 +32,9 @@ the SDK's bearer authentication: on the MCP endpoint every refusal is answered b
 ``Bearer resource_metadata=…, scope=…`` without ``error`` when no credential was sent, 401
 ``invalid_token``, 403 ``insufficient_scope`` naming every required scope, 503 while keys are
 unavailable; the SDK alone answers 401 ``invalid_token`` even without a credential), and the
-RFC 9728 document at the path-aware well-known URL is the core's. Scopes in
+RFC 9728 document at the path-aware well-known URL is the core's. DPoP proofs name the origin of
+``AuthSettings.resource_server_url`` plus the request's raw path (never the ``Host`` header).
+Scopes in
 ``AuthSettings.required_scopes`` get 403; scopes given to the verifier make tokens without them
 invalid (401) where the SDK's app is used as it is.
 """
