@@ -122,6 +122,46 @@ impl<'a> AuthRequest<'a> {
     }
 }
 
+/// The `Authorization` schemes a verifier reads (RFC 6750, RFC 9449).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthScheme {
+    /// `Bearer <token>` (RFC 6750 §2.1).
+    Bearer,
+    /// `DPoP <token>` with a `DPoP` proof header (RFC 9449 §7.1).
+    Dpop,
+}
+
+impl AuthScheme {
+    /// The scheme named `name`, compared case-insensitively (RFC 9110 §11.1).
+    pub fn from_name(name: &str) -> Option<AuthScheme> {
+        if name.eq_ignore_ascii_case("bearer") {
+            Some(AuthScheme::Bearer)
+        } else if name.eq_ignore_ascii_case("dpop") {
+            Some(AuthScheme::Dpop)
+        } else {
+            None
+        }
+    }
+}
+
+/// An `Authorization` header value split as [`Verifier::verify_request`](crate::Verifier::verify_request)
+/// splits it: the scheme and the token, separated by spaces or tabs, surrounding whitespace
+/// dropped. Adapters that must show the token to their framework use this, so that they read
+/// the header exactly as the verifier did.
+///
+/// ```
+/// assert_eq!(jwtgate::split_authorization("Bearer \t abc "), ("Bearer", "abc"));
+/// assert_eq!(jwtgate::split_authorization("Basic"), ("Basic", ""));
+/// ```
+pub fn split_authorization(header: &str) -> (&str, &str) {
+    let header = header.trim_matches([' ', '\t']);
+    match header.split_once([' ', '\t']) {
+        Some((scheme, rest)) => (scheme, rest.trim_start_matches([' ', '\t'])),
+        None => (header, ""),
+    }
+}
+
 /// The authentication scheme a request used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scheme {
@@ -212,24 +252,19 @@ impl DpopPolicy {
                 "the request has no Authorization header",
             ));
         };
-        let header = header.trim_matches([' ', '\t']);
-        let (scheme, token) = match header.split_once([' ', '\t']) {
-            Some((scheme, rest)) => (scheme, rest.trim_start_matches([' ', '\t'])),
-            None => (header, ""),
-        };
-        // RFC 9110 §11.1: the scheme is case-insensitive.
-        let scheme = if scheme.eq_ignore_ascii_case("bearer") {
-            Scheme::Bearer
-        } else if scheme.eq_ignore_ascii_case("dpop") {
-            Scheme::Dpop
-        } else {
-            return Err(Error::new(
-                ErrorCode::CredentialMissing,
-                format!(
-                    "the Authorization header uses the scheme {}, not Bearer or DPoP",
-                    quote(scheme)
-                ),
-            ));
+        let (scheme, token) = split_authorization(header);
+        let scheme = match AuthScheme::from_name(scheme) {
+            Some(AuthScheme::Bearer) => Scheme::Bearer,
+            Some(AuthScheme::Dpop) => Scheme::Dpop,
+            None => {
+                return Err(Error::new(
+                    ErrorCode::CredentialMissing,
+                    format!(
+                        "the Authorization header uses the scheme {}, not Bearer or DPoP",
+                        quote(scheme)
+                    ),
+                ));
+            }
         };
         if token.is_empty() {
             return Err(Error::new(

@@ -110,7 +110,7 @@ pub use builder::{
     MAX_FETCH_TIMEOUT, MAX_LEEWAY, MAX_MAX_STALE, MAX_REFRESH_COOLDOWN, MAX_TOKEN_BYTES_LIMIT,
     MIN_REFRESH_COOLDOWN, VerifierBuilder,
 };
-pub use dpop::{AuthRequest, DpopMode};
+pub use dpop::{AuthRequest, AuthScheme, DpopMode, split_authorization};
 pub use error::{Error, ErrorCode, ErrorDetail};
 pub use introspection::ClientAuth;
 pub use jwk::Key;
