@@ -88,6 +88,7 @@ impl Providers {
             let s = provider.verifier.stats();
             stats.cache_hits += s.cache_hits;
             stats.verified += s.verified;
+            stats.introspected += s.introspected;
             stats.cache_misses += s.cache_misses;
             stats.cache_inserts += s.cache_inserts;
             stats.cache_evictions += s.cache_evictions;

@@ -15,7 +15,8 @@ use crate::error::ErrorCode;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Credentials accepted (from the cache, by full verification, or as static tokens), less
+    /// Credentials accepted (from the cache, by full verification, as static tokens, or on an
+    /// introspection answer), less
     /// [`refused_after_verification`](Stats::refused_after_verification).
     pub accepted: u64,
     /// Credentials that verified (counted in `cache_hits` or `verified`) and were then refused:
@@ -28,6 +29,8 @@ pub struct Stats {
     pub verified: u64,
     /// Accepted as configured static tokens.
     pub static_tokens: u64,
+    /// Accepted on the provider's introspection answer (RFC 7662), fresh or cached.
+    pub introspected: u64,
     /// Rejections, in total.
     pub rejected: u64,
     /// Rejections by error code (codes that occurred, in [`ErrorCode::ALL`] order).
@@ -68,7 +71,7 @@ pub struct Stats {
 impl Stats {
     /// `accepted` from the counts it sums.
     pub(crate) fn compute_accepted(&mut self) {
-        self.accepted = (self.cache_hits + self.verified + self.static_tokens)
+        self.accepted = (self.cache_hits + self.verified + self.static_tokens + self.introspected)
             .saturating_sub(self.refused_after_verification);
     }
 }
@@ -80,6 +83,7 @@ struct Stripe {
     cache_hits: AtomicU64,
     verified: AtomicU64,
     static_tokens: AtomicU64,
+    introspected: AtomicU64,
     cache_misses: AtomicU64,
     cache_inserts: AtomicU64,
     cache_evictions: AtomicU64,
@@ -99,6 +103,7 @@ pub(crate) enum Event {
     CacheHit,
     Verified,
     StaticToken,
+    Introspected,
     CacheMiss,
     CacheInsert,
     CacheEviction,
@@ -126,6 +131,7 @@ impl Counters {
             Event::CacheHit => &s.cache_hits,
             Event::Verified => &s.verified,
             Event::StaticToken => &s.static_tokens,
+            Event::Introspected => &s.introspected,
             Event::CacheMiss => &s.cache_misses,
             Event::CacheInsert => &s.cache_inserts,
             Event::CacheEviction => &s.cache_evictions,
@@ -150,6 +156,7 @@ impl Counters {
             cache_hits: sum(|s| &s.cache_hits),
             verified: sum(|s| &s.verified),
             static_tokens: sum(|s| &s.static_tokens),
+            introspected: sum(|s| &s.introspected),
             cache_misses: sum(|s| &s.cache_misses),
             cache_inserts: sum(|s| &s.cache_inserts),
             cache_evictions: sum(|s| &s.cache_evictions),

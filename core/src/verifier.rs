@@ -495,7 +495,11 @@ impl Verifier {
         if let Some(introspector) = &inner.introspection {
             if !token::looks_like_jws(token) {
                 let answer = introspector.cached(token, unix_seconds(SystemTime::now()))?;
-                return Some(answer.and_then(|v| inner.policy.check_scopes(v)));
+                let result = answer.and_then(|v| inner.policy.check_scopes(v));
+                if result.is_ok() {
+                    inner.counters.add(Event::Introspected);
+                }
+                return Some(result);
             }
             if introspector.jwts {
                 return None; // the provider is asked about JWTs too
@@ -611,7 +615,9 @@ impl Verifier {
         if let Some(introspector) = &inner.introspection {
             if !token::looks_like_jws(token) {
                 let answer = self.introspect(introspector, token, now, block)?;
-                return inner.policy.check_scopes(answer).map_err(|e| (e, None));
+                let verified = inner.policy.check_scopes(answer).map_err(|e| (e, None))?;
+                inner.counters.add(Event::Introspected);
+                return Ok(verified);
             }
         }
         let Some(holder) = &inner.keys else {

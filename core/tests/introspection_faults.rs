@@ -66,6 +66,11 @@ fn an_active_answer_becomes_a_credential_and_is_cached() {
     assert_eq!(server.count("/introspect"), 1, "one call, then the cache");
     let stats = v.stats();
     assert_eq!((stats.introspections, stats.introspection_failures), (1, 0));
+    assert_eq!(
+        (stats.introspected, stats.accepted, stats.rejected),
+        (3, 3, 0),
+        "{stats:?}"
+    );
     // Another token is another call.
     v.verify("opaque-token-2").unwrap();
     assert_eq!(server.count("/introspect"), 2);
