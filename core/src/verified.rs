@@ -84,25 +84,26 @@ fn owned(s: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
     s.as_deref().map(str::to_owned)
 }
 
-impl Verified {
-    pub(crate) fn from_jwt(
+impl Inner {
+    /// The registered claims of a JWT or an introspection answer. The client is `client_id`
+    /// (RFC 9068 §2.2), else `azp`, else `sub`; scopes are `scope` then `scp`.
+    fn from_claims(
+        kind: CredentialKind,
         token: &str,
-        header: (Algorithm, Option<&str>, Option<&str>),
         claims: &Claims<'_>,
         audience_matched: Option<&str>,
-    ) -> Verified {
-        let (alg, kid, typ) = header;
+    ) -> Inner {
         let client_id = claims
             .client_id
             .as_deref()
             .or(claims.azp.as_deref())
             .or(claims.sub.as_deref())
             .map(str::to_owned);
-        Verified(Arc::new(Inner {
-            kind: CredentialKind::Jwt,
-            alg: Some(alg),
-            kid: kid.map(str::to_owned),
-            typ: typ.map(str::to_owned),
+        Inner {
+            kind,
+            alg: None,
+            kid: None,
+            typ: None,
             iss: owned(&claims.iss),
             sub: owned(&claims.sub),
             aud: claims.aud.iter().map(|a| a.to_string()).collect(),
@@ -118,7 +119,23 @@ impl Verified {
             token_id: token_id(token),
             confirmation_jkt: owned(&claims.cnf_jkt),
             presented_with_dpop: false,
-        }))
+        }
+    }
+}
+
+impl Verified {
+    pub(crate) fn from_jwt(
+        token: &str,
+        header: (Algorithm, Option<&str>, Option<&str>),
+        claims: &Claims<'_>,
+        audience_matched: Option<&str>,
+    ) -> Verified {
+        let (alg, kid, typ) = header;
+        let mut inner = Inner::from_claims(CredentialKind::Jwt, token, claims, audience_matched);
+        inner.alg = Some(alg);
+        inner.kid = kid.map(str::to_owned);
+        inner.typ = typ.map(str::to_owned);
+        Verified(Arc::new(inner))
     }
 
     pub(crate) fn from_static(secret: &str, token: &StaticToken) -> Verified {
@@ -152,33 +169,14 @@ impl Verified {
         audience_matched: Option<&str>,
         response: String,
     ) -> Verified {
-        let client_id = claims
-            .client_id
-            .as_deref()
-            .or(claims.azp.as_deref())
-            .or(claims.sub.as_deref())
-            .map(str::to_owned);
-        Verified(Arc::new(Inner {
-            kind: CredentialKind::Introspected,
-            alg: None,
-            kid: None,
-            typ: None,
-            iss: owned(&claims.iss),
-            sub: owned(&claims.sub),
-            aud: claims.aud.iter().map(|a| a.to_string()).collect(),
-            exp: claims.exp,
-            nbf: claims.nbf,
-            iat: claims.iat,
-            jti: owned(&claims.jti),
-            client_id,
-            scopes: claims.scopes().map(str::to_owned).collect(),
-            granted: Granted::default(),
-            claims_json: response,
-            audience_matched: audience_matched.map(str::to_owned),
-            token_id: token_id(token),
-            confirmation_jkt: owned(&claims.cnf_jkt),
-            presented_with_dpop: false,
-        }))
+        let mut inner = Inner::from_claims(
+            CredentialKind::Introspected,
+            token,
+            claims,
+            audience_matched,
+        );
+        inner.claims_json = response;
+        Verified(Arc::new(inner))
     }
 
     /// Marks a JWT accepted as an OIDC id_token.
