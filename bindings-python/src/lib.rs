@@ -57,6 +57,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CRYPTO_BACKEND", jwtgate::CRYPTO_BACKEND)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(now_unix, m)?)?;
+    m.add_function(wrap_pyfunction!(split_authorization, m)?)?;
+    m.add_function(wrap_pyfunction!(auth_scheme, m)?)?;
     m.add_function(wrap_pyfunction!(_debug_panic, m)?)?;
     Ok(())
 }
@@ -66,6 +68,29 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn _debug_panic() {
     panic!("jwtgate debug panic: deliberate, for the FFI safety test");
+}
+
+/// An `Authorization` header value split as `Verifier.verify_request` splits it: the scheme and
+/// the token (`jwtgate::split_authorization`). A value that is not a `str`, or has a lone
+/// surrogate, is a `TypeError` / `ConfigError` as for every text argument.
+#[pyfunction]
+fn split_authorization(header: &Bound<'_, PyAny>) -> PyResult<(String, String)> {
+    let header = convert::plain_text(header, "header")?;
+    let (scheme, token) = jwtgate::split_authorization(&header);
+    Ok((scheme.to_owned(), token.to_owned()))
+}
+
+/// The scheme a verifier reads under `name` (`jwtgate::AuthScheme::from_name`: compared
+/// case-insensitively, RFC 9110 §11.1): `"bearer"`, `"dpop"`, or `None` for any other.
+#[pyfunction]
+fn auth_scheme(name: &Bound<'_, PyAny>) -> PyResult<Option<&'static str>> {
+    let name = convert::plain_text(name, "name")?;
+    Ok(match jwtgate::AuthScheme::from_name(&name) {
+        Some(jwtgate::AuthScheme::Bearer) => Some("bearer"),
+        Some(jwtgate::AuthScheme::Dpop) => Some("dpop"),
+        // A scheme added to the core later: not one this binding's adapters read.
+        Some(_) | None => None,
+    })
 }
 
 /// The current time in whole seconds since the Unix epoch (the core's clock).

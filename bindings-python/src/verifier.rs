@@ -247,8 +247,10 @@ impl Verifier {
     }
 
     /// Verifies a request's credential as the server received it: `method`, the full `url`,
-    /// the `Authorization` header value and every `DPoP` header value (RFC 9449).
-    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    /// the `Authorization` header value, every `DPoP` header value (RFC 9449) and the
+    /// `X-API-Key` header value (`api_key`: static tokens only, and only without
+    /// `Authorization`; the core's `AuthRequest::with_api_key`).
+    #[pyo3(signature = (method, url, authorization = None, dpop = None, api_key = None))]
     fn verify_request(
         &self,
         py: Python<'_>,
@@ -256,15 +258,20 @@ impl Verifier {
         url: &Bound<'_, PyAny>,
         authorization: Option<Bound<'_, PyAny>>,
         dpop: Option<Bound<'_, PyAny>>,
+        api_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Claims> {
-        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let parts = RequestParts::new(method, url, authorization, dpop, api_key)?;
         let core = self.core();
         let result = py.detach(|| parts.with(|request| core.verify_request(request)));
         self.finish(py, result)
     }
 
     /// `verify_request` as if the time were `now` (seconds since the epoch, or a `datetime`).
-    #[pyo3(signature = (method, url, authorization = None, dpop = None, *, now))]
+    #[pyo3(signature = (method, url, authorization = None, dpop = None, api_key = None, *, now))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one parameter per Python argument, as pyo3 binds them"
+    )]
     fn verify_request_at(
         &self,
         py: Python<'_>,
@@ -272,9 +279,10 @@ impl Verifier {
         url: &Bound<'_, PyAny>,
         authorization: Option<Bound<'_, PyAny>>,
         dpop: Option<Bound<'_, PyAny>>,
+        api_key: Option<Bound<'_, PyAny>>,
         now: &Bound<'_, PyAny>,
     ) -> PyResult<Claims> {
-        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let parts = RequestParts::new(method, url, authorization, dpop, api_key)?;
         let at = unix_time(now)?;
         let core = self.core();
         let result = py.detach(|| parts.with(|request| core.verify_request_at(request, at)));
@@ -283,7 +291,7 @@ impl Verifier {
 
     /// `verify_request` without waiting: `None` when the answer needs a key fetch (now
     /// requested).
-    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    #[pyo3(signature = (method, url, authorization = None, dpop = None, api_key = None))]
     fn verify_request_nonblocking(
         &self,
         py: Python<'_>,
@@ -291,8 +299,9 @@ impl Verifier {
         url: &Bound<'_, PyAny>,
         authorization: Option<Bound<'_, PyAny>>,
         dpop: Option<Bound<'_, PyAny>>,
+        api_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Option<Claims>> {
-        let parts = RequestParts::new(method, url, authorization, dpop)?;
+        let parts = RequestParts::new(method, url, authorization, dpop, api_key)?;
         let core = self.core();
         match py.detach(|| parts.with(|request| core.verify_request_nonblocking(request))) {
             Some(result) => self.finish(py, result).map(Some),
@@ -300,22 +309,29 @@ impl Verifier {
         }
     }
 
-    /// `await verifier.verify_request_async(method, url, authorization, dpop)`: as
+    /// `await verifier.verify_request_async(method, url, authorization, dpop, api_key)`: as
     /// `verify_async`, inline when keys are known, a worker thread when a fetch is needed.
-    #[pyo3(signature = (method, url, authorization = None, dpop = None))]
+    #[pyo3(signature = (method, url, authorization = None, dpop = None, api_key = None))]
     fn verify_request_async<'py>(
         slf: &Bound<'py, Self>,
         method: &Bound<'py, PyAny>,
         url: &Bound<'py, PyAny>,
         authorization: Option<Bound<'py, PyAny>>,
         dpop: Option<Bound<'py, PyAny>>,
+        api_key: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         // Wrong types fail at the call, as for `verify_request`.
-        RequestParts::new(method, url, authorization.clone(), dpop.clone())?;
+        RequestParts::new(
+            method,
+            url,
+            authorization.clone(),
+            dpop.clone(),
+            api_key.clone(),
+        )?;
         static VERIFY_REQUEST_ASYNC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         VERIFY_REQUEST_ASYNC
             .import(slf.py(), "jwtgate._aio", "verify_request_async")?
-            .call1((slf, method, url, authorization, dpop))
+            .call1((slf, method, url, authorization, dpop, api_key))
     }
 
     /// The resource this verifier protects (RFC 9728 metadata, challenges): its issuers when
@@ -695,13 +711,14 @@ fn algorithms(py: Python<'_>, list: Bound<'_, PyAny>, name: &str) -> PyResult<Ve
         .collect()
 }
 
-/// A request's credentials as Python passes them, owned: the `Authorization` value and every
-/// `DPoP` header value.
+/// A request's credentials as Python passes them, owned: the `Authorization` value, every
+/// `DPoP` header value and the `X-API-Key` value.
 struct RequestParts {
     method: String,
     url: String,
     authorization: Option<String>,
     dpop: Vec<String>,
+    api_key: Option<String>,
 }
 
 impl RequestParts {
@@ -710,13 +727,12 @@ impl RequestParts {
         url: &Bound<'_, PyAny>,
         authorization: Option<Bound<'_, PyAny>>,
         dpop: Option<Bound<'_, PyAny>>,
+        api_key: Option<Bound<'_, PyAny>>,
     ) -> PyResult<RequestParts> {
         let py = method.py();
-        let authorization = match given(authorization) {
-            // A header value with a lone surrogate is no credential (as for `verify`).
-            Some(value) => Some(credential(&value)?),
-            None => None,
-        };
+        // A header value with a lone surrogate is no credential (as for `verify`).
+        let authorization = given(authorization).map(|v| credential(&v)).transpose()?;
+        let api_key = given(api_key).map(|v| credential(&v)).transpose()?;
         let dpop = match given(dpop) {
             None => Vec::new(),
             Some(values) => strings(Some(values), "dpop").map_err(|e| {
@@ -736,6 +752,7 @@ impl RequestParts {
             url: plain_text(url, "url")?,
             authorization,
             dpop,
+            api_key,
         })
     }
 
@@ -747,7 +764,8 @@ impl RequestParts {
             &self.url,
             self.authorization.as_deref(),
             &dpop,
-        );
+        )
+        .with_api_key(self.api_key.as_deref());
         f(&request)
     }
 }

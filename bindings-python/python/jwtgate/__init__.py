@@ -46,8 +46,10 @@ from jwtgate._native import (
     Stats,
     Verifier,
     __version__,
+    auth_scheme,
     error_codes,
     now_unix,
+    split_authorization,
 )
 
 # Claims implements the read-only mapping protocol natively; make isinstance() agree.
@@ -72,6 +74,8 @@ __all__ = [
     "Unavailable",
     "Verifier",
     "__version__",
+    "auth_scheme",
     "error_codes",
     "now_unix",
+    "split_authorization",
 ]

@@ -35,10 +35,10 @@ async def verify_async(verifier: Verifier, token: str) -> Claims:
 
 async def verify_request_async(
     verifier: Verifier, method: str, url: str, authorization: Optional[str] = None,
-    dpop: Union[str, Sequence[str], None] = None,
+    dpop: Union[str, Sequence[str], None] = None, api_key: Optional[str] = None,
 ) -> Claims:
     """``Verifier.verify_request_async``: as :func:`verify_async`, for a whole request."""
-    claims = verifier.verify_request_nonblocking(method, url, authorization, dpop)
+    claims = verifier.verify_request_nonblocking(method, url, authorization, dpop, api_key)
     if claims is None:
-        claims = await run_in_thread(verifier.verify_request, method, url, authorization, dpop)
+        claims = await run_in_thread(verifier.verify_request, method, url, authorization, dpop, api_key)
     return claims

@@ -10,6 +10,7 @@ __all__ = [
     "Verifier", "Claims", "KeysStatus", "Stats", "SigningKey", "ErrorCodeInfo", "error_codes",
     "ProtectedResource", "Challenge", "_CoreError",
     "ERROR_CODES", "CRYPTO_BACKEND", "__version__", "now_unix", "_debug_panic",
+    "split_authorization", "auth_scheme",
 ]
 
 __version__: str
@@ -67,6 +68,18 @@ def _debug_panic() -> None:
 
 def now_unix() -> int:
     """The current time in whole seconds since the Unix epoch."""
+
+def split_authorization(header: str) -> tuple[str, str]:
+    """An ``Authorization`` header value split as :meth:`Verifier.verify_request` splits it:
+    ``(scheme, token)``, separated by spaces or tabs, the whitespace around both dropped
+    (``("Bearer", "abc")`` for ``"Bearer \\t abc "``, ``("Basic", "")`` for ``"Basic"``). The
+    scheme is as sent; :func:`auth_scheme` names it. ``TypeError`` for a non-``str``,
+    :class:`ConfigError` for a lone surrogate."""
+
+def auth_scheme(name: str) -> Optional[Literal["bearer", "dpop"]]:
+    """The scheme :meth:`Verifier.verify_request` reads under ``name`` (compared
+    case-insensitively, RFC 9110 §11.1): ``"bearer"`` (RFC 6750), ``"dpop"`` (RFC 9449), or
+    None for any other."""
 
 @final
 class ErrorCodeInfo:
@@ -485,27 +498,32 @@ class Verifier:
         thread when a key fetch must be awaited."""
     def verify_request(
         self, method: str, url: str, authorization: Optional[str] = None,
-        dpop: Optional[_Strings] = None,
+        dpop: Optional[_Strings] = None, api_key: Optional[str] = None,
     ) -> Claims:
         """Verifies a request's credential as the server received it: ``method``, the full
         ``url`` (``scheme://host[:port]/path?query``), the ``Authorization`` header value
-        (``Bearer <token>`` or ``DPoP <token>``) and every ``DPoP`` header value (a str or a list;
-        several are refused). Raises :class:`CredentialMissing` without a usable credential,
-        :class:`DPoPError` for proof failures, and what :meth:`verify` raises."""
+        (``Bearer <token>`` or ``DPoP <token>``, split by :func:`split_authorization`), every
+        ``DPoP`` header value (a str or a list; several are refused) and the ``X-API-Key``
+        header value ``api_key``: read only when there is no ``Authorization`` header, and then
+        only as a configured static token (a JWT there is ``token_unknown``; under
+        ``dpop="required"`` every key is ``dpop_proof_missing``). Raises
+        :class:`CredentialMissing` without a usable credential, :class:`DPoPError` for proof
+        failures, and what :meth:`verify` raises."""
     def verify_request_at(
         self, method: str, url: str, authorization: Optional[str] = None,
-        dpop: Optional[_Strings] = None, *, now: Union[float, int, datetime],
+        dpop: Optional[_Strings] = None, api_key: Optional[str] = None, *,
+        now: Union[float, int, datetime],
     ) -> Claims:
         """:meth:`verify_request` as if the time were ``now``."""
     def verify_request_nonblocking(
         self, method: str, url: str, authorization: Optional[str] = None,
-        dpop: Optional[_Strings] = None,
+        dpop: Optional[_Strings] = None, api_key: Optional[str] = None,
     ) -> Optional[Claims]:
         """:meth:`verify_request` without waiting: None when a key fetch is needed (now
         requested)."""
     async def verify_request_async(
         self, method: str, url: str, authorization: Optional[str] = None,
-        dpop: Optional[_Strings] = None,
+        dpop: Optional[_Strings] = None, api_key: Optional[str] = None,
     ) -> Claims:
         """:meth:`verify_request` without blocking the event loop."""
     def protected_resource(
