@@ -275,9 +275,10 @@ INITIALIZE = {
 
 
 def post_initialize(url: str, token: str | None, *, authorization: str | None = None,
-                    dpop: str | None = None) -> Response:
+                    dpop: str | None = None, api_key: str | None = None) -> Response:
     """A raw MCP `initialize` POST with `Authorization: Bearer <token>` (none if None), or the
-    given `authorization` header value, and a `DPoP` proof header when given."""
+    given `authorization` header value, a `DPoP` proof header and an `X-API-Key` header when
+    given."""
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
@@ -288,6 +289,8 @@ def post_initialize(url: str, token: str | None, *, authorization: str | None = 
         headers["Authorization"] = authorization
     if dpop is not None:
         headers["DPoP"] = dpop
+    if api_key is not None:
+        headers["X-API-Key"] = api_key
     request = urllib.request.Request(url, data=json.dumps(INITIALIZE).encode(), headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -343,10 +346,12 @@ def leaking_configurations(idp: Idp) -> list[tuple[tuple[str, ...], dict[str, An
     ]
 
 
-async def sdk_call_tool(url: str, token: str, name: str = "whoami", *, authorization: str | None = None) -> Any:
+async def sdk_call_tool(url: str, token: str | None, name: str = "whoami", *, authorization: str | None = None,
+                        headers: dict[str, str] | None = None) -> Any:
     """Calls a tool with the MCP Python SDK's own client (ClientSession over streamable HTTP;
     mcp 1.x and 2.x) with `Authorization: Bearer <token>` (or the header value
-    `authorization`); returns the tool's result."""
+    `authorization`; none when both are None) and any other `headers`; returns the tool's
+    result."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
@@ -355,8 +360,10 @@ async def sdk_call_tool(url: str, token: str, name: str = "whoami", *, authoriza
     except ImportError:
         import httpx  # type: ignore[no-redef]  # mcp 1.x
 
-    header = authorization if authorization is not None else f"Bearer {token}"
-    async with httpx.AsyncClient(headers={"Authorization": header}, timeout=30) as http:
+    sent = dict(headers or {})
+    if authorization is not None or token is not None:
+        sent["Authorization"] = authorization if authorization is not None else f"Bearer {token}"
+    async with httpx.AsyncClient(headers=sent, timeout=30) as http:
         async with streamable_http_client(url, http_client=http) as streams:
             async with ClientSession(streams[0], streams[1]) as session:
                 await session.initialize()

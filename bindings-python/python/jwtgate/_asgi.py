@@ -9,14 +9,20 @@ the former. It sees the whole request, so that:
   ``Bearer`` or ``DPoP`` scheme, and the DPoP proof of RFC 9449 against the request's method and
   URL), so a DPoP-bound token is accepted only with its proof. The URL is the server's configured
   origin plus the raw path and query the client sent (:class:`HttpRequest`), never what ``Host``
-  or ``X-Forwarded-*`` claim; the token is the one the core reads from ``Authorization``;
+  or ``X-Forwarded-*`` claim; the token is the one the core reads from ``Authorization``
+  (:func:`jwtgate.split_authorization`);
+* without ``Authorization``, an ``X-API-Key`` header is the credential: the core takes it as a
+  configured static token only, never as a JWT. Only jwtgate's verifiers read it: a framework's
+  own verifier never decides on it (it would take a JWT there as a Bearer token);
 * a request refused on the MCP endpoint is answered with the core's challenge
   (:meth:`jwtgate.ProtectedResource.challenge`: 401 without ``error=`` when no credential was
   sent, 401 ``invalid_token``, 403 ``insufficient_scope`` with every scope the endpoint needs,
   503 when keys are unavailable — MCP authorization, RFC 6750 §3, RFC 9728 §5.1), with its
   ``WWW-Authenticate`` value sent as it is;
 * the framework's own checks that follow see an authenticated user whose scopes include the
-  required scopes the core found granted (scope hierarchies included).
+  required scopes the core found granted (scope hierarchies included), and an ``Authorization:
+  Bearer <token>`` header carrying the credential the core verified (the frameworks look for
+  one before they look at the user).
 
 The framework's token verification (``MultiAuth``'s sources, ``RemoteAuthProvider``'s verifier)
 still decides who the caller is: the middleware calls it, and jwtgate's verifiers inside it find
@@ -114,6 +120,9 @@ class HttpRequest:
     authorization: Optional[str]
     dpop: list[str] = field(default_factory=list)
     """Every ``DPoP`` header value (RFC 9449 §4.3: more than one is refused)."""
+    api_key: Optional[str] = None
+    """The ``X-API-Key`` header value; several fields are combined with ``", "`` as HTTP
+    combines a repeated field (RFC 9110 §5.3), a value that matches no configured key."""
 
     @classmethod
     def from_scope(cls, scope: Scope, origin: Optional[str]) -> HttpRequest:
@@ -121,6 +130,7 @@ class HttpRequest:
         (``scheme://host[:port]``), None when unknown."""
         authorization: Optional[str] = None
         dpop: list[str] = []
+        api_keys: list[str] = []
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 # Several Authorization headers: the first decides, as Starlette's does.
@@ -128,6 +138,8 @@ class HttpRequest:
                     authorization = value.decode("latin-1")
             elif name == b"dpop":
                 dpop.append(value.decode("latin-1"))
+            elif name == b"x-api-key":
+                api_keys.append(value.decode("latin-1"))
         target = _raw_target(scope)
         query = bytes(scope.get("query_string", b"")).decode("latin-1")
         if not target.startswith("/"):
@@ -135,41 +147,39 @@ class HttpRequest:
         else:
             # Concatenation, never URL resolution: `//host/x` stays a path under the origin.
             url = (origin or "") + target + (f"?{query}" if query else "")
-        return cls(method=scope.get("method", "GET"), url=url, authorization=authorization, dpop=dpop)
+        return cls(method=scope.get("method", "GET"), url=url, authorization=authorization, dpop=dpop,
+                   api_key=", ".join(api_keys) if api_keys else None)
 
-    def _split(self) -> tuple[Optional[str], str]:
-        """The scheme (lower-cased) and token of the Authorization header, split as the core
-        splits it: surrounding spaces and tabs dropped, the scheme up to the first space or tab,
-        the token after the spaces and tabs that follow (RFC 9110 §11.4: 1*SP, and the core
-        accepts HTAB too)."""
+    def credential(self) -> tuple[Optional[str], Optional[str]]:
+        """The scheme and the credential as the core reads them (``verify_request``):
+        ``("bearer" | "dpop", token)`` from ``Authorization`` (split by
+        :func:`jwtgate.split_authorization`, the scheme named by :func:`jwtgate.auth_scheme`);
+        without that header, ``("api_key", key)`` from ``X-API-Key`` (spaces and tabs around it
+        dropped, as the core does); ``(None, None)`` otherwise — an ``Authorization`` header of
+        another scheme, or without a token, hides any ``X-API-Key`` (the core reads the latter
+        only when the former is absent). Which scheme is acceptable, and the proof, is the
+        core's to judge."""
         if self.authorization is None:
-            return None, ""
-        header = self.authorization.strip(" \t")
-        cut = next((i for i, c in enumerate(header) if c in " \t"), len(header))
-        scheme = header[:cut]
-        # The core compares the scheme ASCII-case-insensitively.
-        return (scheme.lower() if scheme.isascii() else scheme), header[cut:].lstrip(" \t")
+            key = self.api_key.strip(" \t") if self.api_key is not None else ""
+            return ("api_key", key) if key else (None, None)
+        name, token = jwtgate.split_authorization(self.authorization)
+        scheme = jwtgate.auth_scheme(name)
+        return (scheme, token) if scheme is not None and token else (None, None)
 
     def token(self) -> Optional[str]:
-        """The token of ``Authorization: Bearer <token>`` or ``Authorization: DPoP <token>``
-        (schemes case-insensitive, RFC 9110 §11.1) exactly as the core reads it, None for no
-        header or another scheme. Which scheme is acceptable, and the proof, is the core's to
-        judge (``verify_request``)."""
-        scheme, token = self._split()
-        return token if scheme in ("bearer", "dpop") and token else None
+        """The credential the core reads (:meth:`credential`), None when there is none."""
+        return self.credential()[1]
 
     def scheme(self) -> Optional[str]:
-        """``"bearer"`` or ``"dpop"`` when the request carries a token in that scheme."""
-        scheme, token = self._split()
-        return scheme if scheme in ("bearer", "dpop") and token else None
+        """``"bearer"``, ``"dpop"`` or ``"api_key"``: how the request carries its credential."""
+        return self.credential()[0]
 
     async def verify(self, verifier: jwtgate.Verifier) -> Claims:
         """``verifier.verify_request`` of this request, never blocking the event loop."""
-        claims = verifier.verify_request_nonblocking(self.method, self.url, self.authorization, self.dpop)
+        args = (self.method, self.url, self.authorization, self.dpop, self.api_key)
+        claims = verifier.verify_request_nonblocking(*args)
         if claims is None:
-            claims = await run_in_thread(
-                verifier.verify_request, self.method, self.url, self.authorization, self.dpop
-            )
+            claims = await run_in_thread(verifier.verify_request, *args)
         return claims
 
 
@@ -276,9 +286,12 @@ class Outcome:
     def of(cls, attempt: Attempt, access: Any) -> Outcome:
         """The outcome of the framework's verification ``access`` (its access token or None)
         during ``attempt``. A final refusal stands even when a verifier that is not jwtgate's
-        accepted the credential after it."""
+        accepted the credential after it; an ``X-API-Key`` credential counts only when a jwtgate
+        verifier accepted it (another verifier would take a JWT there as a Bearer token)."""
         if attempt.final is not None:
             return cls(rejection=attempt.final)
+        if access is not None and attempt.accepted is None and attempt.request.scheme() == "api_key":
+            access = None
         if access is not None:
             return cls(access=access, claims=attempt.accepted, verifier=attempt.accepted_by)
         return cls(rejection=attempt.rejection())
@@ -445,16 +458,20 @@ class AuthMiddleware:
         else:
             scope["auth"] = credentials_for(access, outcome.claims, guard.framework_scopes())
             scope["user"] = AuthenticatedUser(access)
-            token = request.token()
+            scheme, token = request.credential()
             if token is not None:
                 # Verified (with its proof, for the DPoP scheme). The frameworks' own check
                 # after this middleware (RequireAuthMiddleware) looks for `Bearer ` before it
-                # looks at the user: it sees the verified token as such, whatever the scheme
-                # and the spaces or tabs the client used.
+                # looks at the user: it sees the verified credential as a Bearer token, whatever
+                # the scheme, the spaces or tabs the client used, or the X-API-Key header it
+                # came in (which stays as sent).
+                bearer = b"Bearer " + token.encode("latin-1")
                 headers, first = [], True
                 for name, value in scope.get("headers", ()):
                     if name == b"authorization" and first:
-                        value, first = b"Bearer " + token.encode("latin-1"), False
+                        value, first = bearer, False
                     headers.append((name, value))
+                if scheme == "api_key":
+                    headers.append((b"authorization", bearer))
                 scope["headers"] = headers
         await self.app(scope, receive, send)

@@ -45,6 +45,9 @@ Differences, all on the safe side:
 * DPoP (RFC 9449) under jwtgate's middleware: proofs name the URL ``base_url`` gives (the
   public origin) plus the request's raw path, never the ``Host`` header. ``dpop="required"``
   refuses every token where the middleware does not run (``verify_token`` alone has no proof).
+* API keys: under jwtgate's middleware, a request without ``Authorization`` may send a static
+  token in ``X-API-Key`` (never a JWT there). Only jwtgate verifiers are handed it (in a
+  ``MultiAuth``, the sources that hold one); FastMCP then sees it as ``Authorization: Bearer``.
 
 ``JWTVerifier`` is a subclass of FastMCP's own (never using its verification code), so that
 FastMCP treats it as one: ``MultiAuth`` (FastMCP 4) derives each verifier's source id from its
@@ -58,6 +61,7 @@ that audience, or raises :class:`jwtgate.ConfigError` for a verifier built aroun
 
 from __future__ import annotations
 
+import copy
 import logging
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -439,11 +443,14 @@ class _Guard(_asgi.Guard):
         self._resources: dict[tuple[str, int], tuple[Any, Optional[jwtgate.ProtectedResource]]] = {}
 
     async def authenticate(self, request: _asgi.HttpRequest) -> _asgi.Outcome:
-        token = request.token()
+        scheme, token = request.credential()
         if token is None:
             return _asgi.Outcome()
+        provider = self.provider if scheme != "api_key" else _api_key_sources(self.provider)
+        if provider is None:
+            return _asgi.Outcome()  # no jwtgate verifier: X-API-Key is no credential here
         with _asgi.attempting(request, token) as attempt:
-            access = await self.provider.verify_token(token)
+            access = await provider.verify_token(token)
         return _asgi.Outcome.of(attempt, access)
 
     def protects(self, scope: Any) -> bool:
@@ -550,6 +557,28 @@ def _jwtgate_verifiers(provider: Any) -> list[JWTVerifier]:
         for source in ([provider.server] if provider.server is not None else []) + list(provider.verifiers):
             found += _jwtgate_verifiers(source)
     return found
+
+
+def _api_key_sources(provider: Any) -> Any:
+    """``provider`` as it verifies an ``X-API-Key`` credential: a ``MultiAuth`` with only the
+    sources that hold a jwtgate verifier (the others would take the key as a Bearer token, and
+    some would send it to a server), source ids unchanged; None when no source holds one."""
+    if not _jwtgate_verifiers(provider):
+        return None
+    if _FastMCPMultiAuth is None or not isinstance(provider, _FastMCPMultiAuth):
+        return provider
+    sources = getattr(provider, "_sources", None)
+    if not isinstance(sources, list):
+        return provider  # Outcome.of still counts only a jwtgate verifier's acceptance
+    keep = [bool(_jwtgate_verifiers(source)) for source in sources]
+    if all(keep):
+        return provider
+    view = copy.copy(provider)
+    view._sources = [source for source, kept in zip(sources, keep) if kept]
+    ids = getattr(provider, "_source_ids", None)
+    if isinstance(ids, list) and len(ids) == len(sources):
+        view._source_ids = [source_id for source_id, kept in zip(ids, keep) if kept]
+    return view
 
 
 def _issuers(provider: Any) -> list[str]:

@@ -34,7 +34,8 @@ the SDK's bearer authentication: on the MCP endpoint every refusal is answered b
 unavailable; the SDK alone answers 401 ``invalid_token`` even without a credential), and the
 RFC 9728 document at the path-aware well-known URL is the core's. DPoP proofs name the origin of
 ``AuthSettings.resource_server_url`` plus the request's raw path (never the ``Host`` header).
-Scopes in
+A request without ``Authorization`` may send a static token in ``X-API-Key`` (never a JWT there);
+the SDK then sees it as ``Authorization: Bearer``. Scopes in
 ``AuthSettings.required_scopes`` get 403; scopes given to the verifier make tokens without them
 invalid (401) where the SDK's app is used as it is.
 """
