@@ -8,7 +8,8 @@
 #   .venv-fastmcp2  requirements-fastmcp2.txt  FastMCP 2.x: FastMCP adapter tests
 #
 # The wheel is built once (maturin from PyPI, Rust from this machine's cargo, incremental in the
-# workspace's target/) and installed into each. Then the stub check, then pytest in each venv:
+# workspace's target/) and installed into each. Then the stub check, then pytest in each venv
+# (with mypy --strict of the package against each venv's framework, in the background):
 # real oidc-provider IdP, real FastMCP / MCP SDK servers and clients, all on 127.0.0.1, and the
 # MCP conformance suite (tests/mcp-conformance/check.mjs) against every server recipe.
 # Exits non-zero on any failure.
@@ -72,13 +73,32 @@ done
 step "stubs match the native module (mypy stubtest)"
 (cd "$repo" && "$main/bin/python" -m mypy.stubtest jwtgate._native)
 
+# mypy --strict of the package against each framework line (pyproject.toml [tool.mypy]), one
+# after the other in the background while the main venv's tests run; reported after them.
+typecheck() {
+  local env name
+  for env in "$main" "$fastmcp3" "$fastmcp2"; do
+    name="$(basename "$env")"
+    (cd "$here" && "$main/bin/python" -m mypy --python-executable "$env/bin/python" \
+       --cache-dir "$logs/mypy-cache$name") > "$logs/mypy$name.log" 2>&1 || return 1
+  done
+}
+typecheck & mypy_pid=$!
+
 cd "$here"
 step "pytest: FastMCP $("$main/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$main/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))'), and the core binding"
 "$main/bin/python" -m pytest -p no:cacheprovider -q
 
+step "mypy --strict of the package against each framework line (FastMCP 2 declares other types than 3 and 4)"
+if ! wait "$mypy_pid"; then cat "$logs"/mypy.venv*.log >&2; echo "mypy found errors" >&2; exit 1; fi
+for env in "$main" "$fastmcp3" "$fastmcp2"; do
+  printf '%s: %s\n' "$(basename "$env")" "$(tail -n 1 "$logs/mypy$(basename "$env").log")"
+done
+
 adapter_tests=(tests/test_fastmcp_adapter.py tests/test_fastmcp_server.py tests/test_fastmcp_recipes.py
                tests/test_mcp_server.py tests/test_mcp_conformance.py tests/test_dpop_servers.py
-               tests/test_adapter_requests.py tests/test_providers.py tests/test_introspection.py)
+               tests/test_adapter_requests.py tests/test_providers.py tests/test_introspection.py
+               tests/test_api_keys.py tests/test_seed_env.py)
 
 step "pytest: FastMCP $("$fastmcp3/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$fastmcp3/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))')"
 JWTGATE_TEST_LINES="fastmcp mcp" "$fastmcp3/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"

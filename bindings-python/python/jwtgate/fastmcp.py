@@ -234,8 +234,6 @@ class JWTVerifier(_FastMCPJWTVerifier):
         # FastMCP reads these (MultiAuth's source id: issuer and jwks_uri).
         self.issuer = issuer
         self.jwks_uri = jwks_uri
-        self.public_key = public_key
-        self.algorithm = algorithm
         self._audience = audience
         self._options: Optional[dict[str, Any]] = None
         if verifier is None:
@@ -263,6 +261,11 @@ class JWTVerifier(_FastMCPJWTVerifier):
             # (verifier=, or providers).
             issuers = verifier.issuers
             self.issuer = issuers[0] if len(issuers) == 1 else (issuers or None)
+        # FastMCP's other attributes, with the types it declares (its verification code that
+        # reads them never runs): the PEM as text (the core read bytes as UTF-8), and the
+        # accepted algorithm, or the accepted algorithms separated by spaces.
+        self.public_key = public_key.decode() if isinstance(public_key, bytes) else public_key
+        self.algorithm = algorithm if algorithm is not None else " ".join(verifier.algorithms)
         self.verifier = verifier
         # Conversions of recently verified tokens: MCP clients send the same token on every
         # request, and building FastMCP's AccessToken costs more than the cached verification.
@@ -374,7 +377,7 @@ class RemoteAuthProvider(_FastMCPRemoteAuthProvider):
 
 if _FastMCPMultiAuth is not None:
 
-    class MultiAuth(_FastMCPMultiAuth):  # type: ignore[no-redef,misc,valid-type]
+    class MultiAuth(_FastMCPMultiAuth):  # type: ignore[misc]  # subclassing Any, to mypy
         """FastMCP's ``MultiAuth`` (FastMCP 3.1 and later; same arguments) with jwtgate's
         middleware: refusals on the MCP endpoint are the core's challenges (a credential one
         jwtgate verifier refuses only for its scopes gets 403), and without a ``server`` the
@@ -520,8 +523,9 @@ class _Guard(_asgi.Guard):
 
 def _guard_of(provider: Any) -> _Guard:
     guard = provider.__dict__.get("_jwtgate_guard")
-    if guard is None:
-        guard = provider.__dict__["_jwtgate_guard"] = _Guard(provider)
+    if not isinstance(guard, _Guard):
+        guard = _Guard(provider)
+        provider.__dict__["_jwtgate_guard"] = guard
     return guard
 
 
