@@ -30,6 +30,7 @@ pub fn parse_and_check_claims(payload: &[u8], now: f64) -> bool {
         leeway: 30.0,
         require_exp: true,
         required_claims: required,
+        id_token_client: None,
     };
     let scopes_ok = crate::claims::check_scopes(&["read"], || claims.scopes()).is_ok();
     policy.check(&claims, now).is_ok() && scopes_ok
