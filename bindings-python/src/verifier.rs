@@ -553,6 +553,25 @@ fn configure(
 }
 
 /// The keys of the `introspection` mapping.
+/// A `TypeError` naming the first key of `mapping` that is not one of `known`.
+fn only_known_keys(mapping: &Bound<'_, PyMapping>, known: &[&str], what: &str) -> PyResult<()> {
+    for key in mapping.keys()?.iter() {
+        let is_known = key
+            .cast::<PyString>()
+            .ok()
+            .and_then(|k| k.to_cow().ok())
+            .is_some_and(|k| known.contains(&&*k));
+        if !is_known {
+            return Err(PyTypeError::new_err(format!(
+                "{what} the unknown key {}; the keys are: {}",
+                key.repr()?,
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 const INTROSPECTION_KEYS: [&str; 8] = [
     "client_id",
     "client_secret",
@@ -576,20 +595,7 @@ fn introspection(
     let mapping = value
         .cast::<PyMapping>()
         .map_err(|_| PyTypeError::new_err(SHAPE))?;
-    for key in mapping.keys()?.iter() {
-        let known = key
-            .cast::<PyString>()
-            .ok()
-            .and_then(|k| k.to_cow().ok())
-            .is_some_and(|k| INTROSPECTION_KEYS.contains(&&*k));
-        if !known {
-            return Err(PyTypeError::new_err(format!(
-                "introspection has the unknown key {}; the keys are: {}",
-                key.repr()?,
-                INTROSPECTION_KEYS.join(", ")
-            )));
-        }
-    }
+    only_known_keys(mapping, &INTROSPECTION_KEYS, "introspection has")?;
     let member =
         |key: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(given(mapping.get_item(key).ok())) };
     let required = |key: &str| -> PyResult<String> {
@@ -844,20 +850,7 @@ fn parse_static_tokens(value: &Bound<'_, PyAny>) -> PyResult<Vec<StaticToken>> {
         let token = if identity.is_instance_of::<PyString>() {
             StaticToken::new(secret, plain_text(&identity, "a static token's client id")?)
         } else if let Ok(identity) = identity.cast::<PyMapping>() {
-            for key in identity.keys()?.iter() {
-                let known = key
-                    .cast::<PyString>()
-                    .ok()
-                    .and_then(|k| k.to_cow().ok())
-                    .is_some_and(|k| STATIC_TOKEN_KEYS.contains(&&*k));
-                if !known {
-                    return Err(PyTypeError::new_err(format!(
-                        "a static token has the unknown key {}; the keys are: {}",
-                        key.repr()?,
-                        STATIC_TOKEN_KEYS.join(", ")
-                    )));
-                }
-            }
+            only_known_keys(identity, &STATIC_TOKEN_KEYS, "a static token has")?;
             let member =
                 |key: &str| -> Option<Bound<'_, PyAny>> { given(identity.get_item(key).ok()) };
             let client_id = member("client_id")
