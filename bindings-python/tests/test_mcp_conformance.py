@@ -41,9 +41,10 @@ def recipes() -> list[tuple[str, list[str]]]:
 RECIPES = recipes()
 
 
-@pytest.mark.skipif(not (SUITE / "check.mjs").is_file(), reason="tests/mcp-conformance/check.mjs is not there")
 @pytest.mark.parametrize("recipe", [r[1] for r in RECIPES], ids=[r[0] for r in RECIPES])
 def test_conformance_suite_passes(recipe: list[str], idp: Idp, second_idp: Idp) -> None:
+    # The suite is part of this repository: its absence is a failure, never a skip.
+    assert (SUITE / "check.mjs").is_file(), "tests/mcp-conformance/check.mjs is missing"
     if not (SUITE / "node_modules").is_dir():
         pytest.fail("run `npm ci --prefix tests/mcp-conformance` first (bindings-python/ci.sh does)")
     node = os.environ.get("NODE") or shutil.which("node")
