@@ -289,6 +289,17 @@ impl Error {
         Error::new(ErrorCode::ConfigInvalid, message)
     }
 
+    /// A `config_invalid` error with this message, for crates built on the verifier (the tower
+    /// layer, the `jwtgate` command) that refuse their own configuration with the same code.
+    ///
+    /// ```
+    /// let e = jwtgate::Error::config_invalid("route \"/a\" needs a scope");
+    /// assert_eq!(e.code(), jwtgate::ErrorCode::ConfigInvalid);
+    /// ```
+    pub fn config_invalid(message: impl Into<String>) -> Self {
+        Error::config(message)
+    }
+
     /// Adds structured detail.
     pub(crate) fn with_detail(mut self, detail: ErrorDetail) -> Self {
         self.0.detail = Some(detail);

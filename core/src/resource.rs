@@ -62,6 +62,11 @@ pub struct Challenge {
     /// A fresh server nonce for the `DPoP-Nonce` header (RFC 9449 §8), when the verifier
     /// requires nonces.
     pub dpop_nonce: Option<String>,
+    /// The OAuth error code the challenge carries (`invalid_token`, `insufficient_scope`,
+    /// `invalid_dpop_proof`, `use_dpop_nonce`; RFC 6750 §3.1, RFC 9449 §7.1), or `server_error`
+    /// for a 5xx answer; `None` when the request carried no credential. An error body
+    /// (`{"error": ...}`) uses the same value.
+    pub error: Option<&'static str>,
 }
 
 impl ProtectedResource {
@@ -213,6 +218,7 @@ impl ProtectedResource {
                 status,
                 www_authenticate: None,
                 dpop_nonce: None,
+                error: Some("server_error"),
             };
         }
         let mut scopes: Vec<&str> = required_scopes.to_vec();
@@ -289,6 +295,7 @@ impl ProtectedResource {
             status,
             www_authenticate: Some(challenges.join(", ")),
             dpop_nonce,
+            error: error.map(|e| e.0),
         }
     }
 }
@@ -449,8 +456,14 @@ mod tests {
             Challenge {
                 status: 503,
                 www_authenticate: None,
-                dpop_nonce: None
+                dpop_nonce: None,
+                error: Some("server_error"),
             }
+        );
+        assert_eq!(r.challenge(None, &[]).error, None);
+        assert_eq!(
+            r.challenge(Some(&scope), &[]).error,
+            Some("insufficient_scope")
         );
     }
 
