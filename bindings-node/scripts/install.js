@@ -1,7 +1,12 @@
 'use strict';
-// npm `install` hook of the package: keep a native addon that loads; otherwise build one from
-// source (Rust/cargo and the napi-rs CLI), so that `npm install <path>/bindings-node` is the one
-// command a user needs. JWTGATE_SKIP_BUILD=1 skips it (CI builds explicitly).
+// npm `install` hook of the package: keep a native addon that loads — the prebuilt one of the
+// platform package npm picked from optionalDependencies (jwtgate-linux-x64-gnu, ...), or one built
+// before —; otherwise build one from source with Rust (cargo) and the napi-rs CLI:
+//   - from the published tarball: native/ (written by scripts/pack-native.js when packing) holds
+//     the binding and the core crate with a standalone manifest and lock file; the build goes to
+//     native/target (or $CARGO_TARGET_DIR), which is removed afterwards;
+//   - from a clone (`npm install <clone>/bindings-node`): the workspace's Cargo.toml.
+// JWTGATE_SKIP_BUILD=1 skips it (CI builds explicitly).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -38,18 +43,27 @@ function main() {
     log('no prebuilt native addon matches this platform, and building one needs Rust (cargo): https://rustup.rs');
     process.exit(1);
   }
-  log(`building the native addon from source (cargo build --release; a few minutes the first time)`);
+  // The packed sources (a tarball) or the clone's workspace member.
+  const packed = fs.existsSync(path.join(root, 'native', 'Cargo.toml'));
+  const manifest = packed ? path.join(root, 'native', 'Cargo.toml') : path.join(root, 'Cargo.toml');
+  // A tarball's build gets a target folder of its own inside the package, removed once the addon
+  // is out (it holds hundreds of megabytes of objects), unless the user chose one.
+  const ownTarget = packed && !process.env.CARGO_TARGET_DIR;
+  const targetDir = ownTarget ? path.join(root, 'native', 'target') : null;
+  log(`no prebuilt addon loads here: building it from source (${path.relative(root, manifest)}; cargo build --release, a few minutes)`);
 
   // Build into a scratch folder: only the .node file is taken. The JS loader (binding.js) and
   // its declarations are part of the package.
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'jwtgate-build-'));
   const buildArgs = [
     'build', '--platform', '--release', '--strip',
-    '--manifest-path', path.join(root, 'Cargo.toml'),
+    '--manifest-path', manifest,
     '--package-json-path', path.join(root, 'package.json'),
     '--output-dir', out, '--no-js', '--dts', 'binding.d.ts',
+    ...(targetDir ? ['--target-dir', targetDir] : []),
   ];
   const built = run('npx', ['--yes', '-p', NAPI_CLI, 'napi', ...buildArgs]);
+  if (targetDir) fs.rmSync(targetDir, { recursive: true, force: true });
   if (!built) {
     log('the native build failed (see the cargo output above)');
     process.exit(1);
