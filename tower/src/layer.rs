@@ -135,3 +135,156 @@ fn single<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Result<Option<&'h st
     }
     Ok(first.map(|v| v.to_str().unwrap_or("\u{FFFD}")))
 }
+
+#[cfg(all(test, feature = "axum"))]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use jwtgate::{StaticToken, Verifier};
+    use tower::ServiceExt;
+
+    use crate::{Authenticated, Gate, Route};
+
+    fn app() -> Router {
+        let verifier = Verifier::builder()
+            .static_token("reader-key", "reader")
+            .static_tokens([StaticToken::new("admin-key", "admin").with_scopes(["admin"])])
+            .build()
+            .unwrap();
+        let gate = Gate::builder(verifier)
+            .resource("https://mcp.example.com/mcp")
+            .route(Route::prefix("/admin").scopes(["admin"]))
+            .route(Route::exact("/health").public())
+            .build()
+            .unwrap();
+        Router::new()
+            .route(
+                "/mcp",
+                get(|me: Authenticated| async move { me.client_id().unwrap_or("-").to_owned() }),
+            )
+            .route("/admin/x", get(|| async { "admin" }))
+            .route("/health", get(|| async { "ok" }))
+            .route(
+                "/public/{*rest}",
+                get(|me: Option<Authenticated>| async move { format!("{}", me.is_some()) }),
+            )
+            .layer(gate.layer())
+            .merge(gate.metadata_router())
+    }
+
+    async fn send(path: &str, headers: &[(&str, &str)]) -> (u16, http::HeaderMap, String) {
+        let mut request = http::Request::builder().uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = app()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    const META: &str =
+        "resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/mcp\"";
+
+    #[tokio::test]
+    async fn credentials_routes_and_challenges() {
+        let (status, _, body) = send("/mcp", &[("authorization", "Bearer reader-key")]).await;
+        assert_eq!((status, body.as_str()), (200, "reader"));
+        let (status, _, body) = send("/mcp", &[("x-api-key", "admin-key")]).await;
+        assert_eq!((status, body.as_str()), (200, "admin"));
+
+        // No credential: 401, a challenge without error= (RFC 6750 §3.1), an empty body.
+        let (status, headers, body) = send("/mcp", &[]).await;
+        assert_eq!(status, 401);
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with(&format!("Bearer {META}, DPoP algs=")),
+            "{challenge}"
+        );
+        assert_eq!(body, "");
+
+        let (status, headers, body) = send("/mcp", &[("authorization", "Bearer nope")]).await;
+        assert_eq!(status, 401);
+        assert!(
+            headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer error=\"invalid_token\"")
+        );
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"], "invalid_token");
+
+        // The route's scope, also behind a path that reaches another axum route but normalises
+        // to the protected one (an upstream that resolves dot segments would serve /admin/x).
+        for path in ["/admin/x", "/public/../admin/x", "/public/%2e%2e/admin/x"] {
+            let (status, headers, body) =
+                send(path, &[("authorization", "Bearer reader-key")]).await;
+            assert_eq!(status, 403, "{path}");
+            let challenge = headers["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.contains("error=\"insufficient_scope\""),
+                "{challenge}"
+            );
+            assert!(challenge.ends_with("scope=\"admin\""), "{challenge}");
+            assert!(body.contains("insufficient_scope"));
+        }
+        let (status, _, _) = send("/admin/x", &[("authorization", "Bearer admin-key")]).await;
+        assert_eq!(status, 200);
+
+        // Public route; unroutable paths; two Authorization headers.
+        assert_eq!(send("/health", &[]).await.0, 200);
+        assert_eq!(send("/public/a%2fb", &[]).await.0, 400);
+        let (status, _, body) = send(
+            "/mcp",
+            &[
+                ("authorization", "Bearer a"),
+                ("authorization", "Bearer reader-key"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 400);
+        assert!(body.contains("invalid_request"));
+    }
+
+    #[tokio::test]
+    async fn the_metadata_is_public_and_names_the_resource() {
+        let (status, headers, body) = send("/.well-known/oauth-protected-resource/mcp", &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-type"], "application/json");
+        let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
+        assert_eq!(doc["scopes_supported"], serde_json::json!(["admin"]));
+    }
+
+    #[test]
+    fn bad_gates_are_refused() {
+        let verifier = || Verifier::builder().static_token("k", "c").build().unwrap();
+        assert!(Gate::builder(verifier()).build().is_err());
+        assert!(
+            Gate::builder(verifier())
+                .resource("http://mcp.example.com/mcp")
+                .build()
+                .is_err()
+        );
+        assert!(
+            Gate::builder(verifier())
+                .resource("https://a.example.com/mcp")
+                .route(Route::exact("/b").resource("https://b.example.com/b"))
+                .build()
+                .is_err()
+        );
+        assert!(
+            Gate::builder(verifier())
+                .resource("https://a.example.com/mcp")
+                .api_key_header("bad header")
+                .build()
+                .is_err()
+        );
+    }
+}
