@@ -21,6 +21,7 @@ mod jwks_serve;
 mod keyfile;
 mod keygen;
 mod mint;
+mod serve;
 mod server_policy;
 mod ui;
 mod verify;
@@ -61,6 +62,9 @@ enum Command {
     /// a key rotation mid-run.
     #[command(after_help = ui::EXIT_CODES_HELP)]
     Demo(demo::DemoArgs),
+    /// A forward-auth decision service for nginx, Caddy, Traefik and Envoy: verifies each
+    /// request's credential, rate-limits, serves RFC 9728 metadata, /health and /metrics.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +77,6 @@ fn main() -> ExitCode {
         Command::Jwks(args) => jwks_serve::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
