@@ -127,7 +127,7 @@ impl Tools {
     }
 }
 
-#[tool_handler(name = "jwtgate-test-mcp", version = "0.0.0")]
+#[tool_handler(router = self.tool_router, name = "jwtgate-test-mcp", version = "0.0.0")]
 impl ServerHandler for Tools {}
 
 /// The streamable HTTP service on its own (a tower `Service`), sessions kept in memory.
