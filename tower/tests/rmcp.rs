@@ -273,10 +273,15 @@ async fn a_valid_token_reaches_the_tools_and_the_tool_sees_the_caller() {
     );
     assert_eq!(me["verified"]["dpop"], false);
     client.cancel().await.unwrap();
-    // Every request of the session (initialize, the initialized notification, the event
-    // stream, the calls) went through the layer; the key set was fetched once.
+    // Every HTTP request of the session (initialize, the initialized notification, the event
+    // stream, tools/list, the calls, the session's DELETE) went through the layer: the token's
+    // signature was checked once, then the cache answered; the key set was fetched once.
     let stats = s.gate.verifier().stats();
     assert_eq!(stats.rejected, 0, "{stats:?}");
+    assert!(stats.accepted >= 6, "{stats:?}");
+    assert_eq!(stats.verified, 1, "{stats:?}");
+    assert_eq!(stats.cache_hits, stats.accepted - 1, "{stats:?}");
+    assert_eq!(stats.jwks_fetches, 1, "{stats:?}");
 }
 
 #[tokio::test]
