@@ -14,6 +14,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 artifact="$(realpath "$1")"
 shift
+# Test paths given relative to the caller's folder (pytest runs from the scratch folder).
+args=()
+for arg in "$@"; do
+  if [ -e "$arg" ]; then args+=("$(realpath "$arg")"); else args+=("$arg"); fi
+done
+set -- "${args[@]}"
 python="${PYTHON:-python3}"
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/jwtgate-py-XXXXXX")"
