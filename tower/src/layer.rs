@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Request, Response, header};
+use http_body_util::{Either, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -55,16 +56,20 @@ pub struct AuthService<S> {
     inner: S,
 }
 
+/// The body of an [`AuthService`] answer: the inner service's own, or a refusal's JSON. Any inner
+/// body type works (an rmcp `StreamableHttpService` served bare, an axum `Router`, hyper).
+pub type GateBody<B> = Either<B, Full<Bytes>>;
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: From<Bytes> + Send + 'static,
+    ResBody: Send + 'static,
 {
-    type Response = Response<ResBody>;
+    type Response = Response<GateBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, S::Error>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -83,9 +88,12 @@ where
                     head.extensions.insert(*verified);
                 }
                 Decision::Public => {}
-                Decision::Deny(denial) => return Ok(denial.to_response()),
+                Decision::Deny(denial) => {
+                    return Ok(denial.to_response::<Full<Bytes>>().map(Either::Right));
+                }
             }
-            inner.call(Request::from_parts(head, body)).await
+            let response = inner.call(Request::from_parts(head, body)).await?;
+            Ok(response.map(Either::Left))
         })
     }
 }

@@ -70,5 +70,5 @@ mod axum;
 pub use crate::axum::Authenticated;
 pub use decision::{Decision, Denial};
 pub use gate::{DEFAULT_API_KEY_HEADER, Gate, GateBuilder, Inbound};
-pub use layer::{AuthLayer, AuthService};
+pub use layer::{AuthLayer, AuthService, GateBody};
 pub use route::Route;

@@ -624,3 +624,42 @@ async fn the_extractor_and_public_routes() {
     assert_eq!(status, 500);
     assert!(body.contains("public"), "{body}");
 }
+
+/// The layer wraps rmcp's `StreamableHttpService` itself, not only an axum `Router`: its answers
+/// carry the inner service's own body type next to the refusals' JSON (`GateBody`).
+#[tokio::test]
+async fn the_layer_wraps_the_rmcp_service_directly() {
+    use tower_layer::Layer;
+    let listener = mcp::bind().await;
+    let port = listener.local_addr().unwrap().port();
+    let resource = format!("http://127.0.0.1:{port}/mcp");
+    let idp = idp::start(&IdpOptions {
+        keys: vec!["ES256"],
+        resource: resource.clone(),
+        scopes: SCOPES.to_owned(),
+        ..IdpOptions::default()
+    });
+    let verifier = Verifier::builder()
+        .issuer(&idp.issuer)
+        .audience(&resource)
+        .build()
+        .unwrap();
+    let gate = Gate::builder(verifier).resource(&resource).build().unwrap();
+    let protected = gate.layer().layer(mcp::service(&server_options()));
+    let server = mcp::serve_on(listener, Router::new().route_service("/mcp", protected));
+
+    let token = idp.token("ES256", Some("tools:call"));
+    let client = mcp::connect(&server.mcp_url(), ClientOptions::bearer(&token))
+        .await
+        .expect("initialize through the bare layer");
+    let me = mcp::whoami(&client).await.unwrap();
+    assert_eq!(me["verified"]["client_id"], "client-es256", "{me}");
+    client.cancel().await.unwrap();
+
+    let err = refused(&server.mcp_url(), ClientOptions::default(), "no token").await;
+    let challenge = err.auth_challenge().expect("a WWW-Authenticate challenge");
+    assert!(
+        challenge.starts_with("Bearer resource_metadata="),
+        "{challenge}"
+    );
+}
