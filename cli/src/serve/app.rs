@@ -198,10 +198,15 @@ async fn decide(
         );
     }
 
+    let mut reason = String::new();
     let response = match decision {
         Decision::Allow(verified) => allow(&app.headers, Some(&verified)),
         Decision::Public => allow(&app.headers, None),
-        Decision::Deny(denial) => denial.to_response::<Body>(),
+        Decision::Deny(denial) => {
+            // The operator-facing message goes to the log only (it never holds the credential).
+            reason = denial.message().to_string();
+            deny(&denial)
+        }
     };
     finish(
         app,
@@ -210,8 +215,31 @@ async fn decide(
         Some(&original),
         peer,
         Some(facts),
-        "",
+        &reason,
     )
+}
+
+/// The gate's answer (status, `WWW-Authenticate`, `DPoP-Nonce`), with the stable code added to
+/// the JSON body so that a client, or a proxy's error page, can tell refusals apart.
+fn deny(denial: &jwtgate_tower::Denial) -> Response<Body> {
+    let mut response = denial.to_response::<Body>();
+    if let Some(code) = denial.code() {
+        let error = denial.oauth_error().unwrap_or(if denial.status() >= 500 {
+            "temporarily_unavailable"
+        } else {
+            "invalid_request"
+        });
+        let body = json!({
+            "error": error,
+            "error_description": code.client_description(),
+            "code": code.as_str(),
+        });
+        *response.body_mut() = Body::from(body.to_string());
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    response
 }
 
 /// The credential headers, refused when they are not text.
