@@ -546,6 +546,40 @@ fn dpop_bound_tokens_need_their_proof_for_the_public_origin() {
     assert_eq!(reply.status, 401, "{reply:?}");
 }
 
+#[test]
+fn the_dpop_nonce_handshake_is_not_a_failed_attempt() {
+    let idp = start_idp();
+    let dir = temp_dir("serve-nonce");
+    let cfg = format!(
+        "listen = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n[rate_limit]\nrps = 0.01\nburst = 10\nfailed_rps = 0.001\nfailed_burst = 2\n[verifier]\nissuer = \"{}\"\naudience = [\"{AUDIENCE}\"]\ndpop = \"required\"\ndpop_nonce = true\n",
+        idp.issuer
+    );
+    let serve = Serve::start(&dir, "serve", &cfg, &[]);
+    let key = SigningKey::generate(Algorithm::ES256, "client").unwrap();
+    let token = dpop_token(&idp, &key, "read");
+    let auth = format!("DPoP {token}");
+    // Three first proofs without a nonce: each refused with a fresh nonce (RFC 9449 §8).
+    let mut nonce = String::new();
+    for _ in 0..3 {
+        let proof = key
+            .dpop_proof("GET", PUBLIC_URL, Some(&token), None)
+            .unwrap();
+        let reply = serve.envoy("GET", "/mcp", &[("Authorization", &auth), ("DPoP", &proof)]);
+        assert_eq!(reply.status, 401, "{reply:?}");
+        assert_eq!(reply.code(), "dpop_nonce_required");
+        nonce = reply
+            .header("dpop-nonce")
+            .expect("a DPoP-Nonce")
+            .to_string();
+    }
+    // More than the failed-attempt burst, yet the client is not locked out.
+    let proof = key
+        .dpop_proof("GET", PUBLIC_URL, Some(&token), Some(&nonce))
+        .unwrap();
+    let reply = serve.envoy("GET", "/mcp", &[("Authorization", &auth), ("DPoP", &proof)]);
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rate limits
 

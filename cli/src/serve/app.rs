@@ -160,10 +160,16 @@ async fn decide(
                 // A valid credential lacking scope is its client's request, not a failed guess.
                 Some(credential) => (identity_key(credential, &mut facts), false),
                 None => {
+                    // A refused credential is a failed attempt; no credential (the 401 that
+                    // starts every OAuth flow) and the DPoP nonce handshake (RFC 9449 §8: the
+                    // first proof of a client is refused to hand it a nonce) are not.
                     let failed = denial.status() == 401
-                        && denial
-                            .code()
-                            .is_some_and(|c| c != ErrorCode::CredentialMissing);
+                        && denial.code().is_some_and(|c| {
+                            !matches!(
+                                c,
+                                ErrorCode::CredentialMissing | ErrorCode::DpopNonceRequired
+                            )
+                        });
                     (format!("a:{address}"), failed)
                 }
             }
