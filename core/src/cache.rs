@@ -34,6 +34,9 @@ use crate::verified::Verified;
 /// Tokens longer than this are never cached (DESIGN.md: only tokens ≤ 4 KiB).
 pub(crate) const MAX_CACHED_TOKEN_BYTES: usize = 4096;
 
+/// How many trailing bytes of a token select its cache set (see [`TokenCache::locate`]).
+const HASHED_SUFFIX_BYTES: usize = 32;
+
 /// Default number of cached tokens.
 pub(crate) const DEFAULT_CAPACITY: usize = 1024;
 
@@ -96,6 +99,11 @@ const WAYS: usize = 4;
 
 pub(crate) struct TokenCache {
     slots: Box<[ArcSwapOption<Entry>]>,
+    /// The hash of each slot's entry (0 when empty), read before the slot itself: a lookup then
+    /// loads only the slot that can match instead of every way of the set (an arc-swap load is
+    /// the dearest step of a hit after hashing). Only a hint — the entry's own `hash` and token
+    /// decide; a tag that lags a concurrent store costs at most a miss, never a wrong hit.
+    tags: Box<[AtomicU64]>,
     sets: usize,
     ways: usize,
     stripes: usize,
@@ -121,6 +129,7 @@ impl TokenCache {
         let stripes = stripe_count();
         Some(TokenCache {
             slots: (0..sets * ways).map(|_| ArcSwapOption::empty()).collect(),
+            tags: (0..sets * ways).map(|_| AtomicU64::new(0)).collect(),
             sets,
             ways,
             stripes,
@@ -128,13 +137,20 @@ impl TokenCache {
         })
     }
 
-    /// The token's keyed hash and the slots it may occupy.
+    /// The token's keyed hash and the index of the first slot of its set.
+    ///
+    /// Only the last [`HASHED_SUFFIX_BYTES`] of a token are hashed (with its length): they are
+    /// signature bytes, which differ between any two tokens the cache holds (only tokens whose
+    /// signature verified are inserted), and hashing all of a 400–800-byte token was a fifth of a
+    /// hit's instructions. A token is still found only by comparing all of it.
     #[inline]
-    fn ways(&self, token: &str) -> (u64, &[ArcSwapOption<Entry>]) {
-        let hash = self.hasher.hash_one(token.as_bytes());
+    fn locate(&self, token: &str) -> (u64, usize) {
+        let bytes = token.as_bytes();
+        let suffix = &bytes[bytes.len().saturating_sub(HASHED_SUFFIX_BYTES)..];
+        let hash = self.hasher.hash_one((bytes.len(), suffix));
         // Multiply-shift maps the hash onto 0..sets without a division.
         let set = ((hash as u128 * self.sets as u128) >> 64) as usize;
-        (hash, &self.slots[self.ways * set..self.ways * (set + 1)])
+        (hash, self.ways * set)
     }
 
     /// Returns the cached result for `token` if it is still valid at `now` under `keys`.
@@ -143,8 +159,12 @@ impl TokenCache {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return Err(Miss::Absent);
         }
-        let (hash, ways) = self.ways(token);
-        for way in ways {
+        let (hash, first) = self.locate(token);
+        for i in first..first + self.ways {
+            if self.tags[i].load(Ordering::Relaxed) != hash {
+                continue;
+            }
+            let way = &self.slots[i];
             let guard = way.load();
             let Some(entry) = guard.as_deref() else {
                 continue;
@@ -166,6 +186,7 @@ impl TokenCache {
                 // pick its key.
                 if !keys.still_selects(entry.alg, entry.kid.as_deref(), &entry.key_fingerprint) {
                     way.store(None);
+                    self.tags[i].store(0, Ordering::Relaxed);
                     return Err(Miss::Absent);
                 }
                 entry.generation.store(generation, Ordering::Relaxed);
@@ -188,12 +209,12 @@ impl TokenCache {
         if token.len() > MAX_CACHED_TOKEN_BYTES {
             return false;
         }
-        let (hash, ways) = self.ways(token);
+        let (hash, first) = self.locate(token);
         // The way to replace: this token's own, else an empty one, else an expired one, else the
         // least recently used (ties: the one expiring first).
-        let mut target = &ways[0];
+        let mut target = first;
         let mut best = (u8::MAX, u64::MAX, f64::INFINITY);
-        for way in ways {
+        for (i, way) in self.slots[first..first + self.ways].iter().enumerate() {
             let rank = match way.load().as_deref() {
                 Some(e)
                     if e.hash == hash && constant_time_eq(e.token.as_bytes(), token.as_bytes()) =>
@@ -206,7 +227,7 @@ impl TokenCache {
             };
             if rank < best {
                 best = rank;
-                target = way;
+                target = first + i;
             }
         }
         let copies = (0..self.stripes)
@@ -218,7 +239,7 @@ impl TokenCache {
                 }
             })
             .collect();
-        target.store(Some(Arc::new(Entry {
+        self.slots[target].store(Some(Arc::new(Entry {
             hash,
             token: token.into(),
             copies,
@@ -232,6 +253,7 @@ impl TokenCache {
             // inserted this second, so one-off tokens are evicted before live ones.
             last_used: AtomicU64::new((now as u64).saturating_sub(1)),
         })));
+        self.tags[target].store(hash, Ordering::Relaxed);
         best.0 == 3
     }
 
