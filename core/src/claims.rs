@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::audience::AudienceMatch;
 use crate::error::{Error, ErrorCode, ErrorDetail, quote};
-use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
+use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document, parse_str_document};
 
 /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
 pub(crate) const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
@@ -39,6 +39,14 @@ impl<'a> Claims<'a> {
     /// Parses a claims set; `required` names claims whose presence is recorded (at most 64).
     pub(crate) fn parse(payload: &'a [u8], required: &[Box<str>]) -> Result<Claims<'a>, Error> {
         parse_document(payload, "token claims", |de, problem| {
+            de.deserialize_map(ClaimsVisitor { problem, required })
+        })
+    }
+
+    /// [`parse`](Claims::parse) of a payload already checked to be UTF-8 (the verifier keeps the
+    /// text as [`Verified::claims_json`](crate::Verified::claims_json) anyway).
+    pub(crate) fn parse_str(payload: &'a str, required: &[Box<str>]) -> Result<Claims<'a>, Error> {
+        parse_str_document(payload, "token claims", |de, problem| {
             de.deserialize_map(ClaimsVisitor { problem, required })
         })
     }

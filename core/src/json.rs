@@ -46,10 +46,21 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
 }
 
 /// Records member names of one object and reports the first duplicate.
-#[derive(Default)]
 pub(crate) struct SeenKeys<'de> {
-    few: Vec<Cow<'de, str>>,
+    /// The first names, inline: a token's header and claims never allocate for this.
+    few: [Cow<'de, str>; SeenKeys::LINEAR_LIMIT],
+    len: usize,
     many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl Default for SeenKeys<'_> {
+    fn default() -> Self {
+        SeenKeys {
+            few: [const { Cow::Borrowed("") }; SeenKeys::LINEAR_LIMIT],
+            len: 0,
+            many: None,
+        }
+    }
 }
 
 impl<'de> SeenKeys<'de> {
@@ -62,13 +73,17 @@ impl<'de> SeenKeys<'de> {
         if let Some(set) = &mut self.many {
             return set.insert(key);
         }
-        if self.few.contains(&key) {
+        if self.few[..self.len].contains(&key) {
             return false;
         }
-        self.few.push(key);
-        if self.few.len() > Self::LINEAR_LIMIT {
-            self.many = Some(self.few.drain(..).collect());
+        if self.len == Self::LINEAR_LIMIT {
+            let mut set: HashSet<Cow<'de, str>> = self.few.iter_mut().map(std::mem::take).collect();
+            set.insert(key);
+            self.many = Some(set);
+            return true;
         }
+        self.few[self.len] = key;
+        self.len += 1;
         true
     }
 }
@@ -166,8 +181,32 @@ pub(crate) fn parse_document<'de, T>(
         &mut Option<Error>,
     ) -> Result<T, serde_json::Error>,
 ) -> Result<T, Error> {
+    parse_with(serde_json::Deserializer::from_slice(bytes), what, parse)
+}
+
+/// [`parse_document`] of text already known to be UTF-8: serde_json then does not validate
+/// every string again (on a token's claims, that validation cost as much as the rest of the
+/// string parsing).
+pub(crate) fn parse_str_document<'de, T>(
+    text: &'de str,
+    what: &str,
+    parse: impl FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+        &mut Option<Error>,
+    ) -> Result<T, serde_json::Error>,
+) -> Result<T, Error> {
+    parse_with(serde_json::Deserializer::from_str(text), what, parse)
+}
+
+fn parse_with<'de, R: serde_json::de::Read<'de>, T>(
+    mut de: serde_json::Deserializer<R>,
+    what: &str,
+    parse: impl FnOnce(
+        &mut serde_json::Deserializer<R>,
+        &mut Option<Error>,
+    ) -> Result<T, serde_json::Error>,
+) -> Result<T, Error> {
     let mut problem = None;
-    let mut de = serde_json::Deserializer::from_slice(bytes);
     let result = parse(&mut de, &mut problem).and_then(|value| de.end().map(|()| value));
     result.map_err(|e| {
         problem.take().unwrap_or_else(|| {

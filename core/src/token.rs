@@ -86,11 +86,33 @@ impl<'a> Compact<'a> {
     }
 }
 
+/// The first `.` at or after `from`. A byte-at-a-time search cost ~5 instructions per byte, a
+/// tenth of a cold HS256 verification's own work (callgrind); this one tests eight bytes per step
+/// (the zero-byte test of Hacker's Delight §6-1 on `word ^ "........"`).
 fn memchr_dot(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes[from..]
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const DOTS: u64 = u64::from_ne_bytes([b'.'; 8]);
+    let rest = bytes.get(from..)?;
+    let mut chunks = rest.chunks_exact(8);
+    let mut offset = from;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_ne_bytes(word) ^ DOTS;
+        // Non-zero exactly when some byte of `x` is zero, i.e. some byte of the chunk is a dot
+        // (borrows can mark bytes after the first zero byte, never before it, so the scan below
+        // finds the right one).
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            return chunk.iter().position(|&b| b == b'.').map(|i| i + offset);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
         .iter()
         .position(|&b| b == b'.')
-        .map(|i| i + from)
+        .map(|i| i + offset)
 }
 
 /// Decodes one base64url segment strictly (URL-safe alphabet, no padding, canonical trailing bits).
@@ -98,6 +120,26 @@ pub(crate) fn decode_segment(segment: &[u8], what: &str) -> Result<Vec<u8>, Erro
     base64_simd::URL_SAFE_NO_PAD
         .decode_to_vec(segment)
         .map_err(|_| invalid_base64(segment, what))
+}
+
+/// [`decode_segment`] into a vector with `room` bytes of spare capacity (for text the caller
+/// appends later without a second allocation).
+pub(crate) fn decode_segment_with_room(
+    segment: &[u8],
+    room: usize,
+    what: &str,
+) -> Result<Vec<u8>, Error> {
+    let needed = base64_simd::URL_SAFE_NO_PAD
+        .decoded_length(segment)
+        .map_err(|_| invalid_base64(segment, what))?;
+    let mut out = Vec::with_capacity(needed.saturating_add(room));
+    out.resize(needed, 0);
+    let decoded = base64_simd::URL_SAFE_NO_PAD
+        .decode(segment, base64_simd::Out::from_slice(&mut out))
+        .map_err(|_| invalid_base64(segment, what))?
+        .len();
+    out.truncate(decoded);
+    Ok(out)
 }
 
 /// Decodes one base64url segment into `buf` (which must be large enough), returning the bytes.
@@ -161,6 +203,23 @@ mod tests {
                 .message()
                 .contains("JWE")
         );
+    }
+
+    #[test]
+    fn finds_dots_at_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b'.';
+                for from in 0..=len {
+                    let expected = (from <= at).then_some(at);
+                    assert_eq!(memchr_dot(&bytes, from), expected, "{len} {at} {from}");
+                }
+            }
+            // High bytes and bytes next to '.' (0x2d, 0x2f) are not dots.
+            let other: Vec<u8> = (0..len).map(|i| [0x2d, 0x2f, 0xae, 0xff][i % 4]).collect();
+            assert_eq!(memchr_dot(&other, 0), None);
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::resource::ProtectedResource;
 use crate::static_tokens::StaticTokens;
 use crate::stats::{Counters, Event, Stats};
 use crate::token;
-use crate::verified::Verified;
+use crate::verified::{CredentialKind, PendingClaims, Verified};
 
 /// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
 ///
@@ -741,7 +741,9 @@ impl Verifier {
         let audience = claims_policy.check(&claims, now)?.map(str::to_owned);
         let json = String::from_utf8(body.to_vec())
             .map_err(|_| introspection::failed("the response is not UTF-8"))?;
-        let verified = Verified::from_introspection(token, &claims, audience.as_deref(), json);
+        let pending = PendingClaims::new(CredentialKind::Introspected, token, &claims, body);
+        drop(claims);
+        let verified = Verified::from_introspection(pending, json, audience.as_deref());
         policy.dialect.apply(verified)
     }
 
@@ -751,21 +753,31 @@ impl Verifier {
         jws::verify_with(token, keys, &policy.jws, |header, compact, key| {
             policy.check_typ(header.typ.as_deref())?;
             // Claims are decoded and parsed only now, after the signature held.
-            let payload = token::decode_segment(compact.payload_b64, "token payload")?;
-            let claims = Claims::parse(&payload, &policy.claims.required_claims)?;
-            let audience = policy.claims.check(&claims, now)?;
-            let verified = Verified::from_jwt(
-                token,
-                (header.alg, header.kid.as_deref(), header.typ.as_deref()),
-                &claims,
-                audience,
-            );
-            drop(claims);
-            // The JSON parsed, so the payload is UTF-8 (serde_json validates strings, and
-            // everything outside strings is ASCII); keep the raw text for custom claims.
+            let (kid, typ) = (header.kid.as_deref(), header.typ.as_deref());
+            // Room for the strings the credential appends to its claims text (see Verified).
+            let room = kid.map_or(0, str::len)
+                + typ.map_or(0, str::len)
+                + policy
+                    .claims
+                    .audiences
+                    .iter()
+                    .flatten()
+                    .map(|a| a.len())
+                    .max()
+                    .unwrap_or(0);
+            let payload =
+                token::decode_segment_with_room(compact.payload_b64, room, "token payload")?;
+            // RFC 7519 §7.2 step 8 reads the claims as UTF-8 JSON (RFC 8259 §8.1): checked once
+            // here, so the parser need not check every string again; the text is kept for
+            // custom claims.
             let json = String::from_utf8(payload)
                 .map_err(|_| Error::malformed("token claims are not UTF-8"))?;
-            let verified = policy.dialect.apply(verified.with_claims_json(json))?;
+            let claims = Claims::parse_str(&json, &policy.claims.required_claims)?;
+            let audience = policy.claims.check(&claims, now)?;
+            let pending = PendingClaims::new(CredentialKind::Jwt, token, &claims, json.as_bytes());
+            drop(claims);
+            let verified = Verified::from_jwt(pending, json, (header.alg, kid, typ), audience);
+            let verified = policy.dialect.apply(verified)?;
             let verified = match policy.claims.id_token_client {
                 Some(_) => verified.into_id_token(),
                 None => verified,
