@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # CI for the Node package `jwtgate` (bindings-node/): the one script CI calls for it.
 #
-#   1. two fresh consumer folders install the package the way a user does
-#      (`npm install <repo>/bindings-node`, which builds the native addon from source when none
-#      loads) and use it through ESM and CommonJS: one with MCP SDK v1
-#      (@modelcontextprotocol/sdk), one with SDK v2 (@modelcontextprotocol/server + express);
-#   2. devDependencies (`npm ci`, from the committed package-lock.json);
-#   3. the addon built from source; the generated loader and declarations (binding.js,
+#   1. devDependencies (`npm ci`, from the committed package-lock.json);
+#   2. the addon built from source as released (scripts/build-release.sh: napi build, zig linking
+#      against glibc 2.17, checked); the generated loader and declarations (binding.js,
 #      binding.d.ts) must equal the committed ones;
+#   3. the packages as published (scripts/pack.js: jwtgate-linux-x64-gnu with the addon of step 2,
+#      jwtgate with native/ and optionalDependencies), `npm publish --dry-run` clean, then
+#      installed from the tarballs in fresh folders outside the clone with no compiler on PATH
+#      and used through ESM, CommonJS and tsc, with MCP SDK v1 and with v2
+#      (tests/packaging/npm-install.sh prebuilt; its `source` mode, the addon compiled from the
+#      tarball alone, takes minutes of aws-lc and runs in scripts/release); and a contributor's
+#      `npm install <repo>/bindings-node` (the linked folder) through ESM and CommonJS;
 #   4. `tsc --noEmit` on types-test/ (examples that use every export, with SDK v1 and with v2);
 #   5. clippy on the binding with warnings denied (the lints that fence the `unsafe` of
 #      src/fastcall.rs among them) and rustfmt;
@@ -32,48 +36,15 @@ node --version
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-step "fresh consumers: npm install <repo>/bindings-node (builds the addon from source if none loads), SDK v1 / SDK v2"
-# Two applications, each with one SDK line: jwtgate/mcp must find that one by itself (no
-# configuration), through ESM and CommonJS. The first install builds the addon if needed; the
-# second links the same folder.
-# npm 11 runs no dependency's install script unless the application allows it (`allowScripts`,
-# keyed by the dependency's spec: `file:<relative path>` for a folder), and jwtgate's builds the
-# addon; older npm ignores the field.
-consumer() {
-  mkdir "$scratch/$1"
-  cd "$scratch/$1"
-  npm init -y >/dev/null
-  node -e '
-    const fs = require("node:fs");
-    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
-    pkg.allowScripts = { [process.argv[1]]: true };
-    fs.writeFileSync("package.json", `${JSON.stringify(pkg, null, 2)}\n`);
-  ' "file:$(realpath --relative-to="$scratch/$1" "$here")"
-}
-(
-  consumer consumer-v1
-  npm install --no-audit --no-fund "$here" @modelcontextprotocol/sdk@1.32.2 express@5.3.0
-  cp "$here/test/consumer/check.mjs" "$here/test/consumer/check.cjs" .
-  node check.mjs
-  node check.cjs
-)
-(
-  consumer consumer-v2
-  npm install --no-audit --no-fund "$here" @modelcontextprotocol/server@2.4.0 @modelcontextprotocol/express@2.0.2 \
-    @modelcontextprotocol/node@2.1.2 express@5.3.0
-  cp "$here/test/consumer/check-v2.mjs" "$here/test/consumer/check-v2.cjs" .
-  node check-v2.mjs
-  node check-v2.cjs
-)
-
 step "devDependencies (npm ci)"
 (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund)
 
 step "build the addon from source; the generated binding.js and binding.d.ts must be the committed ones"
-# `npm run build` is `napi build --platform --release --strip --js binding.js --dts binding.d.ts`
-# with the napi-rs CLI from npx (a devDependency would pull platform packages that `npm ci`
-# cannot resolve here).
-(cd "$here" && npm run build -- --output-dir "$scratch/build")
+# scripts/build-release.sh is `npm run build` (`napi build --platform --release --strip --js
+# binding.js --dts binding.d.ts`, the napi-rs CLI from npx: a devDependency would pull platform
+# packages that `npm ci` cannot resolve here) as released: linked by zig against glibc 2.17, so
+# the tests below run the very addon that jwtgate-linux-x64-gnu carries.
+bash "$here/scripts/build-release.sh" "$scratch/build"
 for generated in binding.js binding.d.ts; do
   if ! diff -u "$here/$generated" "$scratch/build/$generated"; then
     echo "$generated differs from what napi build generates: run \`npm run build\` in bindings-node and commit it" >&2
@@ -81,6 +52,32 @@ for generated in binding.js binding.d.ts; do
   fi
 done
 cp "$scratch"/build/*.node "$here/"
+
+step "the npm packages as published: pack, npm publish --dry-run, install the tarballs in fresh folders (no compiler on PATH)"
+node "$here/scripts/pack.js" --out "$scratch/npm" --addon-dir "$scratch/build"
+bash "$repo/tests/packaging/npm-publish-check.sh" "$scratch"/npm/*.tgz
+bash "$repo/tests/packaging/npm-install.sh" "$scratch/npm" prebuilt
+
+step "a contributor's install from the clone: npm install <repo>/bindings-node (linked), SDK v1"
+# The package's install script keeps the addon built above (it builds one from the workspace when
+# none loads). npm 11 runs no dependency's install script unless the application allows it
+# (`allowScripts`, keyed by the dependency's spec: `file:<relative path>` for a folder); older npm
+# ignores the field.
+(
+  mkdir "$scratch/consumer-clone"
+  cd "$scratch/consumer-clone"
+  npm init -y >/dev/null
+  node -e '
+    const fs = require("node:fs");
+    const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+    pkg.allowScripts = { [process.argv[1]]: true };
+    fs.writeFileSync("package.json", `${JSON.stringify(pkg, null, 2)}\n`);
+  ' "file:$(realpath --relative-to="$scratch/consumer-clone" "$here")"
+  npm install --no-audit --no-fund "$here" @modelcontextprotocol/sdk@1.32.2 express@5.3.0
+  cp "$here/test/consumer/check.mjs" "$here/test/consumer/check.cjs" .
+  node check.mjs
+  node check.cjs
+)
 
 step "tsc --noEmit (types-test: every export, ESM and CommonJS, with SDK v1 and with SDK v2)"
 (cd "$here" && npx tsc --noEmit -p types-test && npx tsc --noEmit -p types-test/tsconfig.v2.json)

@@ -4,8 +4,8 @@
 # that jwtgate-linux-x64-gnu loads on every glibc Linux from 2.17 on, not only on ones as new as
 # the build machine's. zig comes from PyPI (ziglang, through maturin's `zig cc` wrapper, which
 # drops the arguments zig does not take): the tools virtualenv of tests/packaging/requirements.txt.
-# The build has a target folder of its own (target/napi-zig): its C objects differ from a host
-# build's.
+# The build has a target folder of its own (napi-zig in the target folder): its C objects differ
+# from a host build's.
 #
 # Usage: bash bindings-node/scripts/build-release.sh <output dir> [more napi build arguments]
 #   TOOLS_VENV=dir   the tools virtualenv (default target/packaging-venv; created if missing)
@@ -22,7 +22,8 @@ if [ ! -x "$tools/bin/maturin" ]; then
   "$tools/bin/python" -m pip install --quiet --disable-pip-version-check -r "$repo/tests/packaging/requirements.txt"
 fi
 
-wrappers="$repo/target/napi-zig/wrappers"
+target_dir="${CARGO_TARGET_DIR:-$repo/target}/napi-zig"
+wrappers="$target_dir/wrappers"
 mkdir -p "$wrappers"
 zig_env="export CARGO_ZIGBUILD_ZIG_COMMAND='$tools/bin/python3' CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'"
 for tool in cc c++; do
@@ -38,7 +39,7 @@ export CC_x86_64_unknown_linux_gnu="$wrappers/cc" CXX_x86_64_unknown_linux_gnu="
 export AR_x86_64_unknown_linux_gnu="$wrappers/ar" RANLIB_x86_64_unknown_linux_gnu="$wrappers/ranlib"
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$wrappers/cc"
 (cd "$here" && npx --yes -p @napi-rs/cli@3.10.12 napi build --platform --release --strip \
-  --target x86_64-unknown-linux-gnu --target-dir "$repo/target/napi-zig" \
+  --target x86_64-unknown-linux-gnu --target-dir "$target_dir" \
   --js binding.js --dts binding.d.ts --output-dir "$out" "$@")
 
 addon="$out/jwtgate.linux-x64-gnu.node"
