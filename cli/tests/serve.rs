@@ -1012,6 +1012,10 @@ fn bad_configurations_are_refused_with_a_clear_error() {
             "public_url = \"https://mcp.test/mcp\"\nlog = \"xml\"\n",
             "log",
         ),
+        (
+            "public_url = \"https://mcp.test/mcp\"\n[verifier]\nissuer = \"https://idp.example.com\"\naudience = [\"x\"]\ndpop_nonce_secret_env = \"SERVE_TEST_UNSET_NONCE_SECRET\"\n",
+            "SERVE_TEST_UNSET_NONCE_SECRET is not set",
+        ),
     ];
     for (i, (text, needle)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.toml"));

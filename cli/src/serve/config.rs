@@ -69,6 +69,10 @@ struct VerifierSection {
     dpop: Option<String>,
     #[serde(default)]
     dpop_nonce: bool,
+    /// The environment variable holding the DPoP nonce secret (RFC 9449 §8), the same in every
+    /// replica so that each accepts the others' nonces; implies `dpop_nonce`. Without it each
+    /// process makes its own secret, and a client must stay on one replica.
+    dpop_nonce_secret_env: Option<String>,
     #[serde(default)]
     api_keys: Vec<ApiKeySection>,
 }
@@ -449,6 +453,14 @@ fn build_verifier(
     }
     if v.dpop_nonce {
         builder = builder.dpop_nonce(true);
+    }
+    if let Some(name) = &v.dpop_nonce_secret_env {
+        let secret = get_env(name)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                format!("[verifier] dpop_nonce_secret_env: the variable {name} is not set")
+            })?;
+        builder = builder.dpop_nonce_secret(secret.as_bytes());
     }
     for key in &v.api_keys {
         let secret = get_env(&key.secret_env)

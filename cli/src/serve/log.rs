@@ -3,9 +3,18 @@
 //! (client id, subject, issuer), the error code, the request's method and path (no query: it
 //! may carry credentials), and the client address.
 
-use std::io::Write;
+//!
+//! Lines go through a bounded queue to one writer thread (buffered, flushed whenever the queue
+//! runs dry): a request never waits on stderr, and concurrent lines never interleave. When the
+//! queue is full (stderr slower than the request rate), decision lines are dropped and counted
+//! ([`dropped`], exported as `jwtgate_serve_log_lines_dropped_total`) rather than slowing the
+//! proxy's requests down.
+
+use std::io::{BufWriter, Write};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
@@ -33,6 +42,70 @@ impl Format {
 }
 
 static FORMAT: OnceLock<Format> = OnceLock::new();
+
+/// Lines waiting for the writer thread (about a second of decisions at a high request rate).
+const QUEUE_LINES: usize = 16_384;
+
+enum Message {
+    Line(String),
+    /// Write everything queued before this, then answer.
+    Flush(SyncSender<()>),
+}
+
+static QUEUE: OnceLock<Option<SyncSender<Message>>> = OnceLock::new();
+static DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// The writer thread's queue (started on first use; `None` if the thread cannot start, and then
+/// lines are written directly).
+fn queue() -> Option<&'static SyncSender<Message>> {
+    QUEUE
+        .get_or_init(|| {
+            let (sender, receiver) = sync_channel(QUEUE_LINES);
+            std::thread::Builder::new()
+                .name("jwtgate-log".into())
+                .spawn(move || write_lines(receiver))
+                .ok()
+                .map(|_| sender)
+        })
+        .as_ref()
+}
+
+fn write_lines(receiver: Receiver<Message>) {
+    let mut out = BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    while let Ok(first) = receiver.recv() {
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Line(text) => {
+                    let _ = out.write_all(text.as_bytes());
+                }
+                Message::Flush(done) => {
+                    let _ = out.flush();
+                    let _ = done.send(());
+                }
+            }
+            next = receiver.try_recv().ok();
+        }
+        // The queue ran dry: what was written is visible now.
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+/// Decision lines dropped because the writer could not keep up.
+pub fn dropped() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+/// Waits (at most `limit`) until every line logged so far is written: at shutdown.
+pub fn flush(limit: Duration) {
+    if let Some(queue) = queue() {
+        let (done, wait) = sync_channel(1);
+        if queue.send(Message::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
+        }
+    }
+}
 
 /// Sets the format (once, at start-up).
 pub fn init(format: Format) {
@@ -63,10 +136,22 @@ pub fn line(level: &str, fields: Map<String, Value>, decision: bool) {
         Format::Logfmt => logfmt(&all),
         _ => Value::Object(all).to_string(),
     };
-    // One write per line so that lines from concurrent requests do not interleave.
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(format!("{text}\n").as_bytes());
+    let text = format!("{text}\n");
+    match queue() {
+        Some(queue) => match queue.try_send(Message::Line(text)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Message::Line(text))) if !decision => {
+                // Start-up, warning and shutdown lines are rare and matter: wait for room.
+                let _ = queue.send(Message::Line(text));
+            }
+            Err(_) => {
+                DROPPED.fetch_add(1, Ordering::Relaxed);
+            }
+        },
+        None => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
 }
 
 /// A warning line with a message.

@@ -77,6 +77,13 @@ impl Metrics {
             "Failed calls to the Redis rate-limit store (local buckets answered instead).",
             load(&self.redis_errors),
         );
+        simple(
+            &mut out,
+            "jwtgate_serve_log_lines_dropped_total",
+            "counter",
+            "Decision log lines dropped because stderr could not keep up (requests never wait for the log).",
+            super::log::dropped(),
+        );
         if let Some((keys, evictions)) = limiter {
             simple(
                 &mut out,

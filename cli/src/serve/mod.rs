@@ -123,7 +123,10 @@ pub fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(serve(settings))
+    let code = runtime.block_on(serve(settings));
+    // The log writer is a background thread: let it write the last lines before the exit.
+    log::flush(Duration::from_secs(2));
+    code
 }
 
 async fn serve(settings: config::Settings) -> ExitCode {
