@@ -7,11 +7,18 @@
 #   .venv-fastmcp3  requirements-fastmcp3.txt  FastMCP 3.x and the MCP Python SDK 1.x: adapter tests
 #   .venv-fastmcp2  requirements-fastmcp2.txt  FastMCP 2.x: FastMCP adapter tests
 #
-# The wheel is built once (maturin from PyPI, Rust from this machine's cargo, incremental in the
-# workspace's target/) and installed into each. Then the stub check, then pytest in each venv
-# (with mypy --strict of the package against each venv's framework, in the background):
-# real oidc-provider IdP, real FastMCP / MCP SDK servers and clients, all on 127.0.0.1, and the
-# MCP conformance suite (tests/mcp-conformance/check.mjs) against every server recipe.
+# The wheel is built once, as it is released: abi3, manylinux_2_17 (manylinux2014) through
+# maturin's zig linker (maturin and ziglang from PyPI in target/packaging-venv, pinned in
+# tests/packaging/requirements.txt; Rust from this machine's cargo, incremental in the
+# workspace's target/), checked with auditwheel and `twine check`, and installed into each venv;
+# the sdist is built and checked next to it. Then the stub check, then pytest in each venv (with
+# mypy --strict of the package against each venv's framework, in the background): real
+# oidc-provider IdP, real FastMCP / MCP SDK servers and clients, all on 127.0.0.1, and the MCP
+# conformance suite (tests/mcp-conformance/check.mjs) against every server recipe. The main run
+# loads tests/packaging/installed_check.py: the suite must test the installed wheel, never the
+# source tree. Last, the sdist is installed into a fresh virtualenv outside the clone (pip
+# compiles it there, aws-lc included) and the core binding's tests run against it
+# (tests/packaging/python-install.sh; scripts/release runs the whole suite against it).
 # Exits non-zero on any failure.
 #
 # Usage: bash bindings-python/ci.sh        (from anywhere; PYTHON=python3.x to pick the interpreter,
@@ -34,9 +41,11 @@ venv() {
   "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
 }
 
-step "virtualenvs: $main, $fastmcp3, $fastmcp2 (pinned; in the background)"
+tools="$repo/target/packaging-venv"
+step "virtualenvs: $main, $fastmcp3, $fastmcp2, $tools (pinned; in the background)"
 venv "$fastmcp3" "$here/requirements-fastmcp3.txt" > "$logs/venv-fastmcp3.log" 2>&1 & pid3=$!
 venv "$fastmcp2" "$here/requirements-fastmcp2.txt" > "$logs/venv-fastmcp2.log" 2>&1 & pid2=$!
+venv "$tools" "$repo/tests/packaging/requirements.txt" > "$logs/venv-packaging.log" 2>&1 & pidt=$!
 venv "$main" "$here/requirements-dev.txt"
 "$main/bin/python" --version
 
@@ -50,12 +59,25 @@ if [ -f "$repo/tests/mcp-conformance/package.json" ] && [ ! -d "$repo/tests/mcp-
   npm ci --prefix "$repo/tests/mcp-conformance" --no-audit --no-fund
 fi
 
-step "build the wheel once (maturin build --release)"
+if ! wait "$pidt"; then cat "$logs/venv-packaging.log" >&2; echo "creating the release-tools virtualenv failed" >&2; exit 1; fi
+step "build the wheel once, as released (maturin build --release --zig --compatibility manylinux2014), and the sdist"
 dist="$repo/target/python-wheel"
 rm -rf "$dist"
-"$main/bin/maturin" build --release --locked --quiet -m "$here/Cargo.toml" -o "$dist"
+# maturin finds zig through the Python it runs under (`python -m ziglang`): the tools venv's.
+(
+  export PATH="$tools/bin:$PATH" VIRTUAL_ENV="$tools"
+  maturin build --release --locked --quiet --zig --compatibility manylinux2014 -m "$here/Cargo.toml" -o "$dist"
+  maturin sdist -m "$here/Cargo.toml" -o "$dist"
+)
 wheel="$(ls "$dist"/jwtgate-*.whl)"
-echo "$wheel"
+sdist="$(ls "$dist"/jwtgate-*.tar.gz)"
+ls -l "$wheel" "$sdist"
+
+step "auditwheel: the wheel's symbols allow manylinux_2_17; twine check --strict: both render on PyPI"
+"$tools/bin/auditwheel" show "$wheel" > "$logs/auditwheel.txt"
+grep -q '"manylinux_2_17_x86_64"' "$logs/auditwheel.txt" || { cat "$logs/auditwheel.txt" >&2; echo "the wheel is not manylinux_2_17" >&2; exit 1; }
+head -n 3 "$logs/auditwheel.txt"
+"$tools/bin/twine" check --strict "$wheel" "$sdist"
 
 for pid in "$pid3" "$pid2"; do
   if ! wait "$pid"; then
@@ -87,7 +109,13 @@ typecheck & mypy_pid=$!
 
 cd "$here"
 step "pytest: FastMCP $("$main/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$main/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))'), and the core binding"
-"$main/bin/python" -m pytest -p no:cacheprovider -q
+PYTHONPATH="$repo/tests/packaging" "$main/bin/python" -m pytest -p installed_check -p no:cacheprovider -q
+
+# The sdist as `pip install jwtgate` uses it where no wheel fits: compiled inside a fresh
+# virtualenv outside the clone, in the background while the other framework lines run.
+sdist_tests=(tests/test_verifier.py tests/test_conformance.py tests/test_hostile_input.py tests/test_resource.py
+             tests/test_dpop.py tests/test_ffi_safety.py)
+PYTHON="$main/bin/python" bash "$repo/tests/packaging/python-install.sh" "$sdist" "${sdist_tests[@]}" > "$logs/sdist.log" 2>&1 & sdist_pid=$!
 
 step "mypy --strict of the package against each framework line (FastMCP 2 declares other types than 3 and 4)"
 if ! wait "$mypy_pid"; then cat "$logs"/mypy.venv*.log >&2; echo "mypy found errors" >&2; exit 1; fi
@@ -105,5 +133,9 @@ JWTGATE_TEST_LINES="fastmcp mcp" "$fastmcp3/bin/python" -m pytest -p no:cachepro
 
 step "pytest: FastMCP $("$fastmcp2/bin/python" -c 'import fastmcp; print(fastmcp.__version__)')"
 JWTGATE_TEST_LINES="fastmcp" "$fastmcp2/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"
+
+step "the sdist installed into a fresh virtualenv outside the clone (built there), the core binding's tests against it"
+if ! wait "$sdist_pid"; then cat "$logs/sdist.log" >&2; echo "the sdist failed to install or its tests failed" >&2; exit 1; fi
+grep '^install time\|^installed jwtgate\|passed\|^pytest against' "$logs/sdist.log"
 
 step "done"
