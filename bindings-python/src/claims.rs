@@ -1,14 +1,14 @@
 //! [`Claims`]: a verified credential ([`jwtgate::Verified`]) as a read-only Python mapping.
 //!
-//! The mapping holds the claims set exactly as signed (parsed on first access with Python's
-//! `json`, once per object); typed attributes give the registered claims the core already parsed,
+//! The mapping holds the claims set exactly as signed (parsed on first access, once per object,
+//! into exactly what `json.loads` gives: see [`json_to_python`]); typed attributes give the registered claims the core already parsed,
 //! plus the facts the core derives (`scopes`, `client_id`, `audience_matched`, `principal`,
 //! `token_id`), without touching the JSON.
 
 use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyDict, PyList, PyString};
 
 use jwtgate::Verified;
 
@@ -32,23 +32,264 @@ impl Claims {
     /// The parsed claims set (cached; never handed out, so it stays unmodified).
     fn dict<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyDict>> {
         let dict = self.dict.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
-            // `JSONDecoder().raw_decode` skips `json.loads`' whitespace checks around the
-            // document; the core has already validated it. A payload with leading whitespace
-            // (which `raw_decode` refuses) goes through `json.loads`.
-            static RAW_DECODE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-            static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-            let raw_decode = RAW_DECODE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-                let decoder = py.import("json")?.getattr("JSONDecoder")?.call0()?;
-                Ok(decoder.getattr("raw_decode")?.unbind())
-            })?;
             let json = self.verified.claims_json();
-            let value = match raw_decode.bind(py).call1((json,)) {
-                Ok(pair) => pair.get_item(0)?,
-                Err(_) => LOADS.import(py, "json", "loads")?.call1((json,))?,
-            };
+            if let Some(value) = json_to_python(py, json) {
+                if let Ok(dict) = value.cast_into::<PyDict>() {
+                    return Ok(dict.unbind());
+                }
+            }
+            // What `json_to_python` leaves to Python: `json.loads` (see there).
+            static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            let value = LOADS.import(py, "json", "loads")?.call1((json,))?;
             Ok(value.cast_into::<PyDict>()?.unbind())
         })?;
         Ok(dict.bind(py))
+    }
+}
+
+/// The JSON document `json` as the Python objects `json.loads` makes of it (dict, list, str,
+/// int, bool, None), built in one pass: Python's own `json` costs several times the core's
+/// cached verification for a typical claims set.
+///
+/// Only what converts exactly and simply is converted here; everything else is `None`, and the
+/// caller uses `json.loads`, so the result is always `json.loads`' own: a number that is not an
+/// integer within 64 bits (a fraction, an exponent, a larger integer: Python rounds floats
+/// itself and keeps integers of any size exact), a `\u` escape of a lone surrogate (which only
+/// Python's `str` can hold), nesting deeper than [`MAX_DEPTH`], or anything that is not JSON
+/// (the core has parsed the document already, so that does not happen).
+fn json_to_python<'py>(py: Python<'py>, json: &str) -> Option<Bound<'py, PyAny>> {
+    let mut parser = JsonParser {
+        py,
+        text: json,
+        at: 0,
+        depth: 0,
+    };
+    let value = parser.value()?;
+    parser.whitespace();
+    (parser.at == json.len()).then_some(value)
+}
+
+/// Nesting beyond this is left to `json.loads` (serde_json's default limit, which the core's
+/// parse has passed).
+const MAX_DEPTH: usize = 128;
+
+struct JsonParser<'a, 'py> {
+    py: Python<'py>,
+    text: &'a str,
+    at: usize,
+    depth: usize,
+}
+
+impl<'py> JsonParser<'_, 'py> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// JSON's whitespace (RFC 8259 §2), as `json.loads` skips it.
+    fn whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let end = self.at.checked_add(word.len())?;
+        (self.text.as_bytes().get(self.at..end)? == word.as_bytes()).then(|| self.at = end)
+    }
+
+    fn value(&mut self) -> Option<Bound<'py, PyAny>> {
+        self.whitespace();
+        let py = self.py;
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => Some(PyString::new(py, &self.string()?).into_any()),
+            b't' => self
+                .literal("true")
+                .map(|()| PyBool::new(py, true).to_owned().into_any()),
+            b'f' => self
+                .literal("false")
+                .map(|()| PyBool::new(py, false).to_owned().into_any()),
+            b'n' => self.literal("null").map(|()| py.None().into_bound(py)),
+            b'-' | b'0'..=b'9' => self.integer(),
+            _ => None,
+        }
+    }
+
+    fn integer(&mut self) -> Option<Bound<'py, PyAny>> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        let digits = self.at;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.at += 1;
+        }
+        let count = self.at - digits;
+        let leading_zero = count > 1 && self.text.as_bytes()[digits] == b'0';
+        if count == 0 || leading_zero || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        let text = &self.text[start..self.at];
+        let py = self.py;
+        if start == digits {
+            text.parse::<u64>()
+                .ok()?
+                .into_pyobject(py)
+                .ok()
+                .map(Bound::into_any)
+        } else {
+            text.parse::<i64>()
+                .ok()?
+                .into_pyobject(py)
+                .ok()
+                .map(Bound::into_any)
+        }
+    }
+
+    /// A string at `"`, unescaped.
+    fn string(&mut self) -> Option<std::borrow::Cow<'_, str>> {
+        self.at += 1;
+        let start = self.at;
+        let bytes = self.text.as_bytes();
+        // The common case: no escape, borrowed as it is (a quote or backslash is ASCII, so the
+        // slice ends on a character boundary).
+        loop {
+            match *bytes.get(self.at)? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(std::borrow::Cow::Borrowed(&self.text[start..self.at - 1]));
+                }
+                b'\\' => break,
+                0..=0x1f => return None,
+                _ => self.at += 1,
+            }
+        }
+        let mut out = String::from(&self.text[start..self.at]);
+        loop {
+            let rest = &self.text[self.at..];
+            let run = rest.find(['"', '\\']).unwrap_or(rest.len());
+            if rest[..run].bytes().any(|b| b < 0x20) {
+                return None;
+            }
+            out.push_str(&rest[..run]);
+            self.at += run;
+            match self.peek()? {
+                b'"' => {
+                    self.at += 1;
+                    return Some(std::borrow::Cow::Owned(out));
+                }
+                _ => {
+                    self.at += 1;
+                    let escaped = self.peek()?;
+                    self.at += 1;
+                    out.push(match escaped {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => self.unicode_escape()?,
+                        _ => return None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The character of a `\uXXXX` escape (after the `u`), a surrogate pair taken whole.
+    fn unicode_escape(&mut self) -> Option<char> {
+        let first = self.hex4()?;
+        if (0xDC00..0xE000).contains(&first) {
+            return None;
+        }
+        if (0xD800..0xDC00).contains(&first) {
+            self.literal("\\u")?;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return None;
+            }
+            return char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00));
+        }
+        char::from_u32(first)
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let end = self.at.checked_add(4)?;
+        let digits = self.text.get(self.at..end)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.at = end;
+        u32::from_str_radix(digits, 16).ok()
+    }
+
+    fn nested(&mut self) -> Option<()> {
+        self.at += 1;
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
+    fn array(&mut self) -> Option<Bound<'py, PyAny>> {
+        self.nested()?;
+        let list = PyList::empty(self.py);
+        self.whitespace();
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                list.append(self.value()?).ok()?;
+                self.whitespace();
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(list.into_any())
+    }
+
+    fn object(&mut self) -> Option<Bound<'py, PyAny>> {
+        self.nested()?;
+        let dict = PyDict::new(self.py);
+        self.whitespace();
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                self.whitespace();
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                let key = PyString::new(self.py, &self.string()?);
+                self.whitespace();
+                if self.peek()? != b':' {
+                    return None;
+                }
+                self.at += 1;
+                // A repeated name keeps its last value, as in `json.loads`.
+                dict.set_item(key, self.value()?).ok()?;
+                self.whitespace();
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(dict.into_any())
     }
 }
 
