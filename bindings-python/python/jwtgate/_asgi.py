@@ -34,13 +34,14 @@ challenge of the verifier that refused (its server nonce).
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, Union
 from urllib.parse import quote, urlsplit
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -174,6 +175,13 @@ class HttpRequest:
         """``"bearer"``, ``"dpop"`` or ``"api_key"``: how the request carries its credential."""
         return self.credential()[0]
 
+    def verify_nonblocking(self, verifier: jwtgate.Verifier) -> Optional[Claims]:
+        """``verifier.verify_request_nonblocking`` of this request: None when it needs a key
+        fetch."""
+        return verifier.verify_request_nonblocking(
+            self.method, self.url, self.authorization, self.dpop, self.api_key
+        )
+
     async def verify(self, verifier: jwtgate.Verifier) -> Claims:
         """``verifier.verify_request`` of this request, never blocking the event loop."""
         args = (self.method, self.url, self.authorization, self.dpop, self.api_key)
@@ -229,6 +237,48 @@ def current_attempt(token: str) -> Optional[Attempt]:
     return attempt if attempt is not None and attempt.token == token else None
 
 
+class Pending(enum.Enum):
+    """:func:`verify_now`'s answer when only waiting can answer (a key fetch)."""
+
+    PENDING = "pending"
+
+
+PENDING = Pending.PENDING
+
+
+def verify_now(verifier: Any, core: jwtgate.Verifier, token: str) -> Union[Claims, None, Pending]:
+    """:func:`verify_for` without waiting, for the framework's ``verify_token`` to call inline
+    (no coroutine of its own: the cached path costs a fraction of a microsecond): the claims,
+    None when refused, or :data:`PENDING` when the answer needs a key fetch (then
+    :func:`verify_for` waits for it in a worker thread)."""
+    attempt = current_attempt(token)
+    if attempt is not None and attempt.final is not None:
+        return None
+    try:
+        if attempt is not None:
+            claims = attempt.request.verify_nonblocking(core)
+        else:
+            claims = core.verify_nonblocking(token)
+    except jwtgate.InvalidToken as e:
+        _refused(verifier, attempt, e)
+        return None
+    if claims is None:
+        return PENDING
+    if attempt is not None:
+        attempt.accepted, attempt.accepted_by = claims, verifier
+    return claims
+
+
+def _refused(verifier: Any, attempt: Optional[Attempt], e: jwtgate.InvalidToken) -> None:
+    if attempt is not None:
+        attempt.rejections.append((verifier, e))
+        if e.code.startswith("dpop_") and attempt.request.scheme() == "dpop":
+            attempt.final = (verifier, e)
+    logging.getLogger(type(verifier).__module__).debug(
+        "jwtgate: credential rejected (%s): %s", e.code, e.message
+    )
+
+
 async def verify_for(verifier: Any, core: jwtgate.Verifier, token: str) -> Optional[Claims]:
     """What a jwtgate verifier inside a framework does with ``token``: the request's
     verification when :class:`AuthMiddleware` is authenticating the request it came with
@@ -236,25 +286,18 @@ async def verify_for(verifier: Any, core: jwtgate.Verifier, token: str) -> Optio
     refused, and so is every token of a verifier with ``dpop="required"``). Records the outcome
     for the middleware; None when refused. Once a verifier's refusal of the request is final
     (:attr:`Attempt.final`), the verifiers after it refuse too, without verifying."""
+    now = verify_now(verifier, core, token)
+    if now is not PENDING:
+        return now
     attempt = current_attempt(token)
-    if attempt is not None and attempt.final is not None:
-        return None
-    claims: Optional[Claims]
+    claims: Claims
     try:
         if attempt is not None:
             claims = await attempt.request.verify(core)
         else:
-            claims = core.verify_nonblocking(token)
-            if claims is None:
-                claims = await run_in_thread(core.verify, token)
+            claims = await run_in_thread(core.verify, token)
     except jwtgate.InvalidToken as e:
-        if attempt is not None:
-            attempt.rejections.append((verifier, e))
-            if e.code.startswith("dpop_") and attempt.request.scheme() == "dpop":
-                attempt.final = (verifier, e)
-        logging.getLogger(type(verifier).__module__).debug(
-            "jwtgate: credential rejected (%s): %s", e.code, e.message
-        )
+        _refused(verifier, attempt, e)
         return None
     if attempt is not None:
         attempt.accepted, attempt.accepted_by = claims, verifier

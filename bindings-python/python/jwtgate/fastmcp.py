@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import fastmcp.server.auth as _fastmcp_auth
 from fastmcp.server.auth import AccessToken, AuthProvider
@@ -71,14 +71,14 @@ from fastmcp.server.auth import RemoteAuthProvider as _FastMCPRemoteAuthProvider
 from fastmcp.server.auth import TokenVerifier
 from fastmcp.server.auth.providers.jwt import JWTVerifier as _FastMCPJWTVerifier
 from fastmcp.utilities.auth import parse_scopes
-from pydantic import AnyHttpUrl, BaseModel
+from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import Route
 
 import jwtgate
 from jwtgate import _asgi
-from jwtgate._aio import run_in_thread
+from jwtgate._access import AccessTokens
 
 _FastMCPMultiAuth: Any = getattr(_fastmcp_auth, "MultiAuth", None)  # FastMCP >= 3.1
 
@@ -87,56 +87,6 @@ __all__ = ["JWTVerifier", "RemoteAuthProvider", "MultiAuth", "protect"]
 logger = logging.getLogger("jwtgate.fastmcp")
 
 _METADATA_PREFIX = "/.well-known/oauth-protected-resource"
-
-
-def _access_token_factory() -> Callable[..., AccessToken]:
-    """A constructor for FastMCP's ``AccessToken`` from values already of the declared types.
-
-    pydantic's validation pass (or ``model_construct``, slower still) costs more than a cached
-    verification; the values come from the verifier with the exact types (str, list[str], int,
-    dict from JSON), so the model is assembled the way ``model_construct`` finally does it. Falls
-    back to validation if the model ever gains private attributes, extras or a post-init hook.
-    """
-    plain = (
-        not AccessToken.__private_attributes__
-        and AccessToken.model_config.get("extra") in (None, "ignore")
-        and AccessToken.model_post_init is BaseModel.model_post_init
-    )
-    if not plain:
-        return lambda **values: AccessToken(**values)
-    new = AccessToken.__new__
-    setattr_ = object.__setattr__
-    ours = ("token", "client_id", "scopes", "expires_at", "resource", "subject", "claims")
-    others = {name: f for name, f in AccessToken.model_fields.items() if name not in ours}
-    if any(f.default_factory is not None or f.is_required() for f in others.values()):
-        return lambda **values: AccessToken(**values)
-    defaults = {name: f.get_default() for name, f in others.items()}
-    fields_set = frozenset(ours)
-
-    def build(
-        *,
-        token: str,
-        client_id: str,
-        scopes: list[str],
-        expires_at: int | None,
-        resource: str | None,
-        subject: str | None,
-        claims: dict[str, Any],
-    ) -> AccessToken:
-        access = new(AccessToken)
-        setattr_(access, "__dict__", {
-            "token": token, "client_id": client_id, "scopes": scopes, "expires_at": expires_at,
-            "resource": resource, "subject": subject, "claims": claims, **defaults,
-        })
-        setattr_(access, "__pydantic_fields_set__", set(fields_set))
-        setattr_(access, "__pydantic_extra__", None)
-        setattr_(access, "__pydantic_private__", None)
-        return access
-
-    return build
-
-
-_new_access_token = _access_token_factory()
 
 
 class JWTVerifier(_FastMCPJWTVerifier):
@@ -267,12 +217,8 @@ class JWTVerifier(_FastMCPJWTVerifier):
         self.public_key = public_key.decode() if isinstance(public_key, bytes) else public_key
         self.algorithm = algorithm if algorithm is not None else " ".join(verifier.algorithms)
         self.verifier = verifier
-        # Conversions of recently verified tokens: MCP clients send the same token on every
-        # request, and building FastMCP's AccessToken costs more than the cached verification.
-        # Used only after the core has verified the token in the same call; the AccessToken is
-        # a pure function of the token's bytes and this configuration.
-        self._converted: dict[str, AccessToken] = {}
-        self._converted_max = 1024 if cache_size is None else cache_size
+        # FastMCP's AccessToken of a verified credential (see jwtgate._access).
+        self._tokens = AccessTokens(AccessToken, verifier)
 
     @property
     def audience(self) -> str | list[str] | None:
@@ -297,7 +243,7 @@ class JWTVerifier(_FastMCPJWTVerifier):
         self.verifier = jwtgate.Verifier(**options)
         self._options = options
         self._audience = value
-        self._converted.clear()
+        self._tokens = AccessTokens(AccessToken, self.verifier)
         logger.info("jwtgate.fastmcp: audience set to %r", value)
 
     @classmethod
@@ -314,34 +260,16 @@ class JWTVerifier(_FastMCPJWTVerifier):
         """Verifies a bearer token: FastMCP's ``AccessToken`` when valid, ``None`` otherwise.
         Under jwtgate's middleware the whole request is verified (``verify_request``: the
         ``DPoP`` scheme and its proof too); called on its own, a DPoP-bound token is refused."""
-        claims = await _asgi.verify_for(self, self.verifier, token)
-        return None if claims is None else self._converted_token(token, claims)
+        claims = _asgi.verify_now(self, self.verifier, token)
+        if claims is _asgi.PENDING:
+            claims = await _asgi.verify_for(self, self.verifier, token)
+        return None if claims is None else self._tokens.of(token, claims)
 
     # FastMCP's JWTVerifier.verify_token calls load_access_token; nothing of its own may run.
     load_access_token = verify_token
 
-    def _converted_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
-        converted = self._converted.get(token)
-        if converted is None:
-            access = self._access_token(token, claims)
-            if self._converted_max:
-                if len(self._converted) >= self._converted_max:
-                    self._converted.clear()
-                self._converted[token] = access.model_copy(update={"claims": dict(access.claims)})
-            return access
-        # A copy per request, with its own claims dict (FastMCP's OAuthProxy adds to it).
-        return converted.model_copy(update={"claims": dict(converted.claims)})
-
     def _access_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
-        return _new_access_token(
-            token=token,
-            client_id=claims.client_id or "",  # None only for a JWT naming no client: "" here
-            scopes=claims.granted_scopes,
-            expires_at=claims.exp,
-            resource=claims.audience_matched,
-            subject=claims.sub,
-            claims=claims.to_dict(),
-        )
+        return self._tokens.convert(token, claims)
 
     def get_middleware(self) -> list[Any]:
         """jwtgate's authentication middleware in the place of FastMCP's (see the module)."""

@@ -53,14 +53,11 @@ from starlette.routing import Route
 
 import jwtgate
 from jwtgate import _asgi
-from jwtgate._aio import run_in_thread
+from jwtgate._access import AccessTokens
 
 __all__ = ["TokenVerifier", "streamable_http_app"]
 
 logger = logging.getLogger("jwtgate.mcp")
-
-# mcp 1.x's AccessToken has fewer fields (no subject/claims; resource since 1.10).
-_FIELDS = frozenset(getattr(AccessToken, "model_fields", {}))
 
 _METADATA_PREFIX = "/.well-known/oauth-protected-resource"
 
@@ -79,6 +76,10 @@ class TokenVerifier:
         if verifier is None:
             verifier = jwtgate.Verifier(**_canonical(options))
         self.verifier = verifier
+        # The SDK's AccessToken of a verified credential (see jwtgate._access; mcp 1.x's has
+        # fewer fields: no subject or claims, resource since 1.10): recent conversions kept
+        # while the core's cache keeps verified tokens.
+        self._tokens = AccessTokens(AccessToken, verifier)
 
     @classmethod
     def from_env(cls, prefix: str = "MCP_", **options: Any) -> TokenVerifier:
@@ -91,20 +92,13 @@ class TokenVerifier:
         :func:`streamable_http_app`'s middleware the whole request is verified
         (``verify_request``: the ``DPoP`` scheme and its proof too); called on its own, a
         DPoP-bound token is refused."""
-        claims = await _asgi.verify_for(self, self.verifier, token)
-        return None if claims is None else self._access_token(token, claims)
+        claims = _asgi.verify_now(self, self.verifier, token)
+        if claims is _asgi.PENDING:
+            claims = await _asgi.verify_for(self, self.verifier, token)
+        return None if claims is None else self._tokens.of(token, claims)
 
     def _access_token(self, token: str, claims: jwtgate.Claims) -> AccessToken:
-        fields: dict[str, Any] = {
-            "token": token,
-            "client_id": claims.client_id or "",  # None only for a JWT naming no client
-            "scopes": claims.granted_scopes,
-            "expires_at": claims.exp,
-            "resource": claims.audience_matched,
-            "subject": claims.sub,
-            "claims": claims.to_dict(),
-        }
-        return AccessToken(**{k: v for k, v in fields.items() if k in _FIELDS})
+        return self._tokens.convert(token, claims)
 
     def __repr__(self) -> str:
         return f"jwtgate.mcp.TokenVerifier({self.verifier!r})"

@@ -1,0 +1,142 @@
+"""A verified credential as a framework's ``AccessToken`` (FastMCP's, the MCP SDK's), cheaply.
+
+An MCP client sends the same token on every request of a session, and the core answers it from
+its cache in a fraction of a microsecond; pydantic's validation (or ``model_construct``, slower
+still) of the ``AccessToken`` would cost ten times that. So:
+
+* the model is assembled the way ``model_construct`` finally does it (``__dict__``, the fields
+  set, no extras, no private attributes), from values that already have the declared types: the
+  core's ``str``, ``int`` and ``list[str]``, and the claims ``dict`` parsed from JSON. Where the
+  model is not that plain (private attributes, extras allowed, a post-init hook, a required or
+  factory-defaulted field jwtgate does not fill), it is validated as usual instead;
+* the values of recently converted credentials are kept, keyed by the core's ``token_id`` and
+  checked against the token's text, and used only after the core has verified that token again
+  in the same call: which credentials pass, and until when, stays the core's decision. Every
+  call still gets an ``AccessToken`` of its own, with its own ``claims`` dict and ``scopes``
+  list (frameworks add to them: FastMCP's ``OAuthProxy`` writes ``upstream_claims`` into
+  ``claims``), so nothing one request changes reaches another. Introspected credentials are
+  converted anew each time: the provider's answer for the same text may change.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Generic, Optional, TypeVar
+
+from pydantic import BaseModel
+
+import jwtgate
+
+M = TypeVar("M", bound=BaseModel)
+
+# What BaseModel instances hold besides their fields (pydantic 2's BaseModel.__slots__).
+_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+
+_ours = ("token", "client_id", "scopes", "expires_at", "resource", "subject", "claims")
+
+
+def values_of(token: str, claims: jwtgate.Claims) -> dict[str, Any]:
+    """The ``AccessToken`` fields jwtgate fills, from the core's result (each a new object)."""
+    return {
+        "token": token,
+        "client_id": claims.client_id or "",  # None only for a JWT naming no client: "" here
+        "scopes": claims.granted_scopes,
+        "expires_at": claims.exp,
+        "resource": claims.audience_matched,
+        "subject": claims.sub,
+        "claims": claims.to_dict(),
+    }
+
+
+def _instance_maker(model: type[M], given: frozenset[str]) -> Optional[Callable[[dict[str, Any]], M]]:
+    """``make(values)``: an instance of ``model`` whose ``__dict__`` is ``values`` (taken as it
+    is: every field, in declaration order) and whose fields set are ``given`` (as
+    ``model_construct`` with those), or None when the model needs its validation."""
+    plain = (
+        not model.__private_attributes__
+        and model.model_config.get("extra") in (None, "ignore")
+        and model.model_post_init is BaseModel.model_post_init
+    )
+    if not plain:
+        return None
+    new = model.__new__
+    # The slots' own setters (BaseModel.__setattr__ would validate; object.__setattr__ looks
+    # each name up first).
+    slots = {name: getattr(BaseModel.__dict__.get(name), "__set__", None) for name in _SLOTS}
+    set_dict, set_fields, set_extra, set_private = (slots[name] for name in _SLOTS)
+    if set_dict is None or set_fields is None or set_extra is None or set_private is None:
+        return None
+
+    def make(values: dict[str, Any]) -> M:
+        instance = new(model)
+        set_dict(instance, values)
+        set_fields(instance, set(given))
+        set_extra(instance, None)
+        set_private(instance, None)
+        return instance
+
+    return make
+
+
+# Most conversions kept (each holds a token and its claims: a few kB).
+_MAX_KEPT = 8192
+
+
+class AccessTokens(Generic[M]):
+    """Converts the credentials ``verifier`` verifies to ``model`` instances, keeping as many
+    recent conversions as the verifier's cache keeps verified tokens (none when it has no
+    cache: the application asked for no caching), at most 8192."""
+
+    def __init__(self, model: type[M], verifier: jwtgate.Verifier) -> None:
+        self.model = model
+        self.limit = min(verifier.stats().cache_capacity, _MAX_KEPT)
+        fields = model.model_fields
+        # The fields jwtgate fills that this model has (the MCP SDK 1.x's has fewer).
+        self._fields = tuple(name for name in _ours if name in fields)
+        make = _instance_maker(model, frozenset(self._fields))
+        others = {name: f for name, f in fields.items() if name not in _ours}
+        if make is not None and any(f.default_factory is not None or f.is_required() for f in others.values()):
+            make = None
+        self._make = make
+        # The model's other fields (FastMCP's original_client_id), at their defaults; the
+        # field order of the model is kept.
+        self._defaults = {name: f.get_default() for name, f in others.items()}
+        self._order = tuple(fields)
+        # The model's fields are jwtgate's then its others, in that order: values_of's dict
+        # plus the defaults is the instance's __dict__ as it is.
+        self._in_order = self._order == _ours + tuple(self._defaults)
+        self._recent: dict[int, tuple[str, dict[str, Any]]] = {}
+
+    def clear(self) -> None:
+        self._recent.clear()
+
+    def convert(self, token: str, claims: jwtgate.Claims) -> M:
+        """``claims`` (the core's result for ``token``, just now) as an access token, built
+        anew."""
+        values = values_of(token, claims)
+        if self._make is None:
+            return self.model(**{name: values[name] for name in self._fields})
+        values.update(self._defaults)
+        if self._in_order:
+            return self._make(values)
+        return self._make({name: values[name] for name in self._order})
+
+    def of(self, token: str, claims: jwtgate.Claims) -> M:
+        """``convert``, from the values kept for the same credential when there are some."""
+        key = claims.token_id
+        found = self._recent.get(key)
+        if found is not None and found[0] == token and self._make is not None:
+            values = found[1]
+            copy = values.copy()
+            copy["claims"] = values["claims"].copy()
+            copy["scopes"] = values["scopes"].copy()
+            return self._make(copy)
+        access = self.convert(token, claims)
+        if self.limit and self._make is not None and claims.kind != "introspected":
+            recent = self._recent
+            if len(recent) >= self.limit:
+                recent.clear()
+            kept = access.__dict__.copy()
+            kept["claims"] = kept["claims"].copy()
+            kept["scopes"] = kept["scopes"].copy()
+            recent[key] = (token, kept)
+        return access
