@@ -105,6 +105,8 @@ class AccessTokens(Generic[M]):
         # plus the defaults is the instance's __dict__ as it is.
         self._in_order = self._order == _ours + tuple(self._defaults)
         self._recent: dict[int, tuple[str, dict[str, Any]]] = {}
+        # The values each request gets a copy of (frameworks and tools add to them).
+        self._mutable = tuple(name for name in ("claims", "scopes") if name in fields)
 
     def clear(self) -> None:
         self._recent.clear()
@@ -122,21 +124,19 @@ class AccessTokens(Generic[M]):
 
     def of(self, token: str, claims: jwtgate.Claims) -> M:
         """``convert``, from the values kept for the same credential when there are some."""
-        key = claims.token_id
-        found = self._recent.get(key)
-        if found is not None and found[0] == token and self._make is not None:
-            values = found[1]
-            copy = values.copy()
-            copy["claims"] = values["claims"].copy()
-            copy["scopes"] = values["scopes"].copy()
-            return self._make(copy)
+        found = self._recent.get(claims.token_id)
+        if found is not None and found[0] == token:
+            values = found[1].copy()
+            for name in self._mutable:
+                values[name] = values[name].copy()
+            return self._make(values)  # type: ignore[misc]  # kept only when there is one
         access = self.convert(token, claims)
         if self.limit and self._make is not None and claims.kind != "introspected":
             recent = self._recent
             if len(recent) >= self.limit:
                 recent.clear()
             kept = access.__dict__.copy()
-            kept["claims"] = kept["claims"].copy()
-            kept["scopes"] = kept["scopes"].copy()
-            recent[key] = (token, kept)
+            for name in self._mutable:
+                kept[name] = kept[name].copy()
+            recent[claims.token_id] = (token, kept)
         return access

@@ -251,9 +251,12 @@ def verify_now(verifier: Any, core: jwtgate.Verifier, token: str) -> Union[Claim
     (no coroutine of its own: the cached path costs a fraction of a microsecond): the claims,
     None when refused, or :data:`PENDING` when the answer needs a key fetch (then
     :func:`verify_for` waits for it in a worker thread)."""
-    attempt = current_attempt(token)
-    if attempt is not None and attempt.final is not None:
-        return None
+    attempt = _ATTEMPT.get()  # current_attempt(token), inline
+    if attempt is not None:
+        if attempt.token != token:
+            attempt = None
+        elif attempt.final is not None:
+            return None
     try:
         if attempt is not None:
             claims = attempt.request.verify_nonblocking(core)
