@@ -5,7 +5,7 @@
 //   - from the published tarball: native/ (written by scripts/pack-native.js when packing) holds
 //     the binding and the core crate with a standalone manifest and lock file; the build goes to
 //     native/target (or $CARGO_TARGET_DIR), which is removed afterwards;
-//   - from a clone (`npm install <clone>/bindings-node`): the workspace's Cargo.toml.
+//   - from a clone (`npm install <clone>/bindings-node`, linked): the workspace's Cargo.toml.
 // JWTGATE_SKIP_BUILD=1 skips it (CI builds explicitly).
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -43,8 +43,9 @@ function main() {
     log('no prebuilt native addon matches this platform, and building one needs Rust (cargo): https://rustup.rs');
     process.exit(1);
   }
-  // The packed sources (a tarball) or the clone's workspace member.
-  const packed = fs.existsSync(path.join(root, 'native', 'Cargo.toml'));
+  // The clone's workspace member, or else the packed sources (a tarball, or a copy of the clone's
+  // folder packed by `npm install --install-links`, whose `prepare` wrote native/).
+  const packed = !fs.existsSync(path.join(root, 'Cargo.toml'));
   const manifest = packed ? path.join(root, 'native', 'Cargo.toml') : path.join(root, 'Cargo.toml');
   // A tarball's build gets a target folder of its own inside the package, removed once the addon
   // is out (it holds hundreds of megabytes of objects), unless the user chose one.

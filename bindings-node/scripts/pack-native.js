@@ -13,7 +13,9 @@
 //                          normalized manifest and exactly the published files).
 //
 // `postpack` (`node scripts/pack-native.js --clean`) removes native/ again: it is generated, never
-// committed. Needs cargo and the repository (a clone), like any build of the package.
+// committed (.gitignore). `prepare` runs it too, because `npm install --install-links <clone>/
+// bindings-node` packs the folder running `prepare` only; there native/ stays until the next pack.
+// Needs cargo and the repository (a clone), like any build of the package.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
