@@ -47,10 +47,15 @@ def values_of(token: str, claims: jwtgate.Claims) -> dict[str, Any]:
     }
 
 
-def _instance_maker(model: type[M], given: frozenset[str]) -> Optional[Callable[[dict[str, Any]], M]]:
-    """``make(values)``: an instance of ``model`` whose ``__dict__`` is ``values`` (taken as it
-    is: every field, in declaration order) and whose fields set are ``given`` (as
-    ``model_construct`` with those), or None when the model needs its validation."""
+Makers = tuple[Callable[[dict[str, Any]], M], Callable[[dict[str, Any]], M]]
+
+
+def _instance_makers(model: type[M], given: frozenset[str], mutable: tuple[str, ...]) -> Optional[Makers[M]]:
+    """``(make, again)``, or None when the model needs its validation. ``make(values)``: an
+    instance of ``model`` whose ``__dict__`` is ``values`` (taken as it is: every field, in
+    declaration order) and whose fields set are ``given`` (as ``model_construct`` with those).
+    ``again(kept)``: ``make`` of a copy of ``kept`` whose ``mutable`` values are copies too (the
+    cached path, the common case written out: one call less per request)."""
     plain = (
         not model.__private_attributes__
         and model.model_config.get("extra") in (None, "ignore")
@@ -74,7 +79,24 @@ def _instance_maker(model: type[M], given: frozenset[str]) -> Optional[Callable[
         set_private(instance, None)
         return instance
 
-    return make
+    def again_generic(kept: dict[str, Any]) -> M:
+        values = kept.copy()
+        for name in mutable:
+            values[name] = values[name].copy()
+        return make(values)
+
+    def again(kept: dict[str, Any]) -> M:
+        values = kept.copy()
+        values["claims"] = values["claims"].copy()
+        values["scopes"] = values["scopes"].copy()
+        instance = new(model)
+        set_dict(instance, values)
+        set_fields(instance, set(given))
+        set_extra(instance, None)
+        set_private(instance, None)
+        return instance
+
+    return make, again if mutable == ("claims", "scopes") else again_generic
 
 
 # Most conversions kept (each holds a token and its claims: a few kB).
@@ -92,11 +114,16 @@ class AccessTokens(Generic[M]):
         fields = model.model_fields
         # The fields jwtgate fills that this model has (the MCP SDK 1.x's has fewer).
         self._fields = tuple(name for name in _ours if name in fields)
-        make = _instance_maker(model, frozenset(self._fields))
+        # The values each request gets a copy of (frameworks and tools add to them).
+        self._mutable = tuple(name for name in ("claims", "scopes") if name in fields)
+        makers = _instance_makers(model, frozenset(self._fields), self._mutable)
         others = {name: f for name, f in fields.items() if name not in _ours}
-        if make is not None and any(f.default_factory is not None or f.is_required() for f in others.values()):
-            make = None
-        self._make = make
+        if any(f.default_factory is not None or f.is_required() for f in others.values()):
+            makers = None
+        self._make: Optional[Callable[[dict[str, Any]], M]] = None
+        self._again: Optional[Callable[[dict[str, Any]], M]] = None
+        if makers is not None:
+            self._make, self._again = makers
         # The model's other fields (FastMCP's original_client_id), at their defaults; the
         # field order of the model is kept.
         self._defaults = {name: f.get_default() for name, f in others.items()}
@@ -105,8 +132,6 @@ class AccessTokens(Generic[M]):
         # plus the defaults is the instance's __dict__ as it is.
         self._in_order = self._order == _ours + tuple(self._defaults)
         self._recent: dict[int, tuple[str, dict[str, Any]]] = {}
-        # The values each request gets a copy of (frameworks and tools add to them).
-        self._mutable = tuple(name for name in ("claims", "scopes") if name in fields)
 
     def clear(self) -> None:
         self._recent.clear()
@@ -126,10 +151,7 @@ class AccessTokens(Generic[M]):
         """``convert``, from the values kept for the same credential when there are some."""
         found = self._recent.get(claims.token_id)
         if found is not None and found[0] == token:
-            values = found[1].copy()
-            for name in self._mutable:
-                values[name] = values[name].copy()
-            return self._make(values)  # type: ignore[misc]  # kept only when there is one
+            return self._again(found[1])  # type: ignore[misc]  # kept only when there is one
         access = self.convert(token, claims)
         if self.limit and self._make is not None and claims.kind != "introspected":
             recent = self._recent
