@@ -5,7 +5,7 @@
 //! plus the facts the core derives (`scopes`, `client_id`, `audience_matched`, `principal`,
 //! `token_id`), without touching the JSON.
 
-use pyo3::exceptions::{PyKeyError, PyTypeError};
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
@@ -31,19 +31,33 @@ impl Claims {
 
     /// The parsed claims set (cached; never handed out, so it stays unmodified).
     fn dict<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyDict>> {
-        let dict = self.dict.get_or_try_init(py, || -> PyResult<Py<PyDict>> {
-            let json = self.verified.claims_json();
-            if let Some(value) = json_to_python(py, json) {
-                if let Ok(dict) = value.cast_into::<PyDict>() {
-                    return Ok(dict.unbind());
-                }
+        if let Some(dict) = self.dict.get(py) {
+            return Ok(dict.bind(py));
+        }
+        // Parsed with the thread attached, then set: `get_or_try_init` would release and
+        // re-take the GIL around the parse (it may block), which costs as much as the parse.
+        // Two threads may both parse the same object's claims; the first result set is kept.
+        let parsed = self.parse(py)?;
+        let _ = self.dict.set(py, parsed);
+        match self.dict.get(py) {
+            Some(dict) => Ok(dict.bind(py)),
+            None => Err(PyRuntimeError::new_err(
+                "jwtgate: the claims could not be kept",
+            )),
+        }
+    }
+
+    fn parse(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let json = self.verified.claims_json();
+        if let Some(value) = json_to_python(py, json) {
+            if let Ok(dict) = value.cast_into::<PyDict>() {
+                return Ok(dict.unbind());
             }
-            // What `json_to_python` leaves to Python: `json.loads` (see there).
-            static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-            let value = LOADS.import(py, "json", "loads")?.call1((json,))?;
-            Ok(value.cast_into::<PyDict>()?.unbind())
-        })?;
-        Ok(dict.bind(py))
+        }
+        // What `json_to_python` leaves to Python: `json.loads` (see there).
+        static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let value = LOADS.import(py, "json", "loads")?.call1((json,))?;
+        Ok(value.cast_into::<PyDict>()?.unbind())
     }
 }
 
@@ -67,6 +81,41 @@ fn json_to_python<'py>(py: Python<'py>, json: &str) -> Option<Bound<'py, PyAny>>
     let value = parser.value()?;
     parser.whitespace();
     (parser.at == json.len()).then_some(value)
+}
+
+/// The names most claims sets use (RFC 7519 §4.1, RFC 8693 §4, RFC 9068 §2.2), made once and
+/// shared: a name's object carries its hash, so each set's dict skips hashing it again.
+const COMMON_NAMES: [&str; 12] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "scope",
+    "scp",
+    "client_id",
+    "azp",
+    "cnf",
+];
+
+/// A member name as a Python `str` (a shared one for the [`COMMON_NAMES`]).
+fn name<'py>(py: Python<'py>, text: &str) -> Bound<'py, PyString> {
+    static NAMES: PyOnceLock<Vec<Py<PyString>>> = PyOnceLock::new();
+    let Some(index) = COMMON_NAMES.iter().position(|n| *n == text) else {
+        return PyString::new(py, text);
+    };
+    let names = NAMES.get_or_init(py, || {
+        COMMON_NAMES
+            .iter()
+            .map(|n| PyString::intern(py, n).unbind())
+            .collect()
+    });
+    match names.get(index) {
+        Some(shared) => shared.bind(py).clone(),
+        None => PyString::new(py, text),
+    }
 }
 
 /// Nesting beyond this is left to `json.loads` (serde_json's default limit, which the core's
@@ -269,7 +318,7 @@ impl<'py> JsonParser<'_, 'py> {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                let key = PyString::new(self.py, &self.string()?);
+                let key = name(self.py, &self.string()?);
                 self.whitespace();
                 if self.peek()? != b':' {
                     return None;
