@@ -18,7 +18,7 @@ token string object of its own (a copy of the same text), as a server gets from 
 header, so no contender is flattered by a hash cached on the string object.
 
 ``--threads``: verifications per second with 1 and 2 threads (``Verifier.verify`` cold and
-cached, the adapter cached through ``asyncio.run`` per thread), and the 2-vs-1 ratio.
+cached, the FastMCP adapter cold in an event loop per thread), and the 2-vs-1 ratio.
 """
 
 from __future__ import annotations
