@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use common::mcp::{self, ClientOptions, ServerOptions};
-use http::{HeaderName, HeaderValue, Method};
+use http::Method;
 use idp::{Idp, IdpOptions};
 use jwtgate::sign::SigningKey;
 use jwtgate::{Algorithm, ErrorCode, StaticToken, Verified, Verifier, VerifierBuilder};
@@ -181,71 +181,16 @@ fn bearer_challenge(s: &Setup, error: &str, code: ErrorCode, scope: &str) -> Str
     )
 }
 
-/// A JWS of exactly `claims` signed by the IdP's current ES256 key (trusted): for tokens that fail
-/// only for their claims.
-fn signed(idp: &Idp, claims: Value) -> String {
-    let body = json!({ "alg": "ES256", "claims": claims }).to_string();
-    let (status, text) = idp.request(
-        "POST",
-        "/__admin/sign",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let answer: Value = serde_json::from_str(&text).unwrap();
-    answer["token"].as_str().unwrap().to_owned()
-}
-
-/// A DPoP-bound access token (RFC 9449 §5): the token request carries a proof of `key`.
-fn dpop_token(idp: &Idp, key: &SigningKey, scope: &str) -> String {
-    let token_url = format!("{}/token", idp.issuer);
-    let proof = key.dpop_proof("POST", &token_url, None, None).unwrap();
-    let body = idp::form_encode(&[
-        ("grant_type", "client_credentials"),
-        ("resource", idp.resource.as_str()),
-        ("scope", scope),
-    ]);
-    let basic = format!("Basic {}", idp::base64_std(b"client-es256:secret-es256"));
-    let (status, text) = idp.request(
-        "POST",
-        &idp.path("/token"),
-        &[
-            ("Authorization", basic.as_str()),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("DPoP", proof.as_str()),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let answer: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(answer["token_type"], "DPoP", "{answer}");
-    answer["access_token"].as_str().unwrap().to_owned()
-}
-
-/// Client options sending `Authorization: DPoP <token>` and, when `key` is given, a fresh proof
-/// for every HTTP request the client makes (its method and URL, `ath` of the token).
+/// Client options presenting the DPoP-bound `token` and, when `key` is given, a fresh proof of it
+/// on every HTTP request the client makes (its method and URL, `ath` of the token).
 fn dpop_client(token: &str, key: Option<Arc<SigningKey>>) -> ClientOptions {
-    let authorization = format!("DPoP {token}");
-    let token = token.to_owned();
-    ClientOptions {
-        per_request: Some(Arc::new(move |method: &Method, url: &str| {
-            let mut headers = vec![(
-                HeaderName::from_static("authorization"),
-                HeaderValue::try_from(authorization.as_str()).unwrap(),
-            )];
-            if let Some(key) = &key {
-                let proof = key
-                    .dpop_proof(method.as_str(), url, Some(&token), None)
-                    .unwrap();
-                headers.push((
-                    HeaderName::from_static("dpop"),
-                    HeaderValue::try_from(proof).unwrap(),
-                ));
-            }
-            headers
-        })),
-        ..ClientOptions::default()
-    }
+    let prove = key.map(|key| {
+        let token = token.to_owned();
+        Arc::new(move |method: &str, url: &str| {
+            key.dpop_proof(method, url, Some(&token), None).unwrap()
+        }) as mcp::Prove
+    });
+    ClientOptions::dpop(token, prove)
 }
 
 #[tokio::test]
@@ -344,8 +289,10 @@ async fn expired_and_wrong_audience_tokens_are_invalid_token() {
             "iat": now - 600, "exp": exp, "jti": format!("j{exp}{aud}"),
         })
     };
-    let expired = signed(&s.idp, claims(&s.resource(), now - 300));
-    let elsewhere = signed(&s.idp, claims("https://other.example/mcp", now + 300));
+    let expired = s.idp.sign("ES256", &claims(&s.resource(), now - 300));
+    let elsewhere = s
+        .idp
+        .sign("ES256", &claims("https://other.example/mcp", now + 300));
     let cases = [
         (expired, ErrorCode::TokenExpired),
         (elsewhere, ErrorCode::AudienceMismatch),
@@ -438,7 +385,7 @@ async fn a_route_with_required_scopes_is_403_naming_them() {
 async fn a_dpop_bound_token_needs_a_proof_on_every_request() {
     let s = default_setup().await;
     let key = Arc::new(SigningKey::generate(Algorithm::ES256, "client").unwrap());
-    let token = dpop_token(&s.idp, &key, "tools:call");
+    let token = s.idp.dpop_token("ES256", &key, "tools:call");
 
     // A fresh proof on every HTTP request of the session (POSTs, the GET of the event stream,
     // the DELETE at the end): all accepted, none replayed.

@@ -5,6 +5,8 @@
 //! per signing algorithm: `client-<alg>` / `secret-<alg>` (alg lower-cased); its tokens are signed
 //! with that algorithm. Paths given to [`Idp::get`] and [`Idp::request_count`] are raw paths on the
 //! server; when the issuer has a path (`issuer_path`), use [`Idp::path`] to prefix it.
+//! [`Idp::dpop_token`] mints DPoP-bound tokens, [`Idp::token_for`] tokens for another resource, and
+//! [`Idp::sign`] tokens of exactly the claims given (expired ones, say), all signed by the IdP.
 //!
 //! Needs `node` (20+) on PATH (or `NODE=/path/to/node`) and `npm ci --prefix tests/idp`.
 #![allow(dead_code)] // each test binary uses a different part
@@ -195,39 +197,83 @@ impl Idp {
     /// An access token from the client of `alg` (`client-<alg>`), through `client_credentials`
     /// with the resource indicator and `scope` (none: the token has no `scope`).
     pub fn token(&self, alg: &str, scope: Option<&str>) -> String {
-        let response = self.token_response(alg, scope);
-        response["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access_token in {response}"))
-            .to_string()
+        access_token(&self.token_response(alg, scope))
     }
 
     /// The whole token response (`access_token`, `expires_in`, `scope`, `token_type`).
     pub fn token_response(&self, alg: &str, scope: Option<&str>) -> Value {
+        self.token_request(alg, &self.resource, scope, None)
+    }
+
+    /// An access token of `client-<alg>` for another resource indicator (RFC 8707): its `aud` is
+    /// `resource` (a loopback http(s) URL, see server.mjs), not [`Idp::resource`].
+    pub fn token_for(&self, alg: &str, resource: &str, scope: Option<&str>) -> String {
+        access_token(&self.token_request(alg, resource, scope, None))
+    }
+
+    /// A DPoP-bound access token of `client-<alg>` (RFC 9449 §5): the token request carries a
+    /// proof of `key` (`htm` POST, `htu` the token endpoint), so the token's `cnf.jkt` is the
+    /// thumbprint of `key` and its `token_type` is `DPoP`.
+    pub fn dpop_token(&self, alg: &str, key: &jwtgate::sign::SigningKey, scope: &str) -> String {
+        let proof = key
+            .dpop_proof("POST", &format!("{}/token", self.issuer), None, None)
+            .unwrap_or_else(|e| panic!("DPoP proof for the token request: {e}"));
+        let response = self.token_request(alg, &self.resource, Some(scope), Some(&proof));
+        assert_eq!(response["token_type"], "DPoP", "not DPoP-bound: {response}");
+        access_token(&response)
+    }
+
+    /// The token response of `client-<alg>` through `client_credentials` for the resource
+    /// indicator `resource` and `scope`, with the `DPoP` proof header `dpop` when given.
+    pub fn token_request(
+        &self,
+        alg: &str,
+        resource: &str,
+        scope: Option<&str>,
+        dpop: Option<&str>,
+    ) -> Value {
         let alg = alg.to_ascii_lowercase();
         let credentials = format!("client-{alg}:secret-{alg}");
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("resource", self.resource.as_str()),
-        ];
+        let mut form = vec![("grant_type", "client_credentials"), ("resource", resource)];
         if let Some(scope) = scope {
             form.push(("scope", scope));
         }
         let body = form_encode(&form);
         let auth = format!("Basic {}", base64_std(credentials.as_bytes()));
-        let (status, text) = self.request(
-            "POST",
-            &self.path("/token"),
-            &[
-                ("Authorization", auth.as_str()),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-            ],
-            body.as_bytes(),
-        );
+        let mut headers = vec![
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        if let Some(proof) = dpop {
+            headers.push(("DPoP", proof));
+        }
+        let (status, text) = self.request("POST", &self.path("/token"), &headers, body.as_bytes());
         if status != 200 {
             panic!("token request for client-{alg} failed: HTTP {status}: {text}");
         }
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad token response ({e}): {text}"))
+    }
+
+    /// A JWS of exactly `claims`, unchecked (expired, another audience, any `iss`), signed by the
+    /// IdP's current key of `alg` (`POST /__admin/sign`): a token a verifier trusting this IdP
+    /// refuses for its claims alone.
+    pub fn sign(&self, alg: &str, claims: &Value) -> String {
+        let body = serde_json::json!({ "alg": alg, "claims": claims }).to_string();
+        let (status, text) = self.request(
+            "POST",
+            "/__admin/sign",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        if status != 200 {
+            panic!("signing failed: HTTP {status}: {text}");
+        }
+        let reply: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("bad sign response ({e}): {text}"));
+        reply["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token in {reply}"))
+            .to_string()
     }
 
     /// Rotates: fresh keys for `keys` (which sign from now on; their clients are the only ones
@@ -297,6 +343,14 @@ impl Drop for Idp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `access_token` of a token response.
+fn access_token(response: &Value) -> String {
+    response["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access_token in {response}"))
+        .to_string()
 }
 
 /// A minimal HTTP/1.1 client on 127.0.0.1: sends one request with `Connection: close`, reads

@@ -1,9 +1,11 @@
 //! A real MCP server and client for the tests: rmcp's streamable HTTP transport (MCP spec
 //! 2025-06-18 "Streamable HTTP", `initialize` lifecycle), served by axum on 127.0.0.1.
 //!
-//! Self-contained: nothing here needs jwtgate, so other crates' tests (proxies, front ends) can
-//! include this file with `#[path = "../../tower/tests/common/mcp.rs"] mod mcp;` and run the server
-//! unauthenticated, or behind whatever they put in front of it.
+//! Self-contained: nothing here needs jwtgate, and the crates it names are the ones rmcp's server
+//! and client need anyway (axum, rmcp, reqwest, tokio, serde; `http` and `schemars` through the
+//! re-exports of axum and rmcp), so other crates' tests (proxies, front ends) can include this file
+//! with `#[path = "../../tower/tests/common/mcp.rs"] mod mcp;` and run the server unauthenticated,
+//! or behind whatever they put in front of it.
 //!
 //! - [`router`] is the MCP endpoint (`POST`/`GET`/`DELETE` [`MCP_PATH`]) as an `axum::Router`, so a
 //!   test can add layers and routes before [`serve`] binds it to a random port.
@@ -12,7 +14,7 @@
 //!   extensions a tower layer put there), and [`ServerOptions::caller`] turns them into JSON.
 //! - [`connect`] is rmcp's own client over reqwest, with a bearer token, fixed extra headers, and
 //!   [`ClientOptions::per_request`] for headers that must be fresh on every HTTP request (a DPoP
-//!   proof names the request's method and URL, RFC 9449 §4.2).
+//!   proof names the request's method and URL, RFC 9449 §4.2; [`ClientOptions::dpop`]).
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::HashMap;
@@ -20,8 +22,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue, Method};
 use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientJsonRpcMessage};
@@ -79,14 +81,16 @@ pub fn request_headers(parts: &Parts) -> Value {
 }
 
 /// `echo` arguments.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
 pub struct EchoArgs {
     /// Text to send back.
     pub text: String,
 }
 
 /// `add` arguments.
-#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[derive(serde::Deserialize, rmcp::schemars::JsonSchema)]
+#[schemars(crate = "rmcp::schemars")]
 pub struct AddArgs {
     /// First addend.
     pub a: i64,
@@ -208,6 +212,10 @@ pub async fn start(options: &ServerOptions) -> Server {
 /// Headers computed for one HTTP request from its method and absolute URL.
 pub type PerRequest = Arc<dyn Fn(&Method, &str) -> Vec<(HeaderName, HeaderValue)> + Send + Sync>;
 
+/// The `DPoP` proof (RFC 9449 §4.2) for one HTTP request, from its method and absolute URL (`htm`
+/// and `htu`); the caller's key signs it, with `ath` of the token.
+pub type Prove = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
 /// How the client authenticates.
 #[derive(Clone, Default)]
 pub struct ClientOptions {
@@ -232,6 +240,23 @@ impl ClientOptions {
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
         self.headers.push((name.to_owned(), value.into()));
         self
+    }
+
+    /// `Authorization: DPoP <token>` (RFC 9449 §7.1) and, with `prove`, a fresh `DPoP` proof on
+    /// every HTTP request (without: the token alone, which a resource server must refuse).
+    pub fn dpop(token: &str, prove: Option<Prove>) -> Self {
+        let options = ClientOptions::default().header("authorization", format!("DPoP {token}"));
+        let Some(prove) = prove else {
+            return options;
+        };
+        ClientOptions {
+            per_request: Some(Arc::new(move |method: &Method, url: &str| {
+                let proof =
+                    HeaderValue::try_from(prove(method.as_str(), url)).expect("DPoP proof header");
+                vec![(HeaderName::from_static("dpop"), proof)]
+            })),
+            ..options
+        }
     }
 }
 
