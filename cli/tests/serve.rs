@@ -10,10 +10,11 @@
 mod common;
 #[path = "../../core/tests/common/idp.rs"]
 mod idp;
+#[path = "common/proxies.rs"]
+mod proxies;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -107,11 +108,16 @@ impl Serve {
 
     /// A decision in the Caddy / Traefik dialect (`X-Forwarded-Method` / `X-Forwarded-Uri`).
     fn caddy(&self, method: &str, uri: &str, extra: &[(&str, &str)]) -> Reply {
+        self.caddy_at("mcp.test", method, uri, extra)
+    }
+
+    /// The same, for a request that reached the proxy at `https://<host>` (`X-Forwarded-Host`).
+    fn caddy_at(&self, host: &str, method: &str, uri: &str, extra: &[(&str, &str)]) -> Reply {
         let mut headers = vec![
             ("X-Forwarded-Method", method),
             ("X-Forwarded-Uri", uri),
             ("X-Forwarded-Proto", "https"),
-            ("X-Forwarded-Host", "mcp.test"),
+            ("X-Forwarded-Host", host),
         ];
         headers.extend_from_slice(extra);
         http(&self.addr, "GET", "/auth", &headers)
@@ -232,58 +238,8 @@ fn refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-/// A token of exactly these claims signed with the IdP's published ES256 key.
-fn signed(idp: &Idp, claims: Value) -> String {
-    let body = json!({"alg": "ES256", "claims": claims}).to_string();
-    let (status, text) = idp.request(
-        "POST",
-        "/__admin/sign",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    serde_json::from_str::<Value>(&text).unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn now() -> u64 {
     jwtgate::now_unix()
-}
-
-/// A DPoP-bound token (RFC 9449 §5): the token request carries a proof of `key`.
-fn dpop_token(idp: &Idp, key: &SigningKey, scope: &str) -> String {
-    let token_url = format!("{}/token", idp.issuer);
-    let proof = key.dpop_proof("POST", &token_url, None, None).unwrap();
-    let basic = base64_simd::STANDARD.encode_to_string(b"client-es256:secret-es256");
-    let body = format!(
-        "grant_type=client_credentials&resource={}&scope={}",
-        AUDIENCE.replace(':', "%3A").replace('/', "%2F"),
-        scope.replace(' ', "+").replace(':', "%3A")
-    );
-    let (status, text) = idp.request(
-        "POST",
-        &idp.path("/token"),
-        &[
-            ("Authorization", &format!("Basic {basic}")),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("DPoP", &proof),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let response: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(response["token_type"], "DPoP", "{response}");
-    response["access_token"].as_str().unwrap().to_string()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 const ROUTES: &str = r#"
@@ -398,7 +354,7 @@ fn decisions_in_every_proxy_dialect_against_the_real_identity_provider() {
     let mut wrong_aud = base.clone();
     wrong_aud["aud"] = json!("https://other.test/");
     for (claims, code) in [(expired, "token_expired"), (wrong_aud, "audience_mismatch")] {
-        let auth = format!("Bearer {}", signed(&idp, claims));
+        let auth = format!("Bearer {}", idp.sign("ES256", &claims));
         for reply in [
             serve.nginx("POST", "/mcp", &[("Authorization", &auth)]),
             serve.caddy("POST", "/mcp", &[("Authorization", &auth)]),
@@ -415,7 +371,7 @@ fn decisions_in_every_proxy_dialect_against_the_real_identity_provider() {
         }
     }
     // The control: the same claims, valid.
-    let good = format!("Bearer {}", signed(&idp, base));
+    let good = format!("Bearer {}", idp.sign("ES256", &base));
     assert_eq!(
         serve
             .nginx("POST", "/mcp", &[("Authorization", &good)])
@@ -465,7 +421,7 @@ fn dpop_bound_tokens_need_their_proof_for_the_public_origin() {
     );
     let serve = Serve::start(&dir, "serve", &cfg, &refs(&env));
     let key = SigningKey::generate(Algorithm::ES256, "client").unwrap();
-    let token = dpop_token(&idp, &key, "tools:call");
+    let token = idp.dpop_token("ES256", &key, "tools:call");
     let auth = format!("DPoP {token}");
 
     // With a proof for the public URL: accepted, in each dialect.
@@ -499,31 +455,18 @@ fn dpop_bound_tokens_need_their_proof_for_the_public_origin() {
     );
     assert_eq!(wrong_htm.status, 401, "{wrong_htm:?}");
 
+    // A POST of /mcp that reached the proxy at https://<host>, with a proof for that URL.
+    let proved_at = |serve: &Serve, host: &str| {
+        let htu = format!("https://{host}/mcp");
+        let proof = key.dpop_proof("POST", &htu, Some(&token), None).unwrap();
+        let headers = [("Authorization", auth.as_str()), ("DPoP", proof.as_str())];
+        serve.caddy_at(host, "POST", "/mcp", &headers)
+    };
     // A listed second origin, forwarded by the trusted proxy: its proofs are accepted there.
-    let alt = "https://alt.mcp.test/mcp";
-    let proof = key.dpop_proof("POST", alt, Some(&token), None).unwrap();
-    let forwarded = [
-        ("X-Forwarded-Method", "POST"),
-        ("X-Forwarded-Uri", "/mcp"),
-        ("X-Forwarded-Host", "alt.mcp.test"),
-        ("X-Forwarded-Proto", "https"),
-        ("Authorization", auth.as_str()),
-        ("DPoP", proof.as_str()),
-    ];
-    let reply = http(&serve.addr, "GET", "/auth", &forwarded);
+    let reply = proved_at(&serve, "alt.mcp.test");
     assert_eq!(reply.status, 200, "{reply:?}");
     // A host the client chose is not believed: the proof for it fails against the public URL.
-    let evil = "https://evil.example/mcp";
-    let proof = key.dpop_proof("POST", evil, Some(&token), None).unwrap();
-    let forwarded = [
-        ("X-Forwarded-Method", "POST"),
-        ("X-Forwarded-Uri", "/mcp"),
-        ("X-Forwarded-Host", "evil.example"),
-        ("X-Forwarded-Proto", "https"),
-        ("Authorization", auth.as_str()),
-        ("DPoP", proof.as_str()),
-    ];
-    let reply = http(&serve.addr, "GET", "/auth", &forwarded);
+    let reply = proved_at(&serve, "evil.example");
     assert_eq!(reply.status, 401, "{reply:?}");
     assert_eq!(reply.code(), "dpop_proof_invalid", "{reply:?}");
     drop(serve);
@@ -533,16 +476,7 @@ fn dpop_bound_tokens_need_their_proof_for_the_public_origin() {
         "public_origins = [\"https://alt.mcp.test\"]\ntrusted_proxies = [\"10.0.0.0/8\"]\n[rate_limit]\nenabled = false",
     );
     let serve = Serve::start(&dir, "untrusted", &cfg, &refs(&env));
-    let proof = key.dpop_proof("POST", alt, Some(&token), None).unwrap();
-    let forwarded = [
-        ("X-Forwarded-Method", "POST"),
-        ("X-Forwarded-Uri", "/mcp"),
-        ("X-Forwarded-Host", "alt.mcp.test"),
-        ("X-Forwarded-Proto", "https"),
-        ("Authorization", auth.as_str()),
-        ("DPoP", proof.as_str()),
-    ];
-    let reply = http(&serve.addr, "GET", "/auth", &forwarded);
+    let reply = proved_at(&serve, "alt.mcp.test");
     assert_eq!(reply.status, 401, "{reply:?}");
 }
 
@@ -556,7 +490,7 @@ fn the_dpop_nonce_handshake_is_not_a_failed_attempt() {
     );
     let serve = Serve::start(&dir, "serve", &cfg, &[]);
     let key = SigningKey::generate(Algorithm::ES256, "client").unwrap();
-    let token = dpop_token(&idp, &key, "read");
+    let token = idp.dpop_token("ES256", &key, "read");
     let auth = format!("DPoP {token}");
     // Three first proofs without a nonce: each refused with a fresh nonce (RFC 9449 §8).
     let mut nonce = String::new();
@@ -695,69 +629,6 @@ fn failed_attempts_lock_out_the_address_behind_trusted_proxies_only() {
     );
 }
 
-/// A `redis-server` on a free loopback port, without persistence; killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start(dir: &Path) -> Option<Redis> {
-        let program = ["/usr/bin/redis-server", "/usr/sbin/redis-server"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .map(str::to_owned)
-            .or_else(|| {
-                Command::new("redis-server")
-                    .arg("--version")
-                    .output()
-                    .ok()
-                    .map(|_| "redis-server".to_owned())
-            });
-        let Some(program) = program else {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("redis-server is not installed (apt-get install redis-server); CI=true");
-            }
-            eprintln!("SKIPPED: redis-server is not installed (apt-get install redis-server)");
-            return None;
-        };
-        let port = free_port();
-        let mut child = Command::new(program)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        for _ in 0..200 {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Redis { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-server did not listen on {port}");
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn key_config(extra: &str) -> String {
     format!(
         "listen = \"127.0.0.1:0\"\npublic_url = \"{PUBLIC_URL}\"\n{LIMITS}{extra}\n[verifier]\n[[verifier.api_keys]]\nclient_id = \"ci\"\nsecret_env = \"SERVE_TEST_KEY\"\n"
@@ -766,10 +637,11 @@ fn key_config(extra: &str) -> String {
 
 #[test]
 fn two_serve_processes_share_their_limits_through_redis() {
-    let dir = temp_dir("serve-redis");
-    let Some(redis) = Redis::start(dir.path()) else {
+    if !proxies::require_programs("serve sharing limits through redis", &["redis-server"]) {
         return;
-    };
+    }
+    let dir = temp_dir("serve-redis");
+    let redis = proxies::start_redis(&dir.path().join("redis"));
     let cfg = key_config(&format!(
         "redis_url = \"redis://127.0.0.1:{}/0\"\n",
         redis.port
@@ -794,7 +666,7 @@ fn two_serve_processes_share_their_limits_through_redis() {
     assert_eq!(a.metric("jwtgate_serve_redis_errors_total"), 0.0);
     // Redis restarted empty (a flush, a failover): the script is loaded again, buckets start full.
     drop(redis);
-    let redis = Redis::start(dir.path()).unwrap();
+    let redis = proxies::start_redis(&dir.path().join("redis"));
     let cfg = key_config(&format!(
         "redis_url = \"redis://127.0.0.1:{}/0\"\n",
         redis.port
@@ -809,7 +681,7 @@ fn with_redis_down_the_limits_fall_back_to_local_buckets() {
     // Nothing listens on this port.
     let cfg = key_config(&format!(
         "redis_url = \"redis://127.0.0.1:{}/0\"\n",
-        free_port()
+        proxies::free_port()
     ));
     let serve = Serve::start(&dir, "serve", &cfg, &[("SERVE_TEST_KEY", API_KEY)]);
     for _ in 0..3 {
@@ -880,7 +752,7 @@ fn health_metrics_and_a_graceful_sigterm() {
     assert!(serve.log().contains("shutting down"), "{}", serve.log());
 
     // An issuer that cannot be reached: 503 with the reason, and decisions answer 503.
-    let port = free_port();
+    let port = proxies::free_port();
     let dead = [
         ("MCP_OAUTH_ISSUER", format!("http://127.0.0.1:{port}")),
         ("MCP_OIDC_AUDIENCE", AUDIENCE.to_string()),

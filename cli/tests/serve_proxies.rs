@@ -100,17 +100,20 @@ scopes = ["tools:call"]
     )
 }
 
-/// Starts `jwtgate serve` and the proxy (on `proxy_port`) in front of the upstream.
+/// Starts `jwtgate serve` and the proxy (on `proxy_port`) in front of the upstream. The public
+/// URL (the tokens' audience, DPoP's htu) is the one behind `public_port`: `proxy_port` itself,
+/// or another replica's, as behind one load balancer.
 fn gateway(
     proxy: Proxy,
     dir: &std::path::Path,
     proxy_port: u16,
+    public_port: u16,
     upstream_port: u16,
     issuer: &str,
     limits: &Limits,
 ) -> Gateway {
     let serve_port = proxies::free_port();
-    let config = serve_config(serve_port, proxy_port, issuer, limits);
+    let config = serve_config(serve_port, public_port, issuer, limits);
     let serve = proxies::start_serve(
         &dir.join("serve"),
         serve_port,
@@ -133,46 +136,6 @@ fn idp_for(proxy_port: u16) -> idp::Idp {
         keys: vec!["RS256", "PS256", "ES256", "EdDSA", "ES384", "RS384"],
         ..Default::default()
     })
-}
-
-/// A token signed by the IdP's trusted ES256 key with exactly `claims` (for expired tokens).
-fn signed(idp: &idp::Idp, claims: Value) -> String {
-    let body = json!({"alg": "ES256", "claims": claims}).to_string();
-    let (status, text) = idp.request(
-        "POST",
-        "/__admin/sign",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).unwrap();
-    reply["token"].as_str().unwrap().to_string()
-}
-
-/// A DPoP-bound token (RFC 9449 §5): the token request carries a proof of `key`.
-fn dpop_bound_token(idp: &idp::Idp, key: &SigningKey) -> String {
-    let token_url = format!("{}/token", idp.issuer);
-    let proof = key.dpop_proof("POST", &token_url, None, None).unwrap();
-    let form = idp::form_encode(&[
-        ("grant_type", "client_credentials"),
-        ("resource", &idp.resource),
-        ("scope", "tools:call read"),
-    ]);
-    let basic = format!("Basic {}", idp::base64_std(b"client-es384:secret-es384"));
-    let (status, text) = idp.request(
-        "POST",
-        &idp.path("/token"),
-        &[
-            ("Authorization", basic.as_str()),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("DPoP", proof.as_str()),
-        ],
-        form.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(reply["token_type"], "DPoP", "{reply}");
-    reply["access_token"].as_str().unwrap().to_string()
 }
 
 fn bearer(token: &str) -> String {
@@ -201,7 +164,8 @@ fn end_to_end(proxy: Proxy) {
     }
     let dir = common::temp_dir(&format!("proxies-{proxy:?}"));
     let runtime = proxies::runtime();
-    let upstream_port = proxies::start_upstream(&runtime);
+    let upstream = proxies::start_upstream(&runtime);
+    let upstream_port = upstream.addr.port();
     let proxy_port = proxies::free_port();
     let idp = idp_for(proxy_port);
     let limits = Limits {
@@ -213,6 +177,7 @@ fn end_to_end(proxy: Proxy) {
     let gw = gateway(
         proxy,
         dir.path(),
+        proxy_port,
         proxy_port,
         upstream_port,
         &idp.issuer,
@@ -231,7 +196,7 @@ fn end_to_end(proxy: Proxy) {
         &[("X-Auth-Subject", "admin"), ("X-Auth-Scopes", "admin")],
     )
     .unwrap_or_else(|e| panic!("valid token: {e}\n{}", gw.logs()));
-    assert_eq!(session.tools, ["whoami"]);
+    assert_eq!(session.tools, ["add", "echo", "whoami"]);
     let who = &session.whoami;
     assert_eq!(who["x-auth-client-id"], "client-rs256", "{who}");
     assert_ne!(who["x-auth-subject"], "admin", "{who}");
@@ -276,9 +241,9 @@ fn end_to_end(proxy: Proxy) {
 
     // Expired.
     let now = jwtgate::now_unix();
-    let expired = signed(
-        &idp,
-        json!({"iss": idp.issuer, "sub": "client-es256", "client_id": "client-es256",
+    let expired = idp.sign(
+        "ES256",
+        &json!({"iss": idp.issuer, "sub": "client-es256", "client_id": "client-es256",
                "aud": url, "scope": "tools:call", "iat": now - 1200, "exp": now - 600,
                "jti": "expired-1"}),
     );
@@ -293,7 +258,11 @@ fn end_to_end(proxy: Proxy) {
     assert!(refused.contains("invalid_token"), "{refused}");
 
     // Wrong audience: the same IdP's token for another resource (RFC 8707 indicator).
-    let wrong_aud = token_for_resource(&idp, "PS256", "http://127.0.0.1:9/another-server");
+    let wrong_aud = idp.token_for(
+        "PS256",
+        "http://127.0.0.1:9/another-server",
+        Some("tools:call"),
+    );
     let response =
         proxies::post_initialize(port, "/mcp", &[("Authorization", &bearer(&wrong_aud))]);
     assert_eq!(response.status, 401, "{response:?}\n{}", gw.logs());
@@ -334,7 +303,7 @@ fn end_to_end(proxy: Proxy) {
     // A DPoP-bound token: with a fresh proof per request the session works (htu is the public
     // URL through the proxy); without a proof, or as a bearer token, it is refused.
     let key = Arc::new(SigningKey::generate(Algorithm::ES256, "client-proof-key").unwrap());
-    let bound = dpop_bound_token(&idp, &key);
+    let bound = idp.dpop_token("ES384", &key, "tools:call read");
     let session = proxies::mcp_session(
         &runtime,
         &url,
@@ -393,32 +362,6 @@ fn end_to_end(proxy: Proxy) {
     assert!(limited.header("retry-after").is_some(), "{limited:?}");
 }
 
-/// The IdP's token of client-<alg> for the resource indicator `resource` (RFC 8707).
-fn token_for_resource(idp: &idp::Idp, alg: &str, resource: &str) -> String {
-    let alg = alg.to_ascii_lowercase();
-    let form = idp::form_encode(&[
-        ("grant_type", "client_credentials"),
-        ("resource", resource),
-        ("scope", "tools:call"),
-    ]);
-    let basic = format!(
-        "Basic {}",
-        idp::base64_std(format!("client-{alg}:secret-{alg}").as_bytes())
-    );
-    let (status, text) = idp.request(
-        "POST",
-        &idp.path("/token"),
-        &[
-            ("Authorization", basic.as_str()),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        form.as_bytes(),
-    );
-    assert_eq!(status, 200, "{text}");
-    let reply: Value = serde_json::from_str(&text).unwrap();
-    reply["access_token"].as_str().unwrap().to_string()
-}
-
 /// POSTs initialize with `headers` up to `max` times; the first 429.
 fn burst_until_429(port: u16, headers: &[(&str, &str)], max: usize) -> Option<Response> {
     (0..max)
@@ -454,7 +397,8 @@ fn replicas_behind_nginx_and_caddy_share_one_redis_budget() {
     let dir = common::temp_dir("proxies-redis");
     let redis = proxies::start_redis(&dir.path().join("redis"));
     let runtime = proxies::runtime();
-    let upstream_port = proxies::start_upstream(&runtime);
+    let upstream = proxies::start_upstream(&runtime);
+    let upstream_port = upstream.addr.port();
     // One public URL for both replicas (as behind one load balancer): the nginx one. Caddy's
     // requests are checked against the same audience; its DPoP htu is not exercised here.
     let nginx_port = proxies::free_port();
@@ -470,11 +414,13 @@ fn replicas_behind_nginx_and_caddy_share_one_redis_budget() {
         Proxy::Nginx,
         &dir.path().join("a"),
         nginx_port,
+        nginx_port,
         upstream_port,
         &idp.issuer,
         &limits,
     );
-    let caddy = shared_audience_gateway(
+    let caddy = gateway(
+        Proxy::Caddy,
         &dir.path().join("b"),
         caddy_port,
         nginx_port,
@@ -512,31 +458,4 @@ fn replicas_behind_nginx_and_caddy_share_one_redis_budget() {
     );
     assert!(allowed <= 12, "statuses {statuses:?}");
     drop(redis);
-}
-
-/// Caddy on `caddy_port` in front of a `jwtgate serve` whose public URL is the nginx one
-/// (`public_port`): two replicas of one protected resource.
-fn shared_audience_gateway(
-    dir: &std::path::Path,
-    caddy_port: u16,
-    public_port: u16,
-    upstream_port: u16,
-    issuer: &str,
-    limits: &Limits,
-) -> Gateway {
-    let serve_port = proxies::free_port();
-    let config = serve_config(serve_port, public_port, issuer, limits);
-    let serve = proxies::start_serve(
-        &dir.join("serve"),
-        serve_port,
-        &config,
-        &[(API_KEY_ENV, API_KEY)],
-    );
-    let proxy = proxies::start_caddy(
-        &dir.join("caddy"),
-        caddy_port,
-        &format!("127.0.0.1:{serve_port}"),
-        &format!("127.0.0.1:{upstream_port}"),
-    );
-    Gateway { proxy, serve }
 }

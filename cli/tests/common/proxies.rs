@@ -2,13 +2,13 @@
 //! nginx and Caddy started from the recipes in `deploy/` (their placeholders filled with this
 //! test's ports), `redis-server`, the built `jwtgate serve`, an unauthenticated rmcp
 //! streamable-HTTP server (the upstream) and an rmcp client that authenticates with a bearer
-//! token, an API key in X-API-Key, or a DPoP-bound token with a fresh proof per request.
+//! token, an API key in X-API-Key, or a DPoP-bound token with a fresh proof per request (both
+//! from the tower crate's `tests/common/mcp.rs`, included as [`mcp`]).
 //!
 //! Every process listens on 127.0.0.1 only and is stopped (SIGTERM, then SIGKILL) when its
 //! [`Process`] is dropped; its files live in the test's own directory.
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -16,26 +16,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::BoxStream;
+use axum::http::request::Parts;
 use jwtgate::sign::SigningKey;
-use reqwest::header::{HeaderName, HeaderValue};
-use rmcp::ServerHandler;
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ContentBlock,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
-};
-use rmcp::service::{RequestContext, RoleServer, ServiceExt};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::{
-    SseError, StreamableHttpClient, StreamableHttpClientTransportConfig, StreamableHttpError,
-    StreamableHttpPostResponse,
-};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::{Value, json};
-use sse_stream::Sse;
+
+/// The rmcp server and client of the tower crate's tests, shared as they are.
+#[path = "../../../tower/tests/common/mcp.rs"]
+pub mod mcp;
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
 // Tools on PATH
@@ -418,12 +408,7 @@ pub fn post_initialize(port: u16, path: &str, headers: &[(&str, &str)]) -> Respo
 }
 
 // ---------------------------------------------------------------------------------------------
-// The MCP server (upstream): no authentication, trusts the proxy's identity headers
-
-/// The upstream MCP server: one tool, `whoami`, answering with the identity headers and
-/// credentials the proxy passed on.
-#[derive(Clone, Default)]
-pub struct Upstream;
+// The MCP server (upstream) and client: tower's test harness (rmcp's streamable HTTP)
 
 /// The headers `whoami` reports (identity from jwtgate; credentials the proxy should drop).
 pub const REPORTED_HEADERS: [&str; 7] = [
@@ -436,64 +421,23 @@ pub const REPORTED_HEADERS: [&str; 7] = [
     "x-api-key",
 ];
 
-impl ServerHandler for Upstream {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-    }
-
-    async fn list_tools(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, rmcp::ErrorData> {
-        let schema = json!({"type": "object", "properties": {}});
-        let schema = schema.as_object().cloned().unwrap_or_default();
-        Ok(ListToolsResult::with_all_items(vec![Tool::new(
-            "whoami",
-            "The caller's identity, as the proxy passed it on",
-            schema,
-        )]))
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        if request.name != "whoami" {
-            return Err(rmcp::ErrorData::invalid_params("unknown tool", None));
-        }
-        let parts = context.extensions.get::<axum::http::request::Parts>();
-        let mut seen = serde_json::Map::new();
-        for name in REPORTED_HEADERS {
-            let value = parts
-                .and_then(|p| p.headers.get(name))
-                .and_then(|v| v.to_str().ok())
-                .map_or(Value::Null, |v| json!(v));
-            seen.insert(name.to_string(), value);
-        }
-        Ok(CallToolResponse::Complete(CallToolResult::success(vec![
-            ContentBlock::text(Value::Object(seen).to_string()),
-        ])))
-    }
+/// `whoami`'s answer upstream: each of [`REPORTED_HEADERS`] as the proxy passed it on, null
+/// when absent. The upstream does no authentication: it trusts the proxy's identity headers.
+fn reported_headers(parts: &Parts) -> Value {
+    let seen = REPORTED_HEADERS.iter().map(|name| {
+        let value = parts.headers.get(*name).and_then(|v| v.to_str().ok());
+        (name.to_string(), value.map_or(Value::Null, |v| json!(v)))
+    });
+    Value::Object(seen.collect())
 }
 
-/// The upstream MCP server on 127.0.0.1 (`/mcp`), served on `runtime`. Returns its port.
-pub fn start_upstream(runtime: &tokio::runtime::Runtime) -> u16 {
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let port = listener.local_addr().unwrap().port();
-    let service = StreamableHttpService::new(
-        || Ok(Upstream),
-        LocalSessionManager::default().into(),
-        StreamableHttpServerConfig::default(),
-    );
-    let app = axum::Router::new().nest_service("/mcp", service);
-    runtime.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    port
+/// The upstream MCP server on 127.0.0.1 (`/mcp`), served on `runtime`; stopped on drop.
+pub fn start_upstream(runtime: &tokio::runtime::Runtime) -> mcp::Server {
+    let options = mcp::ServerOptions {
+        caller: Arc::new(reported_headers),
+        ..mcp::ServerOptions::default()
+    };
+    runtime.block_on(mcp::start(&options))
 }
 
 /// A multi-threaded runtime for the upstream and the clients.
@@ -504,9 +448,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
-
-// ---------------------------------------------------------------------------------------------
-// The MCP client
 
 /// How the client authenticates.
 #[derive(Clone)]
@@ -524,99 +465,30 @@ pub enum Credential {
     DpopWithoutProof(String),
 }
 
-/// reqwest under rmcp's streamable-HTTP transport, adding the credential's headers to every
-/// request it sends (a DPoP proof must be fresh per request, so static headers cannot do).
-#[derive(Clone)]
-pub struct CredentialClient {
-    inner: reqwest::Client,
-    credential: Credential,
-    /// Sent as well with every request (e.g. forged identity headers).
-    extra: Vec<(HeaderName, HeaderValue)>,
-}
-
-impl CredentialClient {
-    fn headers(
-        &self,
-        method: &str,
-        uri: &str,
-        mut headers: HashMap<HeaderName, HeaderValue>,
-    ) -> HashMap<HeaderName, HeaderValue> {
-        let mut put = |name: &'static str, value: String| {
-            headers.insert(
-                HeaderName::from_static(name),
-                HeaderValue::from_str(&value).expect("header value"),
-            );
-        };
-        match &self.credential {
-            Credential::None => {}
-            Credential::Bearer(token) => put("authorization", format!("Bearer {token}")),
-            Credential::ApiKey(key) => put("x-api-key", key.clone()),
+impl Credential {
+    /// The rmcp client's options for this credential.
+    fn client_options(self) -> mcp::ClientOptions {
+        match self {
+            Credential::None => mcp::ClientOptions::default(),
+            Credential::Bearer(token) => mcp::ClientOptions::bearer(token),
+            Credential::ApiKey(key) => mcp::ClientOptions::default().header("x-api-key", key),
             Credential::Dpop { token, key } => {
-                put("authorization", format!("DPoP {token}"));
-                let proof = key
-                    .dpop_proof(method, uri, Some(token), None)
-                    .expect("DPoP proof");
-                put("dpop", proof);
+                let bound = token.clone();
+                let prove: mcp::Prove = Arc::new(move |method: &str, url: &str| {
+                    key.dpop_proof(method, url, Some(&bound), None)
+                        .expect("DPoP proof")
+                });
+                mcp::ClientOptions::dpop(&token, Some(prove))
             }
-            Credential::DpopWithoutProof(token) => put("authorization", format!("DPoP {token}")),
+            Credential::DpopWithoutProof(token) => mcp::ClientOptions::dpop(&token, None),
         }
-        for (name, value) in &self.extra {
-            headers.insert(name.clone(), value.clone());
-        }
-        headers
-    }
-}
-
-impl StreamableHttpClient for CredentialClient {
-    type Error = reqwest::Error;
-
-    async fn post_message(
-        &self,
-        uri: Arc<str>,
-        message: ClientJsonRpcMessage,
-        session_id: Option<Arc<str>>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Result<StreamableHttpPostResponse, StreamableHttpError<reqwest::Error>> {
-        let headers = self.headers("POST", &uri, custom_headers);
-        self.inner
-            .post_message(uri, message, session_id, auth_header, headers)
-            .await
-    }
-
-    async fn delete_session(
-        &self,
-        uri: Arc<str>,
-        session_id: Arc<str>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Result<(), StreamableHttpError<reqwest::Error>> {
-        let headers = self.headers("DELETE", &uri, custom_headers);
-        self.inner
-            .delete_session(uri, session_id, auth_header, headers)
-            .await
-    }
-
-    async fn get_stream(
-        &self,
-        uri: Arc<str>,
-        session_id: Option<Arc<str>>,
-        last_event_id: Option<String>,
-        auth_header: Option<String>,
-        custom_headers: HashMap<HeaderName, HeaderValue>,
-    ) -> Result<BoxStream<'static, Result<Sse, SseError>>, StreamableHttpError<reqwest::Error>>
-    {
-        let headers = self.headers("GET", &uri, custom_headers);
-        self.inner
-            .get_stream(uri, session_id, last_event_id, auth_header, headers)
-            .await
     }
 }
 
 /// What one MCP session through the proxy did: initialize, tools/list, tools/call `whoami`.
 #[derive(Debug)]
 pub struct Session {
-    /// The names tools/list returned.
+    /// The names tools/list returned, sorted.
     pub tools: Vec<String>,
     /// `whoami`'s answer: the headers the upstream received (null when absent).
     pub whoami: Value,
@@ -631,48 +503,34 @@ pub fn mcp_session(
     credential: Credential,
     extra: &[(&str, &str)],
 ) -> Result<Session, String> {
-    let client = CredentialClient {
-        inner: reqwest::Client::new(),
-        credential,
-        extra: extra
-            .iter()
-            .map(|(n, v)| {
-                (
-                    HeaderName::from_bytes(n.as_bytes()).expect("header name"),
-                    HeaderValue::from_str(v).expect("header value"),
-                )
-            })
-            .collect(),
-    };
-    let url = url.to_string();
-    runtime.block_on(async move {
-        // The transport spawns its worker: made inside the runtime.
-        let transport = StreamableHttpClientTransport::with_client(
-            client,
-            StreamableHttpClientTransportConfig::with_uri(url),
-        );
-        let service = ().serve(transport).await.map_err(|e| format!("initialize: {e:?}"))?;
+    let options = extra
+        .iter()
+        .fold(credential.client_options(), |options, (name, value)| {
+            options.header(name, *value)
+        });
+    // The transport spawns its worker: connected inside the runtime. A session that stalls (a
+    // response lost between proxy and upstream) fails the test with the proxy's logs instead of
+    // hanging it; the limit is far above what a session takes.
+    let session = async move {
+        let client = mcp::connect(url, options)
+            .await
+            .map_err(|e| format!("initialize: {e:?}"))?;
         let outcome = async {
-            let tools = service
-                .list_tools(None)
+            let tools = mcp::tool_names(&client)
                 .await
                 .map_err(|e| format!("tools/list: {e:?}"))?;
-            let result = service
-                .call_tool(CallToolRequestParams::new("whoami"))
+            let whoami = mcp::whoami(&client)
                 .await
                 .map_err(|e| format!("tools/call: {e:?}"))?;
-            let result = serde_json::to_value(&result).map_err(|e| e.to_string())?;
-            let text = result["content"][0]["text"]
-                .as_str()
-                .ok_or_else(|| format!("whoami answered {result}"))?;
-            let whoami: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-            Ok(Session {
-                tools: tools.tools.iter().map(|t| t.name.to_string()).collect(),
-                whoami,
-            })
+            Ok(Session { tools, whoami })
         }
         .await;
-        let _ = service.cancel().await;
+        let _ = client.cancel().await;
         outcome
+    };
+    runtime.block_on(async move {
+        tokio::time::timeout(SESSION_TIMEOUT, session)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {SESSION_TIMEOUT:?}")))
     })
 }
