@@ -95,6 +95,19 @@ impl Serve {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The log once it contains `needle` (or after 10 s): lines reach stderr through the
+    /// service's writer thread, a moment after the answer they describe.
+    fn log_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn get(&self, path: &str) -> Reply {
         http(&self.addr, "GET", path, &[])
     }
@@ -404,7 +417,7 @@ fn decisions_in_every_proxy_dialect_against_the_real_identity_provider() {
     assert_eq!(metadata.json()["authorization_servers"][0], idp.issuer);
 
     // One log line per decision, without any credential in it.
-    let log = serve.log();
+    let log = serve.log_with("\"msg\":\"decision\"");
     assert!(log.contains("\"msg\":\"decision\""), "{log}");
     for secret in [full.as_str(), read_only.as_str(), API_KEY] {
         assert!(!log.contains(secret), "a credential in the log:\n{log}");
@@ -694,11 +707,8 @@ fn with_redis_down_the_limits_fall_back_to_local_buckets() {
         429
     );
     assert!(serve.metric("jwtgate_serve_redis_errors_total") >= 1.0);
-    assert!(
-        serve.log().contains("redis rate-limit store failed"),
-        "{}",
-        serve.log()
-    );
+    let log = serve.log_with("redis rate-limit store failed");
+    assert!(log.contains("redis rate-limit store failed"), "{log}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 pub mod mcp;
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-const SESSION_TIMEOUT: Duration = Duration::from_secs(60);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
 // ---------------------------------------------------------------------------------------------
 // Tools on PATH
@@ -509,28 +509,46 @@ pub fn mcp_session(
             options.header(name, *value)
         });
     // The transport spawns its worker: connected inside the runtime. A session that stalls (a
-    // response lost between proxy and upstream) fails the test with the proxy's logs instead of
-    // hanging it; the limit is far above what a session takes.
-    let session = async move {
-        let client = mcp::connect(url, options)
-            .await
-            .map_err(|e| format!("initialize: {e:?}"))?;
-        let outcome = async {
-            let tools = mcp::tool_names(&client)
+    // response lost between proxy and upstream: seen about once in ten runs through Caddy 2.6,
+    // which logs "aborting with incomplete response" for the upstream's event stream, with or
+    // without jwtgate in front) fails after SESSION_TIMEOUT; such a stall, and only a stall, is
+    // tried once more with a new session, loudly. Refusals and wrong answers are never retried.
+    let attempt = |options: mcp::ClientOptions| {
+        let session = async move {
+            let client = mcp::connect(url, options)
                 .await
-                .map_err(|e| format!("tools/list: {e:?}"))?;
-            let whoami = mcp::whoami(&client)
+                .map_err(|e| format!("initialize: {e:?}"))?;
+            let outcome = async {
+                let tools = mcp::tool_names(&client)
+                    .await
+                    .map_err(|e| format!("tools/list: {e:?}"))?;
+                let whoami = mcp::whoami(&client)
+                    .await
+                    .map_err(|e| format!("tools/call: {e:?}"))?;
+                Ok(Session { tools, whoami })
+            }
+            .await;
+            let _ = client.cancel().await;
+            outcome
+        };
+        runtime.block_on(async move {
+            tokio::time::timeout(SESSION_TIMEOUT, session)
                 .await
-                .map_err(|e| format!("tools/call: {e:?}"))?;
-            Ok(Session { tools, whoami })
-        }
-        .await;
-        let _ = client.cancel().await;
-        outcome
+                .map_err(|_| Stalled)
+        })
     };
-    runtime.block_on(async move {
-        tokio::time::timeout(SESSION_TIMEOUT, session)
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {SESSION_TIMEOUT:?}")))
-    })
+    match attempt(options.clone()) {
+        Ok(result) => result,
+        Err(Stalled) => {
+            eprintln!(
+                "WARNING: the MCP session through {url} stalled for {SESSION_TIMEOUT:?} (a response lost between proxy and upstream); trying once more"
+            );
+            attempt(options).unwrap_or_else(|Stalled| {
+                Err(format!("no answer within {SESSION_TIMEOUT:?}, twice"))
+            })
+        }
+    }
 }
+
+/// A session that got no answer in time.
+struct Stalled;
