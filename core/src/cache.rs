@@ -320,12 +320,16 @@ mod tests {
         for t in &live {
             cache.insert(t, &v, binding(), (0.0, f64::MAX), second);
         }
-        let mut misses = 0;
+        // Per live token, whether it ever missed after the first round. The hash is seeded at
+        // random per cache, so now and then one set draws five or more of the 32 live tokens
+        // (about 1 % of runs) and those few thrash whatever the policy: the property is that
+        // recently used tokens in general survive the stream, not that every set is lucky.
+        let mut missed = vec![false; live.len()];
         for round in 0..100 {
             second += 1.0;
-            for t in &live {
+            for (i, t) in live.iter().enumerate() {
                 if cache.get(t, second, &keys).is_err() {
-                    misses += 1;
+                    missed[i] = true;
                     cache.insert(t, &v, binding(), (0.0, f64::MAX), second);
                 }
             }
@@ -339,9 +343,10 @@ mod tests {
                 );
             }
         }
-        // 3,200 lookups of live tokens: at least 95% hit.
-        println!("{misses} misses of 3,200 live lookups");
-        assert!(misses < 160, "{misses} misses");
+        // Without recency (random or FIFO replacement) nearly every live token misses here.
+        let missing = missed.iter().filter(|m| **m).count();
+        println!("{missing} of 32 live tokens missed at least once");
+        assert!(missing <= 8, "{missing} of 32 live tokens missed");
     }
 
     #[test]
