@@ -1,5 +1,5 @@
 //! Allocation counts on the verification paths, with a counting global allocator: a cache hit
-//! allocates nothing (DESIGN.md: the hot path of an MCP session, which re-sends its token with
+//! allocates nothing (ARCHITECTURE.md §6: the hot path of an MCP session, which re-sends its token with
 //! every request), and a full verification allocates a small, fixed number of times.
 //!
 //! The counter is per thread, so the test harness's other threads do not disturb it.
