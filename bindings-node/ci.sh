@@ -9,8 +9,9 @@
 #      jwtgate with native/ and optionalDependencies), `npm publish --dry-run` clean, then
 #      installed from the tarballs in fresh folders outside the clone with no compiler on PATH
 #      and used through ESM, CommonJS and tsc, with MCP SDK v1 and with v2
-#      (tests/packaging/npm-install.sh prebuilt; its `source` mode, the addon compiled from the
-#      tarball alone, takes minutes of aws-lc and runs in scripts/release); and a contributor's
+#      (tests/packaging/npm-install.sh all: the prebuilt path, and the source path, where the
+#      addon is compiled from the tarball alone with --omit=optional — minutes of aws-lc, in a
+#      target folder of its own outside the clone); and a contributor's
 #      `npm install <repo>/bindings-node` (the linked folder) through ESM and CommonJS;
 #   4. `tsc --noEmit` on types-test/ (examples that use every export, with SDK v1 and with v2);
 #   5. clippy on the binding with warnings denied (the lints that fence the `unsafe` of
@@ -53,10 +54,10 @@ for generated in binding.js binding.d.ts; do
 done
 cp "$scratch"/build/*.node "$here/"
 
-step "the npm packages as published: pack, npm publish --dry-run, install the tarballs in fresh folders (no compiler on PATH)"
+step "the npm packages as published: pack, npm publish --dry-run, install the tarballs in fresh folders (prebuilt: no compiler on PATH; source: built from the tarball alone)"
 node "$here/scripts/pack.js" --out "$scratch/npm" --addon-dir "$scratch/build"
 bash "$repo/tests/packaging/npm-publish-check.sh" "$scratch"/npm/*.tgz
-bash "$repo/tests/packaging/npm-install.sh" "$scratch/npm" prebuilt
+bash "$repo/tests/packaging/npm-install.sh" "$scratch/npm" all
 
 step "a contributor's install from the clone: npm install <repo>/bindings-node (linked), SDK v1"
 # The package's install script keeps the addon built above (it builds one from the workspace when
