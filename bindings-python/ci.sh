@@ -16,9 +16,10 @@
 # oidc-provider IdP, real FastMCP / MCP SDK servers and clients, all on 127.0.0.1, and the MCP
 # conformance suite (tests/mcp-conformance/check.mjs) against every server recipe. The main run
 # loads tests/packaging/installed_check.py: the suite must test the installed wheel, never the
-# source tree. Last, the sdist is installed into a fresh virtualenv outside the clone (pip
-# compiles it there, aws-lc included) and the core binding's tests run against it
-# (tests/packaging/python-install.sh; scripts/release runs the whole suite against it).
+# source tree. Last, the wheel and then the sdist are each installed into a fresh virtualenv
+# outside the clone (for the sdist pip compiles it there, aws-lc included) and the core
+# binding's tests run against each (tests/packaging/python-install.sh; scripts/release runs the
+# whole suite against them).
 # Exits non-zero on any failure.
 #
 # Usage: bash bindings-python/ci.sh        (from anywhere; PYTHON=python3.x to pick the interpreter,
@@ -111,11 +112,15 @@ cd "$here"
 step "pytest: FastMCP $("$main/bin/python" -c 'import fastmcp; print(fastmcp.__version__)'), MCP SDK $("$main/bin/python" -c 'from importlib.metadata import version; print(version("mcp"))'), and the core binding"
 PYTHONPATH="$repo/tests/packaging" "$main/bin/python" -m pytest -p installed_check -p no:cacheprovider -q
 
-# The sdist as `pip install jwtgate` uses it where no wheel fits: compiled inside a fresh
-# virtualenv outside the clone, in the background while the other framework lines run.
-sdist_tests=(tests/test_verifier.py tests/test_conformance.py tests/test_hostile_input.py tests/test_resource.py
-             tests/test_dpop.py tests/test_ffi_safety.py)
-PYTHON="$main/bin/python" bash "$repo/tests/packaging/python-install.sh" "$sdist" "${sdist_tests[@]}" > "$logs/sdist.log" 2>&1 & sdist_pid=$!
+# Each artifact as `pip install jwtgate` uses it, in a fresh virtualenv outside the clone: the
+# wheel, then the sdist (compiled there, as where no wheel fits), in the background while the
+# other framework lines run.
+artifact_tests=(tests/test_verifier.py tests/test_conformance.py tests/test_hostile_input.py tests/test_resource.py
+                tests/test_dpop.py tests/test_ffi_safety.py)
+{
+  PYTHON="$main/bin/python" bash "$repo/tests/packaging/python-install.sh" "$wheel" "${artifact_tests[@]}" &&
+  PYTHON="$main/bin/python" bash "$repo/tests/packaging/python-install.sh" "$sdist" "${artifact_tests[@]}"
+} > "$logs/artifacts.log" 2>&1 & artifacts_pid=$!
 
 step "mypy --strict of the package against each framework line (FastMCP 2 declares other types than 3 and 4)"
 if ! wait "$mypy_pid"; then cat "$logs"/mypy.venv*.log >&2; echo "mypy found errors" >&2; exit 1; fi
@@ -134,8 +139,8 @@ JWTGATE_TEST_LINES="fastmcp mcp" "$fastmcp3/bin/python" -m pytest -p no:cachepro
 step "pytest: FastMCP $("$fastmcp2/bin/python" -c 'import fastmcp; print(fastmcp.__version__)')"
 JWTGATE_TEST_LINES="fastmcp" "$fastmcp2/bin/python" -m pytest -p no:cacheprovider -q "${adapter_tests[@]}"
 
-step "the sdist installed into a fresh virtualenv outside the clone (built there), the core binding's tests against it"
-if ! wait "$sdist_pid"; then cat "$logs/sdist.log" >&2; echo "the sdist failed to install or its tests failed" >&2; exit 1; fi
-grep '^install time\|^installed jwtgate\|passed\|^pytest against' "$logs/sdist.log"
+step "the wheel and the sdist (built there), each installed into a fresh virtualenv outside the clone, the core binding's tests against each"
+if ! wait "$artifacts_pid"; then cat "$logs/artifacts.log" >&2; echo "an artifact failed to install or its tests failed" >&2; exit 1; fi
+grep '^==> python\|^install time\|^installed jwtgate\|passed\|^pytest against' "$logs/artifacts.log"
 
 step "done"
