@@ -62,9 +62,13 @@ fn main() {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // benches/report passes the day of the run (std has no calendar); the line then says when.
+    let date = std::env::var("JWTGATE_REPORT_DATE")
+        .map(|d| format!(", {d}"))
+        .unwrap_or_default();
     let _ = writeln!(
         md,
-        "Measured on {cpu}, {cores} cores, crypto backend {}; medians of one criterion run.\n",
+        "Measured on {cpu}, {cores} cores{date}, crypto backend {}; medians of one criterion run.\n",
         jwtgate::CRYPTO_BACKEND
     );
 
@@ -210,10 +214,19 @@ fn main() {
     }
 
     print!("{md}");
-    let out = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // JWTGATE_REPORT_DIR: somewhere else than benches/ (a smoke run must not overwrite the
+    // committed report).
+    let out = std::env::var_os("JWTGATE_REPORT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf());
+    let _ = std::fs::create_dir_all(&out);
     std::fs::write(out.join("report.md"), &md).expect("write report.md");
     std::fs::write(out.join("report.svg"), svg(&chart)).expect("write report.svg");
-    eprintln!("wrote benches/report.md and benches/report.svg");
+    eprintln!(
+        "wrote {} and {}",
+        out.join("report.md").display(),
+        out.join("report.svg").display()
+    );
 }
 
 type Row<'a> = (&'a str, [(&'a str, Option<f64>); 5]);
