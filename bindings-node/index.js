@@ -433,7 +433,11 @@ class Verifier {
     return this.#verifySync(token, this.#objects);
   }
 
-  /** Verifies `token`; signature checks and key fetches run on the libuv thread pool. */
+  /**
+   * Verifies `token`: on the calling thread when the keys are in hand (an already-settled
+   * Promise); on the libuv thread pool only when the core must wait (a key fetch, an
+   * introspection call). Never throws: refusals are rejections.
+   */
   verify(token) {
     if (typeof token !== 'string') return Promise.reject(notAString(token));
     if (!token.isWellFormed()) return Promise.reject(malformed());

@@ -1,6 +1,7 @@
 // The raw N-API fast path (src/fastcall.rs) against the plain `#[napi]` path (`verifySyncPlain`,
 // `verifyPlain`), in one process, on the same RS256 token: cached (the core's cache answers)
-// and cold (cacheSize 0: a signature check every time). Each path has its own native verifier;
+// and cold (cacheSize 0: a signature check every time; `verify` answers both on the calling
+// thread, the keys being in hand). Each path has its own native verifier;
 // the two are sampled in alternation so that load on the machine hits both alike. Prints a
 // markdown table of median µs per call. The fast path is kept only while it shows a gain here
 // (README "Performance").
@@ -65,8 +66,8 @@ async function compare({ fast, plain }, awaited) {
 const rows = [
   ['`verifySync`, cached', await compare(sync(1024), false)],
   ['`verifySync`, cold (cacheSize 0)', await compare(sync(0), false)],
-  ['`verify` (Promise, awaited), cached: answered on the main thread', await compare(promise(1024), true)],
-  ['`verify` (Promise, awaited), cold: thread pool', await compare(promise(0), true)],
+  ['`verify` (Promise, awaited), cached', await compare(promise(1024), true)],
+  ['`verify` (Promise, awaited), cold (cacheSize 0)', await compare(promise(0), true)],
 ];
 // What an application calls: the public Verifier over the fast path.
 const publicVerifier = new Verifier({ ...options(1024), jwks: { keys: [key.jwk] } });

@@ -47,7 +47,7 @@ const contenders = [
     },
   },
   {
-    name: 'jwtgate `verify` (Promise), cold: thread pool',
+    name: 'jwtgate `verify` (Promise), cold',
     async: true,
     make: ({ key }, alg) => {
       const v = new Verifier({ ...policy, jwks: { keys: [key.jwk] }, algorithms: [alg], cacheSize: 0 });

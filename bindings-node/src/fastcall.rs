@@ -9,8 +9,8 @@
 //! garbage-collected.
 //!
 //! Everything after the arguments are read is shared with the plain `#[napi]` twins in
-//! `verifier.rs` (`verifySyncPlain`, `verifyPlain`): [`State::verify_sync`], [`State::cached`],
-//! [`State::settle`], [`State::task`]. `test/fastpath.test.mjs` runs the shared conformance
+//! `verifier.rs` (`verifySyncPlain`, `verifyPlain`): [`State::verify_sync`],
+//! [`State::nonblocking`], [`State::settle`], [`State::task`]. `test/fastpath.test.mjs` runs the shared conformance
 //! fixtures through both and demands identical results; `benchmarks/fastpath.mjs` measures
 //! both in one run (README "Performance").
 //!
@@ -325,8 +325,9 @@ unsafe extern "C" fn verify_sync(
     unsafe { run(env, info, body) }
 }
 
-/// `verify(token, objects)`: answered on the main thread when the core answers without crypto or
-/// waiting (`verify_cached`); otherwise a Promise settled from the pool.
+/// `verify(token, objects)`: answered on the calling thread whenever the core can answer without
+/// waiting (`verify_nonblocking`: keys in hand, the signature checked here); a Promise settled
+/// from the pool only when the core must wait (a key fetch, an introspection call).
 ///
 /// # Safety
 /// Called by N-API only, as the callback of a function made by [`entry_points`].
@@ -337,7 +338,7 @@ unsafe extern "C" fn verify(env: sys::napi_env, info: sys::napi_callback_info) -
         token: &str,
         args: &[sys::napi_value],
     ) -> napi::Result<sys::napi_value> {
-        if let Some(outcome) = state.cached(token) {
+        if let Some(outcome) = state.nonblocking(token) {
             let objects = Object::from_raw(env.raw(), args[0]);
             return Ok(state.settle(env, outcome, objects)?.raw());
         }

@@ -1,7 +1,7 @@
 //! Work that may block — a verification that waits for a key fetch or makes an introspection
-//! call (RFC 7662), or the cold signature check of `verify()` — runs on the libuv thread pool as
-//! napi `AsyncTask`s, so the event loop never waits on the network and `verify()` keeps
-//! signature math off the main thread.
+//! call (RFC 7662) — runs on the libuv thread pool as napi `AsyncTask`s, so the event loop never
+//! waits on the network. (`verify()` checks a signature whose key is in hand on the calling
+//! thread: the core's `verify_nonblocking` says when it must wait instead.)
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};

@@ -349,12 +349,14 @@ impl State {
         }
     }
 
-    /// What `verify()` answers on the main thread: whatever the core answers without a
-    /// signature check, a key fetch, an introspection call or waiting (`verify_cached`: cached and
-    /// static tokens, cached introspection answers, over-size credentials). Everything else goes
-    /// to the thread pool, where the core's blocking `verify` makes the introspection call.
-    pub(crate) fn cached(&self, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
-        self.verifier.verify_cached(token)
+    /// What `verify()` answers on the calling thread: everything the core answers without
+    /// waiting (`verify_nonblocking`): cached and static tokens, cached introspection answers,
+    /// and every JWT whose keys are in hand, signature check included. A signature check takes
+    /// microseconds, less than a hop to the libuv pool and back. `None` means the core must wait
+    /// (a key fetch or an introspection call, now started): then `verify()` goes to the pool,
+    /// where the core's blocking `verify` waits for it.
+    pub(crate) fn nonblocking(&self, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
+        self.verifier.verify_nonblocking(token)
     }
 
     /// The JS value of an outcome: the claims object, or the `JwtGateError` to throw.
@@ -774,7 +776,7 @@ impl NativeVerifier {
         token: String,
         #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
     ) -> napi::Result<Either<Unknown<'env>, AsyncTask<VerifyTask>>> {
-        match self.state.cached(&token) {
+        match self.state.nonblocking(&token) {
             Some(outcome) => Ok(Either::A(self.state.settle(env, outcome, objects)?)),
             None => Ok(Either::B(self.state.task(token, None))),
         }

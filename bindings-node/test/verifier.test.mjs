@@ -27,6 +27,23 @@ function rejection(fn) {
   assert.fail('expected a throw');
 }
 
+/**
+ * Whether `promise` settled within a few microtask turns: the answer was computed before
+ * `verify()` returned (an already-settled Promise); otherwise it came back from the libuv pool in
+ * a later event-loop turn.
+ */
+async function answeredAtOnce(promise) {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (let i = 0; i < 5; i++) await null;
+  const early = settled;
+  await promise.catch(() => undefined);
+  return early;
+}
+
 /** An HS256 token (RFC 7515 App. A.1 shape) signed with `secret`. */
 function hs256(secret, payload) {
   const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -343,27 +360,31 @@ describe('results', () => {
     assert.equal(e.code, 'signature_invalid');
   });
 
-  test('verify() answers cached tokens at once and sends signature checks to the thread pool', async () => {
-    // Settled within a few microtask turns = answered on the main thread; otherwise the answer
-    // came back from the pool in a later event-loop turn.
-    async function answeredAtOnce(promise) {
-      let settled = false;
-      promise.then(() => (settled = true));
-      for (let i = 0; i < 5; i++) await null;
-      const early = settled;
-      await promise;
-      return early;
-    }
+  test('verify() settles on the calling thread when the keys are in hand; its rejections are verifySync\'s errors', async () => {
     const token = rsa.mint(claims());
     const cached = new Verifier(base);
-    assert.equal(await answeredAtOnce(cached.verify(token)), false, 'a new token: signature check on the pool');
-    assert.equal(await answeredAtOnce(cached.verify(token)), true, 'the cached token: at once');
+    assert.equal(await answeredAtOnce(cached.verify(token)), true, 'a new token: its signature checked here');
+    assert.equal(await answeredAtOnce(cached.verify(token)), true, 'the cached token');
     const uncached = new Verifier({ ...base, cacheSize: 0, staticTokens: [{ token: 'k', clientId: 'bot' }] });
-    await uncached.verify(token);
-    assert.equal(await answeredAtOnce(uncached.verify(token)), false, 'no cache: every signature check on the pool');
-    // What the core answers without a signature check or a key fetch (`verify_cached`: cached
-    // tokens, static tokens) is answered on the main thread.
-    assert.equal(await answeredAtOnce(uncached.verify('k')), true, 'a static token: at once');
+    for (let round = 0; round < 2; round++) {
+      assert.equal(await answeredAtOnce(uncached.verify(token)), true, `no cache, round ${round}`);
+    }
+    assert.equal(await answeredAtOnce(uncached.verify('k')), true, 'a static token');
+    // A refusal is a rejected Promise (never a throw), with the error verifySync throws.
+    const refused = [token.slice(0, -4) + 'AAAA', rsa.mint(claims({ exp: now() - 600 })), 'nope', 'a.b.c', 'x'.repeat(20_000)];
+    for (const bad of refused) {
+      let promise;
+      assert.doesNotThrow(() => (promise = uncached.verify(bad)));
+      assert.ok(promise instanceof Promise);
+      assert.equal(await answeredAtOnce(promise.catch(() => undefined)), true, bad.slice(0, 12));
+      const e = await promise.catch((x) => x);
+      const sync = rejection(() => uncached.verifySync(bad));
+      assert.ok(e instanceof JwtGateError, String(e));
+      assert.deepEqual(
+        { code: e.code, message: e.message, claim: e.claim, detail: e.detail, status: e.status },
+        { code: sync.code, message: sync.message, claim: sync.claim, detail: sync.detail, status: sync.status },
+      );
+    }
   });
 
   test('a non-string token is a TypeError', async () => {
@@ -664,6 +685,47 @@ describe('remote keys', () => {
       const e = rejection(() => new Verifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'https://idp.example.test/jwks', maxStale }));
       assert.ok(e instanceof JwtGateError, String(e));
       assert.equal(e.code, 'config_invalid');
+    }
+  });
+
+  test('verify() goes to the pool only when the core must wait for keys: the first fetch, a rotated key', async () => {
+    // The JWKS is served from this event loop: no fetch can finish before verify() returns.
+    let served = { keys: [rsa.jwk] };
+    let fetches = 0;
+    const server = createServer((req, res) => {
+      fetches += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const v = new Verifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUri: `http://127.0.0.1:${server.address().port}/jwks`,
+        refreshCooldown: 0.1, // the least the core allows
+      });
+      // Keys not arrived yet: the Promise waits for the fetch (on the pool), then resolves.
+      const first = v.verify(rsa.mint(claims()));
+      assert.equal(await answeredAtOnce(first), false, 'before the keys arrive');
+      assert.equal((await first).sub, 'user-42');
+      assert.equal(fetches, 1);
+      // Keys in hand: answered here, no fetch.
+      assert.equal(await answeredAtOnce(v.verify(rsa.mint(claims({ jti: 'second' })))), true, 'keys in hand');
+      const expired = v.verify(rsa.mint(claims({ exp: now() - 600 })));
+      assert.equal(await answeredAtOnce(expired.catch(() => undefined)), true, 'a refusal with keys in hand');
+      assert.equal((await expired.catch((x) => x)).code, 'token_expired');
+      // The provider rotates to a new key: its first token needs a fetch (past the cooldown).
+      const rotated = keyFor('ES256', 'rotated-kid');
+      served = { keys: [rsa.jwk, rotated.jwk] };
+      await new Promise((r) => setTimeout(r, 250));
+      const afterRotation = v.verify(rotated.mint(claims()));
+      assert.equal(await answeredAtOnce(afterRotation), false, 'an unknown kid: a fetch');
+      const c = await afterRotation;
+      assert.equal(c.kid, 'rotated-kid');
+      assert.equal(fetches, 2);
+      assert.equal(await answeredAtOnce(v.verify(rotated.mint(claims({ jti: 'again' })))), true, 'the rotated key in hand');
+    } finally {
+      server.close();
     }
   });
 
