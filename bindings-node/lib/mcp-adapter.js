@@ -84,10 +84,22 @@ function checkKeys(object, known, where) {
   }
 }
 
+// Whether each matched audience is a URL, asked once per distinct value (a verifier matches a
+// handful of audiences; bounded all the same): every AuthInfo then costs one URL parse, not two.
+const AUDIENCE_IS_URL = new Map();
+const AUDIENCE_IS_URL_MAX = 64;
+
 // The SDK's AuthInfo.resource is a URL: the core's matched audience (`audienceMatched`), when it
-// is one.
+// is one. A new URL object for each AuthInfo (URL objects are mutable).
 function resourceOf(audienceMatched) {
-  return audienceMatched !== undefined && URL.canParse(audienceMatched) ? new URL(audienceMatched) : undefined;
+  if (audienceMatched === undefined) return undefined;
+  let isUrl = AUDIENCE_IS_URL.get(audienceMatched);
+  if (isUrl === undefined) {
+    isUrl = URL.canParse(audienceMatched);
+    if (AUDIENCE_IS_URL.size >= AUDIENCE_IS_URL_MAX) AUDIENCE_IS_URL.clear();
+    AUDIENCE_IS_URL.set(audienceMatched, isUrl);
+  }
+  return isUrl ? new URL(audienceMatched) : undefined;
 }
 
 /**
@@ -162,14 +174,15 @@ function createTokenVerifierWith(sdks, options, adapterOptions = {}) {
     verifier,
     requiredScopes,
     sdk: sdks.v2 ? 2 : 1,
-    async verifyAccessToken(token) {
-      let claims;
-      try {
-        claims = await verifier.verify(token);
-      } catch (error) {
-        throw toSdkError(error);
-      }
-      return authInfoOf(token, claims, requiredScopes);
+    // One reaction on verify()'s Promise (already settled when the keys are in hand), rather
+    // than an async function's own Promise and await.
+    verifyAccessToken(token) {
+      return verifier.verify(token).then(
+        (claims) => authInfoOf(token, claims, requiredScopes),
+        (error) => {
+          throw toSdkError(error);
+        },
+      );
     },
   };
 }
