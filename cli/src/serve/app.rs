@@ -175,11 +175,14 @@ async fn decide(
             }
         }
     };
-    if let Some(limiter) = &app.limiter
-        && let Outcome::Limited {
-            retry_after,
-            reason,
-        } = limiter.check(&identity, &address, failed).await
+    let outcome = match &app.limiter {
+        Some(limiter) => Some(limiter.check(&identity, &address, failed).await),
+        None => None,
+    };
+    if let Some(Outcome::Limited {
+        retry_after,
+        reason,
+    }) = outcome
     {
         facts.limited = Some(reason);
         match reason {

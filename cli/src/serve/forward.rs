@@ -116,7 +116,7 @@ pub fn original(
                 .and_then(first_item)
                 .unwrap_or(default_scheme);
             if let Some(candidate) = normalize_origin(&format!("{proto}://{host}"))
-                && origins.contains(&candidate)
+                .filter(|candidate| origins.contains(candidate))
             {
                 origin = candidate;
             }
