@@ -68,11 +68,14 @@ export declare class NativeVerifier {
    */
   verifyRequestSync(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, apiKey: string | undefined | null, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object
   /**
-   * `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
-   * (a DPoP proof costs a signature check on every request; a key fetch or an introspection
-   * call may wait).
+   * `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) without waiting on the
+   * calling thread. Answered here whenever the core can answer without waiting
+   * (`verify_request_nonblocking`: the keys in hand, the DPoP proof's and the token's
+   * signatures checked here, microseconds each); a Promise from the thread pool when the core
+   * must wait (a key fetch, an introspection call), and always at `epochSeconds`
+   * (`verifyRequestAt`), where the core's blocking `verify_request_at` runs.
    */
-  verifyRequest(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, apiKey?: string | undefined | null, epochSeconds?: number | undefined | null): Promise<object>
+  verifyRequest(method: string, url: string, authorization: string | undefined | null, dpop: Array<string>, apiKey: string | undefined | null, objects: Array<object | undefined>, epochSeconds?: number | undefined | null): object | Promise<object>
   /**
    * The resource this verifier protects (the core's `Verifier::protected_resource`: empty
    * lists mean the verifier's issuers and required scopes; its DPoP settings are advertised).

@@ -655,9 +655,13 @@ export declare class Verifier {
   verifyRequestSync(request: AuthRequest): Claims;
 
   /**
-   * {@link verifyRequestSync} on the libuv thread pool (a DPoP proof costs a signature check on
-   * every request; a key fetch or an introspection call may wait). Rejects with
-   * {@link JwtGateError}.
+   * {@link verifyRequestSync} without blocking the event loop on the network, as {@link verify}:
+   * when the keys are in hand, the credential — a DPoP proof's signature and the token's included
+   * — is checked on the calling thread and the returned Promise is already settled; only when the
+   * core must wait (a key fetch, an introspection call) does the verification wait on the libuv
+   * thread pool (at most `fetchTimeout`). Never throws: rejects with {@link JwtGateError} (the
+   * error {@link verifyRequestSync} would throw), or a `TypeError` for a request of the wrong
+   * shape.
    */
   verifyRequest(request: AuthRequest): Promise<Claims>;
 

@@ -488,15 +488,18 @@ class Verifier {
   }
 
   /**
-   * `verifyRequestSync` on the libuv thread pool (a DPoP proof costs a signature check on every
-   * request, a key fetch or an introspection call may wait).
+   * `verifyRequestSync` without waiting on the calling thread: answered here when the keys are
+   * in hand (an already-settled Promise); on the libuv thread pool only when the core must wait
+   * (a key fetch, an introspection call). Never throws: refusals are rejections.
    */
   verifyRequest(request) {
+    let result;
     try {
-      return this.#native.verifyRequest(...requestParts(request));
+      result = this.#native.verifyRequest(...requestParts(request), this.#objects);
     } catch (e) {
       return Promise.reject(e);
     }
+    return result instanceof Promise ? result : Promise.resolve(result);
   }
 
   /** `verifyRequestSync` as if the time were `epochSeconds` after the Unix epoch. */
@@ -511,7 +514,7 @@ class Verifier {
     try {
       const parts = requestParts(request);
       if (typeof epochSeconds !== 'number') throw notANumber(epochSeconds);
-      return this.#native.verifyRequest(...parts, epochSeconds);
+      return this.#native.verifyRequest(...parts, this.#objects, epochSeconds);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -426,6 +426,16 @@ impl State {
         })
     }
 
+    /// What `verifyRequest()` answers on the calling thread: the core's
+    /// `verify_request_nonblocking`, as [`nonblocking`](Self::nonblocking) for `verify()`.
+    /// `None` means the core must wait (a key fetch or an introspection call, now started).
+    pub(crate) fn verify_request_nonblocking(
+        &self,
+        request: &RequestParts,
+    ) -> Option<Result<Verified, jwtgate::Error>> {
+        request.with(|request| self.verifier.verify_request_nonblocking(request))
+    }
+
     /// The thread-pool verification of `token` (at `now`, or when it runs).
     pub(crate) fn task(&self, token: String, now: Option<SystemTime>) -> AsyncTask<VerifyTask> {
         AsyncTask::new(VerifyTask {
@@ -823,33 +833,43 @@ impl NativeVerifier {
         self.state.settle(env, outcome, objects)
     }
 
-    /// `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) on the thread pool
-    /// (a DPoP proof costs a signature check on every request; a key fetch or an introspection
-    /// call may wait).
-    #[napi(catch_unwind, ts_return_type = "Promise<object>")]
+    /// `verifyRequest`: [`verify_request_sync`](Self::verify_request_sync) without waiting on the
+    /// calling thread. Answered here whenever the core can answer without waiting
+    /// (`verify_request_nonblocking`: the keys in hand, the DPoP proof's and the token's
+    /// signatures checked here, microseconds each); a Promise from the thread pool when the core
+    /// must wait (a key fetch, an introspection call), and always at `epochSeconds`
+    /// (`verifyRequestAt`), where the core's blocking `verify_request_at` runs.
+    #[napi(catch_unwind, ts_return_type = "object | Promise<object>")]
     #[allow(clippy::too_many_arguments)]
-    pub fn verify_request(
+    pub fn verify_request<'env>(
         &self,
-        env: Env,
+        env: &'env Env,
         method: String,
         url: String,
         authorization: Option<String>,
         dpop: Vec<String>,
         api_key: Option<String>,
+        #[napi(ts_arg_type = "Array<object | undefined>")] objects: Object<'env>,
         epoch_seconds: Option<f64>,
-    ) -> napi::Result<AsyncTask<VerifyRequestTask>> {
-        let now = epoch_seconds.map(|s| instant(&env, s)).transpose()?;
-        Ok(AsyncTask::new(VerifyRequestTask {
+    ) -> napi::Result<Either<Unknown<'env>, AsyncTask<VerifyRequestTask>>> {
+        let now = epoch_seconds.map(|s| instant(env, s)).transpose()?;
+        let request = RequestParts {
+            method,
+            url,
+            authorization,
+            dpop,
+            api_key,
+        };
+        if now.is_none()
+            && let Some(outcome) = self.state.verify_request_nonblocking(&request)
+        {
+            return Ok(Either::A(self.state.settle(env, outcome, objects)?));
+        }
+        Ok(Either::B(AsyncTask::new(VerifyRequestTask {
             verifier: self.state.verifier.clone(),
-            request: RequestParts {
-                method,
-                url,
-                authorization,
-                dpop,
-                api_key,
-            },
+            request,
             now,
-        }))
+        })))
     }
 
     /// The resource this verifier protects (the core's `Verifier::protected_resource`: empty

@@ -3,12 +3,15 @@
 // (audienceMatch), static tokens bound to a resource, and waitReady against an identity provider
 // that starts late (the real IdP, on a port chosen in advance).
 import assert from 'node:assert/strict';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { describe, test } from 'node:test';
 
 import { JwtGateError, ProtectedResource, Verifier } from '../index.mjs';
 import { startIdp } from './helpers/idp.mjs';
+import { dpopKey } from './helpers/dpop.mjs';
 import { AUDIENCE, claims, ISSUER, keyFor } from './helpers/mint.mjs';
+import { answeredAtOnce } from './helpers/settled.mjs';
 
 const local = keyFor('ES256');
 const RESOURCE = 'https://mcp.example.com/mcp';
@@ -229,6 +232,70 @@ describe('verifyRequest and Verifier.protectedResource (the request path, DPoP s
     // The DPoP scheme without a proof: a DPoP error of the core's.
     const proofless = await verifier.verifyRequest(request(`DPoP ${token}`)).catch((e) => e);
     assert.ok(proofless instanceof JwtGateError && proofless.code.startsWith('dpop_'), String(proofless));
+  });
+
+  test('verifyRequest settles on the calling thread with the keys in hand (DPoP proofs included), with verifyRequestSync\'s errors', async () => {
+    const verifier = new Verifier({ ...options, dpop: 'allowed' });
+    const client = dpopKey();
+    const bound = local.mint(claims({ aud: RESOURCE, scope: 'tools:call', cnf: { jkt: client.thumbprint } }));
+    const dpopRequest = (token = bound, proof = client.proof({ method: 'POST', url: RESOURCE, token })) => request(`DPoP ${token}`, proof);
+    const bearer = local.mint(claims({ aud: RESOURCE, scope: 'tools:call' }));
+    const accepted = [request(`Bearer ${bearer}`), request(`Bearer ${bearer}`), dpopRequest(), dpopRequest()];
+    for (const [i, r] of accepted.entries()) {
+      const promise = verifier.verifyRequest(r);
+      assert.equal(await answeredAtOnce(promise), true, `request ${i}`);
+      assert.equal((await promise).sub, 'user-42');
+    }
+    const reused = client.proof({ method: 'POST', url: RESOURCE, token: bound });
+    await verifier.verifyRequest(dpopRequest(bound, reused));
+    const refused = [
+      [dpopRequest(bound, reused), 'dpop_proof_replayed'],
+      [dpopRequest(bound, client.proof({ method: 'GET', url: RESOURCE, token: bound })), 'dpop_proof_invalid'],
+      [request(`Bearer ${bound}`), 'dpop_proof_missing'],
+      [request(`Bearer ${local.mint(claims({ aud: RESOURCE, scope: 'other' }))}`), 'insufficient_scope'],
+      [request(undefined), 'credential_missing'],
+    ];
+    for (const [r, code] of refused) {
+      let promise;
+      assert.doesNotThrow(() => (promise = verifier.verifyRequest(r)));
+      assert.equal(await answeredAtOnce(promise), true, code);
+      const e = await promise.catch((x) => x);
+      assert.ok(e instanceof JwtGateError, String(e));
+      assert.equal(e.code, code);
+      if (code !== 'dpop_proof_replayed') {
+        // The same request on the calling thread: the same error (a replay is one only once).
+        let sync;
+        try {
+          verifier.verifyRequestSync(r);
+        } catch (x) {
+          sync = x;
+        }
+        assert.deepEqual([e.code, e.message, e.status, e.claim], [sync.code, sync.message, sync.status, sync.claim]);
+      }
+    }
+  });
+
+  test('verifyRequest waits on the thread pool for keys that have not arrived', async () => {
+    // The JWKS is served from this event loop: no fetch can finish before verifyRequest returns.
+    let fetches = 0;
+    const server = createHttpServer((req, res) => {
+      fetches += 1;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [local.jwk] }));
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const verifier = new Verifier({ ...options, jwks: undefined, jwksUri: `http://127.0.0.1:${server.address().port}/jwks` });
+      const token = local.mint(claims({ aud: RESOURCE, scope: 'tools:call' }));
+      const first = verifier.verifyRequest(request(`Bearer ${token}`));
+      assert.equal(await answeredAtOnce(first), false);
+      assert.equal((await first).sub, 'user-42');
+      assert.equal(fetches, 1);
+      const again = verifier.verifyRequest(request(`Bearer ${local.mint(claims({ aud: RESOURCE, scope: 'tools:call', jti: 'again' }))}`));
+      assert.equal(await answeredAtOnce(again), true);
+      assert.equal((await again).sub, 'user-42');
+    } finally {
+      server.close();
+    }
   });
 
   test('the request must have its shape', async () => {

@@ -10,6 +10,7 @@ import * as esm from '../index.mjs';
 import { CRYPTO_BACKEND, ERROR_CODES, JwtGateError, Verifier, errorCodes } from '../index.mjs';
 import { AUDIENCE, claims, ISSUER, keyFor, now } from './helpers/mint.mjs';
 import { startIdp } from './helpers/idp.mjs';
+import { answeredAtOnce } from './helpers/settled.mjs';
 
 const require = createRequire(import.meta.url);
 const rsa = keyFor('RS256');
@@ -25,23 +26,6 @@ function rejection(fn) {
     return e;
   }
   assert.fail('expected a throw');
-}
-
-/**
- * Whether `promise` settled within a few microtask turns: the answer was computed before
- * `verify()` returned (an already-settled Promise); otherwise it came back from the libuv pool in
- * a later event-loop turn.
- */
-async function answeredAtOnce(promise) {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 5; i++) await null;
-  const early = settled;
-  await promise.catch(() => undefined);
-  return early;
 }
 
 /** An HS256 token (RFC 7515 App. A.1 shape) signed with `secret`. */
