@@ -14,6 +14,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 
 import { JwtGateError, Verifier } from '../index.mjs';
 import { startIdp } from './helpers/idp.mjs';
+import { answeredAtOnce } from './helpers/settled.mjs';
 import { start } from './servers/ts-v2-server.mjs';
 
 /** The resource server's client at the IdP: allowed to introspect and revoke every token. */
@@ -39,22 +40,6 @@ async function rejected(promise) {
   );
   assert.ok(outcome.error instanceof JwtGateError, `expected a JwtGateError, got ${outcome.error ?? 'success'}`);
   return outcome.error;
-}
-
-/**
- * Whether `promise` settled within a few microtask turns: answered on the main thread (the
- * core's `verify_cached`), not from the libuv pool in a later event-loop turn.
- */
-async function answeredAtOnce(promise) {
-  let settled = false;
-  promise.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  for (let i = 0; i < 5; i++) await null;
-  const early = settled;
-  await promise.catch(() => undefined);
-  return early;
 }
 
 describe('introspection against the real IdP', () => {
