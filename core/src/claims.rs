@@ -4,12 +4,15 @@
 //! registered claim is an error (`claim_invalid`), never treated as absent.
 
 use std::borrow::Cow;
+#[cfg(any(test, fuzzing))]
 use std::fmt;
 
+#[cfg(any(test, fuzzing))]
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::audience::AudienceMatch;
 use crate::error::{Error, ErrorCode, ErrorDetail, quote};
+#[cfg(any(test, fuzzing))]
 use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document, parse_str_document};
 
 /// Largest NumericDate accepted: 9999-12-31T23:59:59Z.
@@ -37,15 +40,36 @@ pub(crate) struct Claims<'a> {
 
 impl<'a> Claims<'a> {
     /// Parses a claims set; `required` names claims whose presence is recorded (at most 64).
+    /// One pass of the strict scanner in `scan.rs` (ARCHITECTURE.md, "Claims parsing").
     pub(crate) fn parse(payload: &'a [u8], required: &[Box<str>]) -> Result<Claims<'a>, Error> {
+        crate::scan::claims(payload, None, required)
+    }
+
+    /// [`parse`](Claims::parse) of a payload already checked to be UTF-8 (the verifier keeps the
+    /// text as [`Verified::claims_json`](crate::Verified::claims_json) anyway): strings are not
+    /// checked again.
+    pub(crate) fn parse_str(payload: &'a str, required: &[Box<str>]) -> Result<Claims<'a>, Error> {
+        crate::scan::claims(payload.as_bytes(), Some(payload), required)
+    }
+
+    /// The serde_json visitor parser the scanner replaced, kept as the oracle the scanner is
+    /// tested and fuzzed against: the same verdicts, values and error codes.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn parse_serde(
+        payload: &'a [u8],
+        required: &[Box<str>],
+    ) -> Result<Claims<'a>, Error> {
         parse_document(payload, "token claims", |de, problem| {
             de.deserialize_map(ClaimsVisitor { problem, required })
         })
     }
 
-    /// [`parse`](Claims::parse) of a payload already checked to be UTF-8 (the verifier keeps the
-    /// text as [`Verified::claims_json`](crate::Verified::claims_json) anyway).
-    pub(crate) fn parse_str(payload: &'a str, required: &[Box<str>]) -> Result<Claims<'a>, Error> {
+    /// [`parse_serde`](Claims::parse_serde) of text known to be UTF-8.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn parse_serde_str(
+        payload: &'a str,
+        required: &[Box<str>],
+    ) -> Result<Claims<'a>, Error> {
         parse_str_document(payload, "token claims", |de, problem| {
             de.deserialize_map(ClaimsVisitor { problem, required })
         })
@@ -62,19 +86,21 @@ impl<'a> Claims<'a> {
     }
 }
 
+#[cfg(any(test, fuzzing))]
 struct ClaimsVisitor<'p, 'r> {
     problem: &'p mut Option<Error>,
     required: &'r [Box<str>],
 }
 
 /// A registered claim's raw value.
-enum Raw<'de> {
+pub(crate) enum Raw<'de> {
     Str(Cow<'de, str>),
     Num(f64),
     Strings(Vec<Cow<'de, str>>),
     Other(&'static str),
 }
 
+#[cfg(any(test, fuzzing))]
 impl<'de> de::Deserialize<'de> for Raw<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -134,13 +160,14 @@ impl<'de> de::Deserialize<'de> for Raw<'de> {
 /// The confirmation claim (RFC 7800 `cnf`): the members jwtgate can check, and whether it has
 /// others.
 #[derive(Default)]
-struct Confirmation<'de> {
-    jkt: Option<Cow<'de, str>>,
-    jkt_invalid: bool,
+pub(crate) struct Confirmation<'de> {
+    pub(crate) jkt: Option<Cow<'de, str>>,
+    pub(crate) jkt_invalid: bool,
     /// Another confirmation method, e.g. `x5t#S256` (RFC 8705 certificate binding).
-    other: Option<String>,
+    pub(crate) other: Option<String>,
 }
 
+#[cfg(any(test, fuzzing))]
 impl<'de> de::Deserialize<'de> for Confirmation<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -177,7 +204,7 @@ impl<'de> de::Deserialize<'de> for Confirmation<'de> {
 
 impl<'de> Confirmation<'de> {
     /// The token's `jkt`, or why the confirmation cannot be honoured.
-    fn check(self) -> Result<Option<Cow<'de, str>>, Error> {
+    pub(crate) fn check(self) -> Result<Option<Cow<'de, str>>, Error> {
         if self.jkt_invalid {
             return Err(invalid(
                 "cnf",
@@ -199,7 +226,7 @@ impl<'de> Confirmation<'de> {
     }
 }
 
-fn invalid(claim: &str, why: String) -> Error {
+pub(crate) fn invalid(claim: &str, why: String) -> Error {
     Error::for_claim(ErrorCode::ClaimInvalid, claim, why)
 }
 
@@ -264,6 +291,24 @@ fn strings<'a>(claim: &str, raw: Raw<'a>, allow_empty: bool) -> Result<Vec<Cow<'
     }
 }
 
+/// Stores registered claim `name`'s value, if it has the claim's type.
+pub(crate) fn assign<'a>(claims: &mut Claims<'a>, name: &str, raw: Raw<'a>) -> Result<(), Error> {
+    match name {
+        "iss" => string(name, raw).map(|v| claims.iss = Some(v)),
+        "sub" => string(name, raw).map(|v| claims.sub = Some(v)),
+        "jti" => string(name, raw).map(|v| claims.jti = Some(v)),
+        "client_id" => string(name, raw).map(|v| claims.client_id = Some(v)),
+        "azp" => string(name, raw).map(|v| claims.azp = Some(v)),
+        "scope" => string(name, raw).map(|v| claims.scope = Some(v)),
+        "aud" => strings(name, raw, false).map(|v| claims.aud = v),
+        "scp" => strings(name, raw, true).map(|v| claims.scp = v),
+        "exp" => numeric_date(name, raw).map(|v| claims.exp = Some(v)),
+        "nbf" => numeric_date(name, raw).map(|v| claims.nbf = Some(v)),
+        _ => numeric_date(name, raw).map(|v| claims.iat = Some(v)),
+    }
+}
+
+#[cfg(any(test, fuzzing))]
 impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
     type Value = Claims<'de>;
 
@@ -337,25 +382,62 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
                     return Err(e);
                 }
             };
-            let result = match name {
-                "iss" => string(name, raw).map(|v| claims.iss = Some(v)),
-                "sub" => string(name, raw).map(|v| claims.sub = Some(v)),
-                "jti" => string(name, raw).map(|v| claims.jti = Some(v)),
-                "client_id" => string(name, raw).map(|v| claims.client_id = Some(v)),
-                "azp" => string(name, raw).map(|v| claims.azp = Some(v)),
-                "scope" => string(name, raw).map(|v| claims.scope = Some(v)),
-                "aud" => strings(name, raw, false).map(|v| claims.aud = v),
-                "scp" => strings(name, raw, true).map(|v| claims.scp = v),
-                "exp" => numeric_date(name, raw).map(|v| claims.exp = Some(v)),
-                "nbf" => numeric_date(name, raw).map(|v| claims.nbf = Some(v)),
-                _ => numeric_date(name, raw).map(|v| claims.iat = Some(v)),
-            };
-            if let Err(error) = result {
+            if let Err(error) = assign(&mut claims, name, raw) {
                 *self.problem = Some(error);
                 return Err(de::Error::custom("invalid claim"));
             }
         }
         Ok(claims)
+    }
+}
+
+/// Compares the scanner with its oracle, the serde_json parser it replaced, on one payload:
+/// the same verdict, the same values when both accept, the same code and claim when both refuse.
+/// Checks both entry points (bytes, and text already known to be UTF-8).
+#[cfg(any(test, fuzzing))]
+pub(crate) fn scanner_agrees(payload: &[u8]) -> Result<(), String> {
+    let required: Vec<Box<str>> = vec!["tenant".into(), "sub".into(), "x".into()];
+    compare(
+        Claims::parse(payload, &required),
+        Claims::parse_serde(payload, &required),
+    )?;
+    if let Ok(text) = std::str::from_utf8(payload) {
+        compare(
+            Claims::parse_str(text, &required),
+            Claims::parse_serde_str(text, &required),
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(any(test, fuzzing))]
+fn compare(
+    scan: Result<Claims<'_>, Error>,
+    oracle: Result<Claims<'_>, Error>,
+) -> Result<(), String> {
+    match (scan, oracle) {
+        (Ok(a), Ok(b)) => {
+            let bits = |v: Option<f64>| v.map(f64::to_bits);
+            let same = a.iss == b.iss
+                && a.sub == b.sub
+                && a.aud == b.aud
+                && bits(a.exp) == bits(b.exp)
+                && bits(a.nbf) == bits(b.nbf)
+                && bits(a.iat) == bits(b.iat)
+                && a.jti == b.jti
+                && a.client_id == b.client_id
+                && a.azp == b.azp
+                && a.scope == b.scope
+                && a.scp == b.scp
+                && a.cnf_jkt == b.cnf_jkt
+                && a.required_present == b.required_present;
+            match same {
+                true => Ok(()),
+                false => Err(format!("values differ: scanner {a:?}, oracle {b:?}")),
+            }
+        }
+        (Err(a), Err(b)) if a.code() == b.code() && a.claim() == b.claim() => Ok(()),
+        (a, b) => Err(format!("verdicts differ: scanner {a:?}, oracle {b:?}")),
     }
 }
 
@@ -600,6 +682,7 @@ pub(crate) fn ago(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn parse(json: &str) -> Result<Claims<'_>, Error> {
         Claims::parse(json.as_bytes(), &[])
@@ -663,6 +746,260 @@ mod tests {
     fn escaped_strings_are_decoded() {
         let c = parse(r#"{"sub":"a\"b\u00e9"}"#).unwrap();
         assert_eq!(c.sub.as_deref(), Some("a\"bé"));
+    }
+
+    /// JSON-ish text built from fragments that exercise every rule: registered names with values
+    /// of every shape, escapes (valid, invalid, surrogates), numbers at the edges, nesting,
+    /// duplicates, stray commas and whitespace.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(",".to_owned()),
+            Just(":".to_owned()),
+            Just(" ".to_owned()),
+            Just("\n\t\r".to_owned()),
+            Just("\"".to_owned()),
+            prop::sample::select(vec![
+                "\"iss\"",
+                "\"sub\"",
+                "\"aud\"",
+                "\"exp\"",
+                "\"nbf\"",
+                "\"iat\"",
+                "\"jti\"",
+                "\"client_id\"",
+                "\"azp\"",
+                "\"scope\"",
+                "\"scp\"",
+                "\"cnf\"",
+                "\"jkt\"",
+                "\"tenant\"",
+                "\"x\"",
+                "\"s\\u0075b\"",
+                "\"x5t#S256\"",
+                "\"\"",
+            ])
+            .prop_map(str::to_owned),
+            prop::sample::select(vec![
+                "\"a\"",
+                "\"a b\"",
+                "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+                "\"\\u00e9\"",
+                "\"\\ud83d\\ude00\"",
+                "\"\\ud83d\"",
+                "\"\\ude00\"",
+                "\"\\ud83d\\u0041\"",
+                "\"\\ud83dx\"",
+                "\"\\x\"",
+                "\"\\u00G0\"",
+                "\"\\u0000\"",
+                "\"\u{1}\"",
+                "\"é\"",
+                "\"\u{7f}\"",
+                "\"a",
+            ])
+            .prop_map(str::to_owned),
+            prop::sample::select(vec![
+                "0",
+                "-0",
+                "1",
+                "01",
+                "-",
+                "1.",
+                "1.5",
+                ".5",
+                "1e3",
+                "1E+3",
+                "1e-3",
+                "1e",
+                "1e400",
+                "-1e400",
+                "1e-400",
+                "1700000000",
+                "1700000000.5",
+                "253402300799",
+                "253402300800",
+                "18446744073709551615",
+                "18446744073709551616",
+                "99999999999999999999",
+                "-1",
+                "-9223372036854775809",
+                "0.1e1",
+                "00",
+                "1.5e308",
+                "2e308",
+                "123456789012345678901234567890",
+            ])
+            .prop_map(str::to_owned),
+            prop::sample::select(vec!["true", "false", "null", "tru", "nul", "[]", "{}"])
+                .prop_map(str::to_owned),
+            "[a-z ]{0,6}",
+            "[ -~]{1,3}",
+        ]
+    }
+
+    /// A well-formed claims set with registered and other members (sometimes repeated).
+    fn document() -> impl Strategy<Value = String> {
+        let name = prop::sample::select(vec![
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "nbf",
+            "iat",
+            "jti",
+            "client_id",
+            "azp",
+            "scope",
+            "scp",
+            "cnf",
+            "tenant",
+            "x",
+            "y",
+            "roles",
+        ]);
+        let leaf = prop_oneof![
+            "[a-z\\\\\"é ]{0,8}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+            prop::sample::select(vec![
+                "0",
+                "1700000000",
+                "1700000000.25",
+                "-5",
+                "1e3",
+                "2.5E-3",
+                "253402300800",
+                "true",
+                "null",
+                "\"\\u00e9\\ud83d\\ude00\"",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        let value = leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec(("[a-z]{1,3}", inner), 0..4).prop_map(|v| {
+                    let members: Vec<String> =
+                        v.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+                Just("{\"jkt\":\"abc\"}".to_owned()),
+            ]
+        });
+        prop::collection::vec((name, value), 0..8).prop_map(|members| {
+            let members: Vec<String> = members
+                .into_iter()
+                .map(|(k, v)| format!("\"{k}\" : {v}"))
+                .collect();
+            format!(" {{{}}}\n", members.join(","))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn scanner_agrees_with_serde_on_fragments(parts in prop::collection::vec(fragment(), 0..24)) {
+            let text = parts.concat();
+            prop_assert_eq!(scanner_agrees(text.as_bytes()), Ok(()), "{}", text);
+            let wrapped = format!("{{{text}}}");
+            prop_assert_eq!(scanner_agrees(wrapped.as_bytes()), Ok(()), "{}", wrapped);
+        }
+
+        #[test]
+        fn scanner_agrees_with_serde_on_documents(doc in document()) {
+            prop_assert_eq!(scanner_agrees(doc.as_bytes()), Ok(()), "{}", doc);
+        }
+
+        #[test]
+        fn scanner_agrees_with_serde_on_mutants(
+            doc in document(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 1..4),
+        ) {
+            let mut bytes = doc.into_bytes();
+            for (at, op, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match op {
+                    0 => bytes.insert(i, byte),
+                    1 if i < bytes.len() => { bytes.remove(i); }
+                    _ if i < bytes.len() => bytes[i] = byte,
+                    _ => bytes.push(byte),
+                }
+            }
+            prop_assert_eq!(scanner_agrees(&bytes), Ok(()), "{:?}", String::from_utf8_lossy(&bytes));
+        }
+    }
+
+    #[test]
+    fn scanner_agrees_with_serde_on_edge_cases() {
+        let deep = |n: usize| format!("{{\"x\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        let mut cases: Vec<String> = vec![deep(30), deep(31), deep(32), deep(200)];
+        cases.extend(
+            [
+                "",
+                " ",
+                "{}",
+                "[]",
+                "1",
+                "{} ",
+                "{}x",
+                "{,}",
+                "{\"a\":1,}",
+                "{\"a\":[1,]}",
+                "{\"a\":01}",
+                "{\"exp\":01}",
+                "{\"iss\" \"x\"}",
+                "{\"x\" 1}",
+                "{\"cnf\":{\"jkt\":\"a\",\"jkt\":\"b\"}}",
+                "{\"cnf\":{\"jkt\":1}}",
+                "{\"cnf\":{\"x5t#S256\":\"a\"}}",
+                "{\"cnf\":[]}",
+                "{\"cnf\":{\"jkt\":\"\"}}",
+                "{\"cnf\":{\"j\\u006bt\":\"k\"}}",
+                "{\"cnf\":{}}",
+                "{\"aud\":[\"a\",{\"x\":1,\"x\":2}]}",
+                "{\"t\":{\"x\":1,\"x\":2}}",
+                "{\"ab\":1,\"a\\u0062\":2}",
+                "{\"exp\":1e400}",
+                "{\"x\":1e400}",
+                "{\"x\":-1e400}",
+                "{\"x\":1e-400}",
+                "{\"iat\":-0}",
+                "{\"iat\":0e5}",
+                "{\"sub\":\"\\ud800\"}",
+                "{\"y\":\"\\udc00\"}",
+                "{\"scp\":[]}",
+                "{\"aud\":[]}",
+                "{\"scope\":[\"a\"]}",
+            ]
+            .map(str::to_owned),
+        );
+        for case in &cases {
+            assert_eq!(scanner_agrees(case.as_bytes()), Ok(()), "{case}");
+        }
+        for bytes in [
+            &b"{\"sub\":\"\xff\"}"[..],
+            b"{\"y\":\"\xc3\"}",
+            b"{\"\xe9\":1}",
+            b"{\"cnf\":{\"jkt\":\"\xff\"}}",
+            b"\xef\xbb\xbf{}",
+        ] {
+            assert_eq!(scanner_agrees(bytes), Ok(()), "{bytes:?}");
+        }
+        let big = format!("{{\"x\":1{}}}", "0".repeat(400));
+        assert_eq!(scanner_agrees(big.as_bytes()), Ok(()));
+        let many: String = (0..100).map(|i| format!("\"k{i}\":{i},")).collect();
+        assert_eq!(
+            scanner_agrees(format!("{{{many}\"k5\":0}}").as_bytes()),
+            Ok(())
+        );
+        assert_eq!(
+            scanner_agrees(format!("{{{many}\"z\":{{{many}\"k7\":1}}}}").as_bytes()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -36,6 +36,13 @@ pub fn parse_and_check_claims(payload: &[u8], now: f64) -> bool {
     policy.check(&claims, now).is_ok() && scopes_ok
 }
 
+/// Whether the claims scanner and the header scanner agree with their oracles, the serde_json
+/// parsers they replaced, on `bytes` (verdict, values and error code); the first disagreement.
+pub fn scanners_agree(bytes: &[u8]) -> Result<(), String> {
+    crate::claims::scanner_agrees(bytes)?;
+    crate::header::scanner_agrees(bytes)
+}
+
 /// Checks a discovery document against an issuer.
 pub fn check_discovery_document(body: &[u8], issuer: &str) -> bool {
     crate::remote::discovery::metadata_from(body, issuer, "https://fuzz.example/doc", false).is_ok()

@@ -7,12 +7,15 @@
 //! `header_unsupported`, since a verifier that ignored them would accept what the signer did not mean.
 
 use std::borrow::Cow;
+#[cfg(any(test, fuzzing))]
 use std::fmt;
 
+#[cfg(any(test, fuzzing))]
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorCode, quote};
+#[cfg(any(test, fuzzing))]
 use crate::json::{SeenKeys, Skip, Str, duplicate_member, parse_document};
 
 /// The members of a JOSE header that verification uses.
@@ -24,8 +27,23 @@ pub(crate) struct Header<'a> {
 }
 
 impl<'a> Header<'a> {
-    /// Parses decoded header bytes.
+    /// Parses decoded header bytes, in one pass of the strict scanner in `scan.rs`.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Header<'a>, Error> {
+        let raw = crate::scan::header(bytes)?;
+        let alg = match raw.alg {
+            Some(alg) => Algorithm::from_header(&alg)?,
+            None => return Err(Error::malformed("token header has no alg")),
+        };
+        Ok(Header {
+            alg,
+            kid: raw.kid,
+            typ: raw.typ,
+        })
+    }
+
+    /// The serde_json visitor parser the scanner replaced: the oracle it is tested against.
+    #[cfg(any(test, fuzzing))]
+    pub(crate) fn parse_serde(bytes: &'a [u8]) -> Result<Header<'a>, Error> {
         let raw = parse_document(bytes, "token header", |de, problem| {
             de.deserialize_map(HeaderVisitor { problem })
         })?;
@@ -41,6 +59,7 @@ impl<'a> Header<'a> {
     }
 }
 
+#[cfg(any(test, fuzzing))]
 #[derive(Default)]
 struct RawHeader<'a> {
     alg: Option<Cow<'a, str>>,
@@ -48,10 +67,12 @@ struct RawHeader<'a> {
     typ: Option<Cow<'a, str>>,
 }
 
+#[cfg(any(test, fuzzing))]
 struct HeaderVisitor<'p> {
     problem: &'p mut Option<Error>,
 }
 
+#[cfg(any(test, fuzzing))]
 impl HeaderVisitor<'_> {
     fn fail<E: serde::de::Error>(&mut self, error: Error) -> E {
         *self.problem = Some(error);
@@ -63,6 +84,25 @@ fn unsupported(message: String) -> Error {
     Error::new(ErrorCode::HeaderUnsupported, message)
 }
 
+/// The error for a member that changes what is signed or how it must be processed, refused on
+/// sight; `None` for other members.
+pub(crate) fn refused_member(name: &str) -> Option<Error> {
+    let why = match name {
+        "crit" => "token header has crit: no header extensions are supported",
+        "b64" => "token header has b64 (RFC 7797 unencoded payload), which is not supported",
+        "enc" => "token header has enc: encrypted JWTs (JWE) are not accepted",
+        "zip" => "token header has zip: compressed payloads are not accepted",
+        _ => return None,
+    };
+    Some(unsupported(why.into()))
+}
+
+/// The error for `cty: JWT` (RFC 7519 §5.2): a nested JWT.
+pub(crate) fn nested_jwt() -> Error {
+    unsupported("token header has cty JWT: nested JWTs are not accepted".into())
+}
+
+#[cfg(any(test, fuzzing))]
 impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     type Value = RawHeader<'de>;
 
@@ -144,10 +184,22 @@ impl<'de> Visitor<'de> for HeaderVisitor<'_> {
     }
 }
 
+#[cfg(any(test, fuzzing))]
 impl<'de> DeserializeSeed<'de> for HeaderVisitor<'_> {
     type Value = RawHeader<'de>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
+    }
+}
+
+/// Compares the header scanner with its oracle, the serde_json parser it replaced: the same
+/// verdict, members and error code.
+#[cfg(any(test, fuzzing))]
+pub(crate) fn scanner_agrees(bytes: &[u8]) -> Result<(), String> {
+    match (Header::parse(bytes), Header::parse_serde(bytes)) {
+        (Ok(a), Ok(b)) if a.alg == b.alg && a.kid == b.kid && a.typ == b.typ => Ok(()),
+        (Err(a), Err(b)) if a.code() == b.code() => Ok(()),
+        (a, b) => Err(format!("scanner {a:?}, oracle {b:?}")),
     }
 }
 
@@ -185,6 +237,7 @@ pub(crate) fn typ_mismatch(found: Option<&str>, expected: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn parse(json: &str) -> Result<Header<'_>, Error> {
         Header::parse(json.as_bytes())
@@ -230,6 +283,87 @@ mod tests {
                 ErrorCode::TokenMalformed,
                 "{json}"
             );
+        }
+    }
+
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ",",
+                ":",
+                " ",
+                "\"",
+                "null",
+                "true",
+                "1",
+                "1e400",
+                "01",
+                "\"alg\"",
+                "\"kid\"",
+                "\"typ\"",
+                "\"cty\"",
+                "\"crit\"",
+                "\"b64\"",
+                "\"enc\"",
+                "\"zip\"",
+                "\"x5t\"",
+                "\"jwk\"",
+                "\"a\\u006cg\"",
+                "\"RS256\"",
+                "\"HS256\"",
+                "\"none\"",
+                "\"ES256\"",
+                "\"JWT\"",
+                "\"jwt\"",
+                "\"at+jwt\"",
+                "\"\\ud800\"",
+                "\"\\x\"",
+                "\"k\\u0031\"",
+                "\"\u{1}\"",
+                "{\"a\":1,\"a\":2}",
+            ])
+            .prop_map(str::to_owned),
+            "[ -~]{1,3}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn scanner_agrees_with_serde(parts in prop::collection::vec(fragment(), 0..16)) {
+            let text = parts.concat();
+            prop_assert_eq!(scanner_agrees(text.as_bytes()), Ok(()), "{}", text);
+            let wrapped = format!("{{{text}}}");
+            prop_assert_eq!(scanner_agrees(wrapped.as_bytes()), Ok(()), "{}", wrapped);
+        }
+
+        #[test]
+        fn scanner_agrees_with_serde_on_mutants(
+            members in prop::collection::vec((0usize..8, 0usize..8), 1..5),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), 0u8..3, any::<u8>()), 0..3),
+        ) {
+            let names = ["alg", "kid", "typ", "cty", "x5t", "crit", "jwk", "zip"];
+            let values = ["\"RS256\"", "\"HS256\"", "\"k1\"", "\"JWT\"", "\"at+jwt\"", "null", "[1,{\"x\":[]}]", "{}"];
+            let body: Vec<String> = members
+                .into_iter()
+                .map(|(n, v)| format!("\"{}\":{}", names[n], values[v]))
+                .collect();
+            let mut bytes = format!("{{{}}}", body.join(",")).into_bytes();
+            for (at, op, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match op {
+                    0 => bytes.insert(i, byte),
+                    1 if i < bytes.len() => { bytes.remove(i); }
+                    _ if i < bytes.len() => bytes[i] = byte,
+                    _ => bytes.push(byte),
+                }
+            }
+            prop_assert_eq!(scanner_agrees(&bytes), Ok(()), "{:?}", String::from_utf8_lossy(&bytes));
         }
     }
 

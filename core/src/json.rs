@@ -47,16 +47,18 @@ impl<'de> de::Deserialize<'de> for Str<'de> {
 
 /// Records member names of one object and reports the first duplicate.
 pub(crate) struct SeenKeys<'de> {
-    /// The first names, inline: a token's header and claims never allocate for this.
-    few: [Cow<'de, str>; SeenKeys::LINEAR_LIMIT],
+    /// The first names borrowed from the input, inline: a token's header and claims never
+    /// allocate for this, and a plain array of `&str` costs nothing to drop.
+    few: [&'de str; SeenKeys::LINEAR_LIMIT],
     len: usize,
+    /// Names with escapes (decoded, so owned), and every name after the first few.
     many: Option<HashSet<Cow<'de, str>>>,
 }
 
 impl Default for SeenKeys<'_> {
     fn default() -> Self {
         SeenKeys {
-            few: [const { Cow::Borrowed("") }; SeenKeys::LINEAR_LIMIT],
+            few: [""; SeenKeys::LINEAR_LIMIT],
             len: 0,
             many: None,
         }
@@ -66,24 +68,25 @@ impl Default for SeenKeys<'_> {
 impl<'de> SeenKeys<'de> {
     /// Linear search is cheapest for the handful of members a token has; a set takes over for
     /// hostile objects with thousands of members.
-    const LINEAR_LIMIT: usize = 24;
+    const LINEAR_LIMIT: usize = 16;
 
     /// Returns false if `key` was already seen.
     pub(crate) fn insert(&mut self, key: Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.many {
-            return set.insert(key);
-        }
-        if self.few[..self.len].contains(&key) {
+        let few = self.few.get(..self.len).unwrap_or_default();
+        if few.iter().any(|k| k.as_bytes() == key.as_bytes())
+            || self.many.as_ref().is_some_and(|set| set.contains(&key))
+        {
             return false;
         }
-        if self.len == Self::LINEAR_LIMIT {
-            let mut set: HashSet<Cow<'de, str>> = self.few.iter_mut().map(std::mem::take).collect();
-            set.insert(key);
-            self.many = Some(set);
-            return true;
+        match key {
+            Cow::Borrowed(k) if self.len < Self::LINEAR_LIMIT => {
+                self.few[self.len] = k;
+                self.len += 1;
+            }
+            key => {
+                self.many.get_or_insert_with(HashSet::new).insert(key);
+            }
         }
-        self.few[self.len] = key;
-        self.len += 1;
         true
     }
 }
@@ -171,8 +174,10 @@ impl<'de> Visitor<'de> for Skip<'_> {
     }
 }
 
-/// Runs a visitor-based parse of a whole JSON document and turns failures into our errors:
+/// Runs a visitor-based parse of a whole JSON document and turns failures into our errors
+/// (the header and claims scanners' oracles, the serde_json parsers they replaced):
 /// a problem the visitor recorded wins; otherwise a short, input-free description of the syntax error.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn parse_document<'de, T>(
     bytes: &'de [u8],
     what: &str,
@@ -185,8 +190,8 @@ pub(crate) fn parse_document<'de, T>(
 }
 
 /// [`parse_document`] of text already known to be UTF-8: serde_json then does not validate
-/// every string again (on a token's claims, that validation cost as much as the rest of the
-/// string parsing).
+/// every string again (used by the claims scanner's oracle, the serde_json parser it replaced).
+#[cfg(any(test, fuzzing))]
 pub(crate) fn parse_str_document<'de, T>(
     text: &'de str,
     what: &str,
@@ -198,6 +203,7 @@ pub(crate) fn parse_str_document<'de, T>(
     parse_with(serde_json::Deserializer::from_str(text), what, parse)
 }
 
+#[cfg(any(test, fuzzing))]
 fn parse_with<'de, R: serde_json::de::Read<'de>, T>(
     mut de: serde_json::Deserializer<R>,
     what: &str,

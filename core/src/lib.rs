@@ -93,6 +93,7 @@ mod policy;
 mod providers;
 mod remote;
 mod resource;
+mod scan;
 mod scopes;
 pub mod sign;
 mod static_tokens;
