@@ -621,7 +621,8 @@ export declare class Verifier {
    * fetched yet, an unknown `kid` outside the refresh cooldown, an opaque token under
    * {@link VerifierOptions.introspection} whose answer is not cached — does the verification
    * wait on the libuv thread pool (at most `fetchTimeout`). Never throws: a wrong argument and
-   * every rejection arrive as a rejected Promise.
+   * every rejection arrive as a rejected Promise. Signature checks thus share the event loop's
+   * core; to spread them over several cores, give each worker thread a Verifier of its own.
    * @returns the claims; rejects with {@link JwtGateError} (the error {@link verifySync} would
    *   throw for the same token), or a `TypeError` for a non-string.
    */
