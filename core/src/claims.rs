@@ -75,7 +75,9 @@ impl<'a> Claims<'a> {
         })
     }
 
-    /// The token's scopes: `scope` split on spaces, then `scp` entries.
+    /// The token's scopes: `scope` split on spaces, then `scp` entries (as
+    /// [`Verified::scopes`](crate::Verified::scopes) lists them).
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope
             .as_deref()

@@ -68,7 +68,9 @@ pub(crate) struct HeaderMembers<'a> {
 pub(crate) fn header(bytes: &[u8]) -> Result<HeaderMembers<'_>, Error> {
     let mut scanner = Scanner {
         b: bytes,
-        text: None,
+        // One check of the whole (short) header rather than one per string; when it fails, the
+        // strings are checked one by one and the error is the same.
+        text: std::str::from_utf8(bytes).ok(),
         i: 0,
         what: HEADER,
     };

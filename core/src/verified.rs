@@ -1,7 +1,7 @@
 //! The result of a successful verification.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 
@@ -55,6 +55,61 @@ struct Span {
 /// Spans of a [`PendingClaims`] at or above this point are in its `extra` text, not the claims.
 const EXTRA: usize = 1 << 48;
 
+impl Span {
+    /// Moves a span of a [`PendingClaims`]'s extra text to where that text ends up: after the
+    /// claims JSON (`json_len` bytes).
+    fn rebase(&mut self, json_len: usize) {
+        if self.start >= EXTRA {
+            self.start = self.start - EXTRA + json_len;
+            self.end = self.end - EXTRA + json_len;
+        }
+    }
+}
+
+/// A list of strings of a credential (`aud`, `scp`) as spans of its text: no allocation for
+/// one element, one for more.
+#[derive(Clone, Default)]
+struct Spans {
+    first: Option<Span>,
+    rest: Vec<Span>,
+}
+
+impl Spans {
+    const EMPTY: Spans = Spans {
+        first: None,
+        rest: Vec::new(),
+    };
+
+    fn push(&mut self, span: Span) {
+        match self.first {
+            None => self.first = Some(span),
+            Some(_) => self.rest.push(span),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Span> + '_ {
+        self.first.into_iter().chain(self.rest.iter().copied())
+    }
+
+    fn rebase(&mut self, json_len: usize) {
+        self.first
+            .iter_mut()
+            .chain(&mut self.rest)
+            .for_each(|s| s.rebase(json_len));
+    }
+}
+
+static NO_SPANS: Spans = Spans::EMPTY;
+
+/// Where a credential's scopes come from.
+#[derive(Clone)]
+enum Scopes {
+    /// The token's `scope` (space-separated) then its `scp` entries, as spans of the text.
+    Claims { scope: Option<Span>, scp: Spans },
+    /// A list given whole: a static token's, or what a claim dialect read.
+    Owned(Vec<String>),
+}
+
 #[derive(Clone)]
 struct Inner {
     kind: CredentialKind,
@@ -69,15 +124,18 @@ struct Inner {
     typ: Option<Span>,
     iss: Option<Span>,
     sub: Option<Span>,
-    /// `aud` and `scopes` stay owned lists: [`Verified::aud`] and [`Verified::scopes`] lend them
-    /// as `&[String]`.
-    aud: Vec<String>,
+    /// `aud` and the scopes are spans too. [`Verified::aud`] and [`Verified::scopes`] lend them
+    /// as `&[String]`, made on first use (`aud_owned`, `scopes_owned`): a verification that
+    /// never asks for the lists never allocates them, and a cached credential makes them once.
+    aud: Spans,
+    aud_owned: OnceLock<Vec<String>>,
     exp: Option<f64>,
     nbf: Option<f64>,
     iat: Option<f64>,
     jti: Option<Span>,
     client_id: Option<Span>,
-    scopes: Vec<String>,
+    scopes: Scopes,
+    scopes_owned: OnceLock<Vec<String>>,
     /// What the verifier's scope hierarchy grants beyond `scopes`.
     granted: Granted,
     /// The configured audience that one of `aud` matched (`None` when none is configured).
@@ -109,13 +167,15 @@ impl Inner {
             typ: None,
             iss: None,
             sub: None,
-            aud: Vec::new(),
+            aud: Spans::default(),
+            aud_owned: OnceLock::new(),
             exp: None,
             nbf: None,
             iat: None,
             jti: None,
             client_id: None,
-            scopes: Vec::new(),
+            scopes: Scopes::Owned(Vec::new()),
+            scopes_owned: OnceLock::new(),
             granted: Granted::default(),
             audience_matched: None,
             token_id,
@@ -142,6 +202,30 @@ impl Inner {
     fn get(&self, span: Option<Span>) -> Option<&str> {
         span.and_then(|s| self.text.get(s.start..s.end))
     }
+
+    fn aud(&self) -> impl Iterator<Item = &str> {
+        self.aud.iter().filter_map(|s| self.get(Some(s)))
+    }
+
+    /// The scopes: `scope` split on spaces, then `scp` entries (or the list given whole).
+    fn scopes(&self) -> impl Iterator<Item = &str> {
+        let (scope, scp, owned): (Option<Span>, &Spans, &[String]) = match &self.scopes {
+            Scopes::Claims { scope, scp } => (*scope, scp, &[]),
+            Scopes::Owned(list) => (None, &NO_SPANS, list),
+        };
+        self.get(scope)
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .chain(scp.iter().filter_map(|s| self.get(Some(s))))
+            .chain(owned.iter().map(String::as_str))
+    }
+
+    /// Replaces the scopes with a list given whole.
+    fn set_scopes(&mut self, scopes: Vec<String>) {
+        self.scopes = Scopes::Owned(scopes);
+        self.scopes_owned = OnceLock::new();
+    }
 }
 
 /// The registered claims of a JWT or an introspection answer, as spans into the document they
@@ -162,22 +246,22 @@ impl PendingClaims {
     ) -> PendingClaims {
         let mut inner = Inner::empty(kind, token_id(token));
         let base = document.as_ptr() as usize;
-        let mut span = |value: &Option<Cow<'_, str>>| -> Option<Span> {
-            let value = value.as_deref()?;
+        let mut span_of = |value: &str| -> Span {
             let at = (value.as_ptr() as usize).wrapping_sub(base);
             if at <= document.len() && value.len() <= document.len() - at {
-                return Some(Span {
+                return Span {
                     start: at,
                     end: at + value.len(),
-                });
+                };
             }
             // Not borrowed from the document (a value with escapes): kept in the extra text.
             let s = inner.push(value);
-            Some(Span {
+            Span {
                 start: s.start + EXTRA,
                 end: s.end + EXTRA,
-            })
+            }
         };
+        let mut span = |value: &Option<Cow<'_, str>>| value.as_deref().map(&mut span_of);
         let iss = span(&claims.iss);
         let sub = span(&claims.sub);
         let jti = span(&claims.jti);
@@ -187,16 +271,25 @@ impl PendingClaims {
             (None, Some(_)) => span(&claims.azp),
             (None, None) => sub,
         };
+        let scope = span(&claims.scope);
+        let mut aud = Spans::default();
+        let mut scp = Spans::default();
+        for a in &claims.aud {
+            aud.push(span_of(a));
+        }
+        for s in &claims.scp {
+            scp.push(span_of(s));
+        }
         inner.iss = iss;
         inner.sub = sub;
         inner.jti = jti;
         inner.confirmation_jkt = confirmation_jkt;
         inner.client_id = client_id;
-        inner.aud = claims.aud.iter().map(|a| a.to_string()).collect();
+        inner.aud = aud;
         inner.exp = claims.exp;
         inner.nbf = claims.nbf;
         inner.iat = claims.iat;
-        inner.scopes = claims.scopes().map(str::to_owned).collect();
+        inner.scopes = Scopes::Claims { scope, scp };
         PendingClaims { inner }
     }
 
@@ -218,10 +311,12 @@ impl PendingClaims {
         .into_iter()
         .flatten()
         {
-            if span.start >= EXTRA {
-                span.start = span.start - EXTRA + json_len;
-                span.end = span.end - EXTRA + json_len;
-            }
+            span.rebase(json_len);
+        }
+        inner.aud.rebase(json_len);
+        if let Scopes::Claims { scope, scp } = &mut inner.scopes {
+            scope.iter_mut().for_each(|s| s.rebase(json_len));
+            scp.rebase(json_len);
         }
         inner.audience_matched = inner.push_opt(audience_matched);
         inner
@@ -252,8 +347,11 @@ impl Verified {
         inner.sub = Some(inner.push(token.client_id()));
         inner.client_id = inner.sub;
         inner.audience_matched = inner.push_opt(token.audience());
-        inner.aud = token.audience().map(str::to_owned).into_iter().collect();
-        inner.scopes = token.scopes().to_vec();
+        inner.aud = Spans {
+            first: inner.audience_matched,
+            rest: Vec::new(),
+        };
+        inner.set_scopes(token.scopes().to_vec());
         Verified(Arc::new(inner))
     }
 
@@ -280,7 +378,7 @@ impl Verified {
     ) -> Verified {
         let inner = Arc::make_mut(&mut self.0);
         if let Some(scopes) = scopes {
-            inner.scopes = scopes;
+            inner.set_scopes(scopes);
         }
         if let Some(client_id) = client_id {
             inner.client_id = inner.push_opt(client_id.as_deref());
@@ -340,7 +438,9 @@ impl Verified {
     }
     /// `aud`, as a list (a single string becomes one element).
     pub fn aud(&self) -> &[String] {
-        &self.0.aud
+        self.0
+            .aud_owned
+            .get_or_init(|| self.0.aud().map(str::to_owned).collect())
     }
     /// `exp` in whole seconds since the epoch (fractions are truncated; the raw value is in
     /// [`claims_json`](Verified::claims_json)).
@@ -391,7 +491,13 @@ impl Verified {
     }
     /// Scopes from `scope` (space-separated) and `scp`.
     pub fn scopes(&self) -> &[String] {
-        &self.0.scopes
+        match &self.0.scopes {
+            Scopes::Owned(list) => list,
+            Scopes::Claims { .. } => self
+                .0
+                .scopes_owned
+                .get_or_init(|| self.0.scopes().map(str::to_owned).collect()),
+        }
     }
     /// Whether the credential grants `scope`: it carries it, or one of its scopes implies it in
     /// the verifier's scope hierarchy ([`VerifierBuilder::scope_implies`](crate::VerifierBuilder::scope_implies)).
@@ -404,10 +510,8 @@ impl Verified {
     /// listed; [`has_scope`](Verified::has_scope) answers for it.)
     pub fn granted_scopes(&self) -> impl Iterator<Item = &str> {
         self.0
-            .scopes
-            .iter()
-            .chain(&self.0.granted.implied)
-            .map(String::as_str)
+            .scopes()
+            .chain(self.0.granted.implied.iter().map(String::as_str))
     }
 
     /// Applies the verifier's scope hierarchy (on a credential no one else holds yet).
@@ -486,10 +590,10 @@ impl std::fmt::Debug for Verified {
             .field("kid", &self.kid())
             .field("iss", &self.iss())
             .field("sub", &self.sub())
-            .field("aud", &self.0.aud)
+            .field("aud", &self.aud())
             .field("exp", &self.0.exp)
             .field("client_id", &self.client_id())
-            .field("scopes", &self.0.scopes)
+            .field("scopes", &self.scopes())
             .finish_non_exhaustive()
     }
 }
