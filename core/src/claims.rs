@@ -293,20 +293,86 @@ fn strings<'a>(claim: &str, raw: Raw<'a>, allow_empty: bool) -> Result<Vec<Cow<'
     }
 }
 
-/// Stores registered claim `name`'s value, if it has the claim's type.
-pub(crate) fn assign<'a>(claims: &mut Claims<'a>, name: &str, raw: Raw<'a>) -> Result<(), Error> {
-    match name {
-        "iss" => string(name, raw).map(|v| claims.iss = Some(v)),
-        "sub" => string(name, raw).map(|v| claims.sub = Some(v)),
-        "jti" => string(name, raw).map(|v| claims.jti = Some(v)),
-        "client_id" => string(name, raw).map(|v| claims.client_id = Some(v)),
-        "azp" => string(name, raw).map(|v| claims.azp = Some(v)),
-        "scope" => string(name, raw).map(|v| claims.scope = Some(v)),
-        "aud" => strings(name, raw, false).map(|v| claims.aud = v),
-        "scp" => strings(name, raw, true).map(|v| claims.scp = v),
-        "exp" => numeric_date(name, raw).map(|v| claims.exp = Some(v)),
-        "nbf" => numeric_date(name, raw).map(|v| claims.nbf = Some(v)),
-        _ => numeric_date(name, raw).map(|v| claims.iat = Some(v)),
+/// A claim the parser reads (RFC 7519 §4.1, RFC 9068 §2.2, RFC 8693 `scp`, RFC 7800 `cnf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Registered {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Jti,
+    ClientId,
+    Azp,
+    Scope,
+    Scp,
+    Cnf,
+}
+
+impl Registered {
+    /// The claim called `name`, if the parser reads it.
+    pub(crate) fn from_name(name: &str) -> Option<Registered> {
+        Some(match name {
+            "iss" => Registered::Iss,
+            "sub" => Registered::Sub,
+            "aud" => Registered::Aud,
+            "exp" => Registered::Exp,
+            "nbf" => Registered::Nbf,
+            "iat" => Registered::Iat,
+            "jti" => Registered::Jti,
+            "client_id" => Registered::ClientId,
+            "azp" => Registered::Azp,
+            "scope" => Registered::Scope,
+            "scp" => Registered::Scp,
+            "cnf" => Registered::Cnf,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Registered::Iss => "iss",
+            Registered::Sub => "sub",
+            Registered::Aud => "aud",
+            Registered::Exp => "exp",
+            Registered::Nbf => "nbf",
+            Registered::Iat => "iat",
+            Registered::Jti => "jti",
+            Registered::ClientId => "client_id",
+            Registered::Azp => "azp",
+            Registered::Scope => "scope",
+            Registered::Scp => "scp",
+            Registered::Cnf => "cnf",
+        }
+    }
+
+    /// One bit per claim, for duplicate checks.
+    pub(crate) fn bit(self) -> u16 {
+        1 << self as u16
+    }
+}
+
+/// Stores a registered claim's value, if it has the claim's type (`cnf` is read on its own).
+pub(crate) fn assign<'a>(
+    claims: &mut Claims<'a>,
+    claim: Registered,
+    raw: Raw<'a>,
+) -> Result<(), Error> {
+    let name = claim.name();
+    match claim {
+        Registered::Iss => string(name, raw).map(|v| claims.iss = Some(v)),
+        Registered::Sub => string(name, raw).map(|v| claims.sub = Some(v)),
+        Registered::Jti => string(name, raw).map(|v| claims.jti = Some(v)),
+        Registered::ClientId => string(name, raw).map(|v| claims.client_id = Some(v)),
+        Registered::Azp => string(name, raw).map(|v| claims.azp = Some(v)),
+        Registered::Scope => string(name, raw).map(|v| claims.scope = Some(v)),
+        Registered::Aud => strings(name, raw, false).map(|v| claims.aud = v),
+        Registered::Scp => strings(name, raw, true).map(|v| claims.scp = v),
+        Registered::Exp => numeric_date(name, raw).map(|v| claims.exp = Some(v)),
+        Registered::Nbf => numeric_date(name, raw).map(|v| claims.nbf = Some(v)),
+        Registered::Iat => numeric_date(name, raw).map(|v| claims.iat = Some(v)),
+        Registered::Cnf => Ok(()),
     }
 }
 
@@ -384,7 +450,11 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, '_> {
                     return Err(e);
                 }
             };
-            if let Err(error) = assign(&mut claims, name, raw) {
+            let result = match Registered::from_name(name) {
+                Some(claim) => assign(&mut claims, claim, raw),
+                None => Ok(()),
+            };
+            if let Err(error) = result {
                 *self.problem = Some(error);
                 return Err(de::Error::custom("invalid claim"));
             }

@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::claims::{Claims, Confirmation, Raw, assign, invalid};
+use crate::claims::{Claims, Confirmation, Raw, Registered, assign, invalid};
 use crate::error::Error;
 use crate::json::{MAX_DEPTH, SeenKeys, duplicate_member};
 
@@ -557,10 +557,11 @@ impl<'a> Scanner<'a> {
                 let key = self.string()?;
                 // A registered claim is its own duplicate check (one bit each); the others go
                 // to the list.
-                let fresh = match registered(&key) {
-                    Some(bit) => {
-                        let fresh = seen_registered & bit == 0;
-                        seen_registered |= bit;
+                let claim = Registered::from_name(&key);
+                let fresh = match claim {
+                    Some(claim) => {
+                        let fresh = seen_registered & claim.bit() == 0;
+                        seen_registered |= claim.bit();
                         fresh
                     }
                     None => seen.insert(key.clone()),
@@ -571,7 +572,7 @@ impl<'a> Scanner<'a> {
                 if let Some(i) = required.iter().position(|r| **r == *key) {
                     claims.required_present |= 1 << i;
                 }
-                self.member(&key, &mut claims)?;
+                self.member(claim, &mut claims)?;
                 if self.end_of(b'}')? {
                     break;
                 }
@@ -595,13 +596,30 @@ impl<'a> Scanner<'a> {
             self.i += 1;
         } else {
             let mut seen = SeenKeys::default();
+            let mut seen_read = 0u8;
             loop {
                 self.ws();
                 if self.peek() != Some(b'"') {
                     return Err(self.syntax());
                 }
                 let key = self.string()?;
-                if !seen.insert(key.clone()) {
+                // The members read are their own duplicate check (one bit each).
+                let bit = match &*key {
+                    "alg" => 1,
+                    "kid" => 2,
+                    "typ" => 4,
+                    "cty" => 8,
+                    _ => 0,
+                };
+                let fresh = match bit {
+                    0 => seen.insert(key.clone()),
+                    bit => {
+                        let fresh = seen_read & bit == 0;
+                        seen_read |= bit;
+                        fresh
+                    }
+                };
+                if !fresh {
                     return Err(Fail::Error(duplicate_member(self.what, &key)));
                 }
                 let slot = match &*key {
@@ -658,20 +676,9 @@ impl<'a> Scanner<'a> {
     }
 
     /// One top-level member's value, after its name.
-    fn member(&mut self, name: &str, claims: &mut Claims<'a>) -> Result<(), Fail> {
-        match name {
-            "iss" | "sub" | "aud" | "exp" | "nbf" | "iat" | "jti" | "client_id" | "azp"
-            | "scope" | "scp" => {
-                // Any failure inside a registered claim's value makes the claim invalid.
-                let raw = self.raw().map_err(|_| {
-                    Fail::Error(invalid(
-                        name,
-                        format!("{name} is not a valid JSON value of its type"),
-                    ))
-                })?;
-                assign(claims, name, raw).map_err(Fail::Error)
-            }
-            "cnf" => {
+    fn member(&mut self, claim: Option<Registered>, claims: &mut Claims<'a>) -> Result<(), Fail> {
+        match claim {
+            Some(Registered::Cnf) => {
                 let confirmation = self.confirmation().map_err(|_| {
                     Fail::Error(invalid(
                         "cnf",
@@ -681,32 +688,24 @@ impl<'a> Scanner<'a> {
                 claims.cnf_jkt = confirmation.check().map_err(Fail::Error)?;
                 Ok(())
             }
-            _ => {
+            Some(claim) => {
+                // Any failure inside a registered claim's value makes the claim invalid.
+                let raw = self.raw().map_err(|_| {
+                    let name = claim.name();
+                    Fail::Error(invalid(
+                        name,
+                        format!("{name} is not a valid JSON value of its type"),
+                    ))
+                })?;
+                assign(claims, claim, raw).map_err(Fail::Error)
+            }
+            None => {
                 self.ws();
                 self.expect(b':')?;
                 self.skip(1)
             }
         }
     }
-}
-
-/// The bit of a claim the scanner reads, `None` for the others.
-fn registered(name: &str) -> Option<u16> {
-    Some(match name {
-        "iss" => 1,
-        "sub" => 1 << 1,
-        "aud" => 1 << 2,
-        "exp" => 1 << 3,
-        "nbf" => 1 << 4,
-        "iat" => 1 << 5,
-        "jti" => 1 << 6,
-        "client_id" => 1 << 7,
-        "azp" => 1 << 8,
-        "scope" => 1 << 9,
-        "scp" => 1 << 10,
-        "cnf" => 1 << 11,
-        _ => return None,
-    })
 }
 
 /// A number's span and form.
