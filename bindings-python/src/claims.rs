@@ -29,6 +29,20 @@ impl Claims {
         }
     }
 
+    /// The core's result.
+    pub(crate) fn verified(&self) -> &Verified {
+        &self.verified
+    }
+
+    /// A new `dict` with the claims (as `to_dict`), parsed without keeping it when this object
+    /// has not parsed them yet: a caller that wants one dict pays one parse and no copy.
+    pub(crate) fn fresh_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        match self.dict.get(py) {
+            Some(dict) => dict.bind(py).copy(),
+            None => Ok(self.parse(py)?.into_bound(py)),
+        }
+    }
+
     /// The parsed claims set (cached; never handed out, so it stays unmodified).
     fn dict<'py>(&self, py: Python<'py>) -> PyResult<&Bound<'py, PyDict>> {
         if let Some(dict) = self.dict.get(py) {

@@ -217,3 +217,18 @@ pub fn credential(value: &Bound<'_, PyAny>) -> PyResult<String> {
         )
     })
 }
+
+/// [`credential`] borrowed from the Python string (no copy: a `str`'s UTF-8 text lives as long
+/// as the object, and a `str` never changes).
+pub fn credential_ref<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, str>> {
+    let s = value
+        .cast::<PyString>()
+        .map_err(|_| PyTypeError::new_err("token must be a str"))?;
+    s.to_cow().map_err(|_| {
+        token_error(
+            value.py(),
+            ErrorCode::TokenMalformed,
+            "the credential is not valid Unicode: it contains a lone surrogate",
+        )
+    })
+}

@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | [`verifier`] | `Verifier`, `VerifierBuilder` | `jwtgate.Verifier` |
 //! | [`claims`] | `Verified` | `jwtgate.Claims` |
+//! | [`access`] | `Verified` | a framework's `AccessToken` (`jwtgate._access`) |
 //! | [`errors`] | `Error`, `ErrorCode`, `ErrorDetail` | `jwtgate.error_codes()`; the exceptions (`jwtgate/_errors.py`) |
 //! | [`convert`] | – | Python values → Rust values, every failure a typed exception |
 //! | [`remote`] | `KeysStatus` | `jwtgate.KeysStatus` |
@@ -20,12 +21,14 @@
 //!
 //! Threading: every call into the core that may verify, wait or take one of its locks runs with
 //! the Python thread state detached (`Python::detach`), so other Python threads keep running and
-//! verifications scale across cores. Panics become `pyo3_runtime.PanicException` (pyo3 catches
+//! verifications scale across cores. The exception is the core's lock-free cache answer
+//! (`Verifier::verify_cached`), cheaper than detaching and re-attaching: see `Verifier::cached`. Panics become `pyo3_runtime.PanicException` (pyo3 catches
 //! them at the boundary); none unwinds into the interpreter.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod claims;
 pub mod convert;
 pub mod errors;
@@ -48,6 +51,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<claims::Claims>()?;
+    m.add_class::<access::AccessTokens>()?;
     m.add_class::<remote::KeysStatus>()?;
     m.add_class::<stats::Stats>()?;
     m.add_class::<resource::ProtectedResource>()?;

@@ -28,7 +28,8 @@ use jwtgate::{
 
 use crate::claims::Claims;
 use crate::convert::{
-    bytes, credential, flag, given, plain_text, scopes, seconds, size, strings, text, unix_time,
+    bytes, credential, credential_ref, flag, given, plain_text, scopes, seconds, size, strings,
+    text, unix_time,
 };
 use crate::errors::{config_error, to_pyerr, token_error};
 use crate::remote::KeysStatus;
@@ -41,7 +42,8 @@ const DEFAULT_ENV_PREFIX: &str = "MCP_";
 
 /// Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static tokens.
 ///
-/// Build it once and share it between threads and tasks; verification releases the GIL.
+/// Build it once and share it between threads and tasks; verification releases the GIL for its
+/// cold work (signatures, key fetches) and keeps it for an answer from the cache.
 #[pyclass(frozen, module = "jwtgate", name = "Verifier")]
 pub struct Verifier {
     /// Always `Some`; an `Option` so that `Drop` can release it with the thread detached.
@@ -155,6 +157,28 @@ impl Verifier {
         Ok(Verifier { core: Some(core) })
     }
 
+    /// The core's answer when it takes no cryptography and no waiting (`verify_cached`: a
+    /// verified-token cache hit, a static token, a cached introspection answer), computed with
+    /// the thread attached: it costs a fraction of a microsecond, less than releasing and
+    /// re-taking the GIL, which two threads hitting the cache would otherwise contend on. Only
+    /// cold work (signatures, key fetches, introspection calls) runs with the thread detached.
+    ///
+    /// Deadlock-free: this path takes no lock that another thread can hold while it waits for
+    /// the GIL. The verified-token cache and the key set are read lock-free (arc-swap loads and
+    /// atomics), the counters are atomics, and `remote.loaded()` is one atomic load (the key
+    /// refresh thread's state mutex, held while it logs through Python, is not taken). The one
+    /// mutex it may take, the introspection answer cache's, is held by any thread only for a map
+    /// lookup or insert, never around logging or a call into Python. The core does not log on
+    /// this path.
+    fn cached(core: &jwtgate::Verifier, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
+        core.verify_cached(token)
+    }
+
+    /// [`cached`](Verifier::cached) on this verifier, for the adapters' `AccessToken` path.
+    pub(crate) fn cached_now(&self, token: &str) -> Option<Result<Verified, jwtgate::Error>> {
+        Verifier::cached(self.core(), token)
+    }
+
     /// Converts a core result.
     fn finish(&self, py: Python<'_>, result: Result<Verified, jwtgate::Error>) -> PyResult<Claims> {
         result.map(Claims::new).map_err(|e| to_pyerr(py, &e))
@@ -195,8 +219,11 @@ impl Verifier {
 
     /// Verifies a bearer credential (without the `Bearer ` prefix) now.
     fn verify(&self, py: Python<'_>, token: &Bound<'_, PyAny>) -> PyResult<Claims> {
-        let token = credential(token)?;
+        let token = credential_ref(token)?;
         let core = self.core();
+        if let Some(result) = Verifier::cached(core, &token) {
+            return self.finish(py, result);
+        }
         let result = py.detach(|| core.verify(&token));
         self.finish(py, result)
     }
@@ -221,8 +248,11 @@ impl Verifier {
         py: Python<'_>,
         token: &Bound<'_, PyAny>,
     ) -> PyResult<Option<Claims>> {
-        let token = credential(token)?;
+        let token = credential_ref(token)?;
         let core = self.core();
+        if let Some(result) = Verifier::cached(core, &token) {
+            return self.finish(py, result).map(Some);
+        }
         match py.detach(|| core.verify_nonblocking(&token)) {
             Some(result) => self.finish(py, result).map(Some),
             None => Ok(None),

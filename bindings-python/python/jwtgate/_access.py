@@ -15,7 +15,13 @@ still) of the ``AccessToken`` would cost ten times that. So:
   call still gets an ``AccessToken`` of its own, with its own ``claims`` dict and ``scopes``
   list (frameworks add to them: FastMCP's ``OAuthProxy`` writes ``upstream_claims`` into
   ``claims``), so nothing one request changes reaches another. Introspected credentials are
-  converted anew each time: the provider's answer for the same text may change.
+  converted anew each time: the provider's answer for the same text may change;
+* both are done in one native call (``jwtgate._native._AccessTokens``: the values straight from
+  the core's result, the claims parsed once), and ``cached(verifier, token)`` asks the core for
+  its cache answer (``Verifier.verify_cached``: the core re-checks the token's window and key on
+  every hit) and converts it in the same call, the GIL held throughout — what an adapter's
+  ``verify_token`` does first outside jwtgate's middleware. The Python assembly below remains
+  for models whose other fields have defaults that are not plainly immutable.
 """
 
 from __future__ import annotations
@@ -25,8 +31,12 @@ from typing import Any, Callable, Generic, Optional, TypeVar
 from pydantic import BaseModel
 
 import jwtgate
+from jwtgate._native import _AccessTokens
 
 M = TypeVar("M", bound=BaseModel)
+
+# Defaults the native assembly shares between instances (no one can change them in place).
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 # What BaseModel instances hold besides their fields (pydantic 2's BaseModel.__slots__).
 _SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
@@ -99,6 +109,11 @@ def _instance_makers(model: type[M], given: frozenset[str], mutable: tuple[str, 
     return make, again if mutable == ("claims", "scopes") else again_generic
 
 
+def _not_cached(verifier: jwtgate.Verifier, token: str) -> None:
+    """``AccessTokens.cached`` where the model needs its validation: no shortcut."""
+    return None
+
+
 # Most conversions kept (each holds a token and its claims: a few kB).
 _MAX_KEPT = 8192
 
@@ -132,11 +147,28 @@ class AccessTokens(Generic[M]):
         # plus the defaults is the instance's __dict__ as it is.
         self._in_order = self._order == _ours + tuple(self._defaults)
         self._recent: dict[int, tuple[str, dict[str, Any]]] = {}
+        self.convert: Callable[[str, jwtgate.Claims], M] = self._convert
+        self.of: Callable[[str, jwtgate.Claims], M] = self._of
+        self.cached: Callable[[jwtgate.Verifier, str], Optional[M]] = _not_cached
+        self._native: Optional[_AccessTokens] = None
+        immutable = all(type(v) in _IMMUTABLE for v in self._defaults.values())
+        if makers is not None and immutable:
+            # The same assembly in one native call (values straight from the core's result),
+            # about half the cost: bound here so that a call is one call.
+            slot = {name: getattr(BaseModel.__dict__[name], "__set__") for name in _SLOTS}
+            setters = (slot["__dict__"], slot["__pydantic_fields_set__"], slot["__pydantic_extra__"],
+                       slot["__pydantic_private__"])
+            self._native = _AccessTokens(model, list(self._order), self._defaults, setters, self.limit)
+            self.convert = self._native.convert
+            self.of = self._native.of
+            self.cached = self._native.cached
 
     def clear(self) -> None:
         self._recent.clear()
+        if self._native is not None:
+            self._native.clear()
 
-    def convert(self, token: str, claims: jwtgate.Claims) -> M:
+    def _convert(self, token: str, claims: jwtgate.Claims) -> M:
         """``claims`` (the core's result for ``token``, just now) as an access token, built
         anew."""
         values = values_of(token, claims)
@@ -147,7 +179,7 @@ class AccessTokens(Generic[M]):
             return self._make(values)
         return self._make({name: values[name] for name in self._order})
 
-    def of(self, token: str, claims: jwtgate.Claims) -> M:
+    def _of(self, token: str, claims: jwtgate.Claims) -> M:
         """``convert``, from the values kept for the same credential when there are some."""
         found = self._recent.get(claims.token_id)
         if found is not None and found[0] == token:

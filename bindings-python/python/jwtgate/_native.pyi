@@ -10,7 +10,7 @@ __all__ = [
     "Verifier", "Claims", "KeysStatus", "Stats", "SigningKey", "ErrorCodeInfo", "error_codes",
     "ProtectedResource", "Challenge", "_CoreError",
     "ERROR_CODES", "CRYPTO_BACKEND", "__version__", "now_unix", "_debug_panic",
-    "split_authorization", "auth_scheme",
+    "split_authorization", "auth_scheme", "_AccessTokens",
 ]
 
 __version__: str
@@ -190,6 +190,24 @@ class Claims(Mapping[str, Any]):
     def __eq__(self, other: object, /) -> bool: ...
 
 @final
+class _AccessTokens:
+    """A verified credential as a framework's pydantic ``AccessToken``, assembled in one call
+    (private: ``jwtgate._access`` uses it)."""
+
+    def __new__(
+        cls,
+        model: Any,
+        fields: list[str],
+        defaults: dict[str, Any],
+        setters: tuple[Any, Any, Any, Any],
+        limit: int,
+    ) -> _AccessTokens: ...
+    def convert(self, token: str, claims: Claims) -> Any: ...
+    def of(self, token: str, claims: Claims) -> Any: ...
+    def cached(self, verifier: Verifier, token: str) -> Any: ...
+    def clear(self) -> None: ...
+
+@final
 class KeysStatus:
     """The state of a verifier's keys at one moment."""
 
@@ -303,7 +321,9 @@ class Stats:
 @final
 class Verifier:
     """Verifies bearer credentials: JWTs against a key set and a claims policy, and/or static
-    tokens. Share one between threads and tasks; verification releases the GIL."""
+    tokens. Share one between threads and tasks; verification releases the GIL for its cold work
+    (signatures, key fetches), and keeps it for an answer from the cache (cheaper than releasing
+    it)."""
 
     def __new__(
         cls,

@@ -79,6 +79,7 @@ from starlette.routing import Route
 import jwtgate
 from jwtgate import _asgi
 from jwtgate._access import AccessTokens
+from jwtgate._asgi import _ATTEMPT
 
 _FastMCPMultiAuth: Any = getattr(_fastmcp_auth, "MultiAuth", None)  # FastMCP >= 3.1
 
@@ -260,6 +261,13 @@ class JWTVerifier(_FastMCPJWTVerifier):
         """Verifies a bearer token: FastMCP's ``AccessToken`` when valid, ``None`` otherwise.
         Under jwtgate's middleware the whole request is verified (``verify_request``: the
         ``DPoP`` scheme and its proof too); called on its own, a DPoP-bound token is refused."""
+        if _ATTEMPT.get() is None:
+            # Outside jwtgate's middleware, a credential the core answers from its cache (or a
+            # static token) is converted in the same native call; anything else, refusals
+            # included, takes the full path below.
+            access = self._tokens.cached(self.verifier, token)
+            if access is not None:
+                return access
         claims = _asgi.verify_now(self, self.verifier, token)
         if claims is _asgi.PENDING:
             claims = await _asgi.verify_for(self, self.verifier, token)

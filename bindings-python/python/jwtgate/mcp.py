@@ -54,6 +54,7 @@ from starlette.routing import Route
 import jwtgate
 from jwtgate import _asgi
 from jwtgate._access import AccessTokens
+from jwtgate._asgi import _ATTEMPT
 
 __all__ = ["TokenVerifier", "streamable_http_app"]
 
@@ -92,6 +93,13 @@ class TokenVerifier:
         :func:`streamable_http_app`'s middleware the whole request is verified
         (``verify_request``: the ``DPoP`` scheme and its proof too); called on its own, a
         DPoP-bound token is refused."""
+        if _ATTEMPT.get() is None:
+            # Outside jwtgate's middleware, a credential the core answers from its cache (or a
+            # static token) is converted in the same native call; anything else, refusals
+            # included, takes the full path below.
+            access = self._tokens.cached(self.verifier, token)
+            if access is not None:
+                return access
         claims = _asgi.verify_now(self, self.verifier, token)
         if claims is _asgi.PENDING:
             claims = await _asgi.verify_for(self, self.verifier, token)
