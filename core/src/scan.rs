@@ -193,6 +193,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string; the cursor is on its opening quote.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, Fail> {
         self.i += 1;
         let start = self.i;
@@ -211,6 +212,7 @@ impl<'a> Scanner<'a> {
     /// The rest of a string that has escapes: `start` is its first byte, the cursor is on a
     /// backslash.
     #[cold]
+    #[inline(never)]
     fn escaped(&mut self, start: usize) -> Result<String, Fail> {
         let mut out = String::new();
         let mut run = start;

@@ -232,7 +232,9 @@ impl Inner {
 /// were parsed from, waiting for that document (no longer borrowed) to become the text.
 pub(crate) struct PendingClaims {
     /// Its `text` holds the claim values that are not in the document (unescaped strings).
-    inner: Inner,
+    /// Already in the `Arc` the credential will be: the large `Inner` is moved once, not at
+    /// every step.
+    inner: Arc<Inner>,
 }
 
 impl PendingClaims {
@@ -290,13 +292,17 @@ impl PendingClaims {
         inner.nbf = claims.nbf;
         inner.iat = claims.iat;
         inner.scopes = Scopes::Claims { scope, scp };
-        PendingClaims { inner }
+        PendingClaims {
+            inner: Arc::new(inner),
+        }
     }
 
     /// The credential, with `document` (the bytes the claims were parsed from, as text) and the
     /// strings that come from elsewhere appended.
-    fn finish(self, document: String, audience_matched: Option<&str>) -> Inner {
-        let mut inner = self.inner;
+    fn finish(self, document: String, audience_matched: Option<&str>) -> Arc<Inner> {
+        let mut arc = self.inner;
+        // The only reference: `make_mut` does not copy.
+        let inner = Arc::make_mut(&mut arc);
         let extra = std::mem::replace(&mut inner.text, document);
         inner.json_len = inner.text.len();
         let json_len = inner.json_len;
@@ -319,7 +325,7 @@ impl PendingClaims {
             scp.rebase(json_len);
         }
         inner.audience_matched = inner.push_opt(audience_matched);
-        inner
+        arc
     }
 }
 
@@ -333,11 +339,12 @@ impl Verified {
         audience_matched: Option<&str>,
     ) -> Verified {
         let (alg, kid, typ) = header;
-        let mut inner = claims.finish(json, audience_matched);
+        let mut arc = claims.finish(json, audience_matched);
+        let inner = Arc::make_mut(&mut arc);
         inner.alg = Some(alg);
         inner.kid = inner.push_opt(kid);
         inner.typ = inner.push_opt(typ);
-        Verified(Arc::new(inner))
+        Verified(arc)
     }
 
     pub(crate) fn from_static(secret: &str, token: &StaticToken) -> Verified {
@@ -361,7 +368,7 @@ impl Verified {
         response: String,
         audience_matched: Option<&str>,
     ) -> Verified {
-        Verified(Arc::new(claims.finish(response, audience_matched)))
+        Verified(claims.finish(response, audience_matched))
     }
 
     /// Marks a JWT accepted as an OIDC id_token.
