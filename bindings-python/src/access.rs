@@ -14,7 +14,7 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 
 use jwtgate::CredentialKind;
 
@@ -54,8 +54,11 @@ pub struct AccessTokens {
     set_extra: Py<PyAny>,
     set_private: Py<PyAny>,
     fields: Vec<(Py<PyString>, Field)>,
-    /// The names of the fields jwtgate fills (each instance's fields set).
-    given: Vec<Py<PyString>>,
+    /// The names of the fields jwtgate fills (each instance's fields set is a copy).
+    given: Py<PyFrozenSet>,
+    /// The fields whose values each instance gets a copy of (the claims `dict`, the scopes
+    /// `list`: frameworks and tools add to them).
+    mutable: Vec<Py<PyString>>,
     /// Most conversions kept (0: none).
     limit: usize,
     /// `token_id` → `(token, the values of an instance)`, never handed out.
@@ -71,7 +74,8 @@ impl AccessTokens {
     ) -> PyResult<Bound<'py, PyAny>> {
         let instance = self.new.bind(py).call1((self.model.bind(py),))?;
         self.set_dict.bind(py).call1((&instance, values))?;
-        let given = PySet::new(py, self.given.iter().map(|n| n.bind(py)))?;
+        // `set(frozenset)` copies the hash table as it is (no re-hashing, one allocation).
+        let given = py.get_type::<PySet>().call1((self.given.bind(py),))?;
         self.set_fields.bind(py).call1((&instance, given))?;
         self.set_extra.bind(py).call1((&instance, py.None()))?;
         self.set_private.bind(py).call1((&instance, py.None()))?;
@@ -113,19 +117,14 @@ impl AccessTokens {
         values: &Bound<'py, PyDict>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let copy = values.copy()?;
-        for (name, field) in &self.fields {
+        for name in &self.mutable {
             let name = name.bind(py);
-            match field {
-                Field::Scopes | Field::Claims => {
-                    if let Some(value) = copy.get_item(name)? {
-                        if let Ok(list) = value.cast::<PyList>() {
-                            copy.set_item(name, list.get_slice(0, list.len()))?;
-                        } else if let Ok(dict) = value.cast::<PyDict>() {
-                            copy.set_item(name, dict.copy()?)?;
-                        }
-                    }
+            if let Some(value) = copy.get_item(name)? {
+                if let Ok(list) = value.cast::<PyList>() {
+                    copy.set_item(name, list.get_slice(0, list.len()))?;
+                } else if let Ok(dict) = value.cast::<PyDict>() {
+                    copy.set_item(name, dict.copy()?)?;
                 }
-                _ => {}
             }
         }
         Ok(copy)
@@ -178,6 +177,7 @@ impl AccessTokens {
     ) -> PyResult<AccessTokens> {
         let mut order = Vec::with_capacity(fields.len());
         let mut given = Vec::new();
+        let mut mutable = Vec::new();
         for name in fields {
             let field = match name.to_cow()?.as_ref() {
                 "token" => Field::Token,
@@ -197,7 +197,10 @@ impl AccessTokens {
                 },
             };
             if !matches!(field, Field::Default(_)) {
-                given.push(name.clone().unbind());
+                given.push(name.clone());
+            }
+            if matches!(field, Field::Scopes | Field::Claims) {
+                mutable.push(name.clone().unbind());
             }
             order.push((name.unbind(), field));
         }
@@ -211,7 +214,8 @@ impl AccessTokens {
             set_extra,
             set_private,
             fields: order,
-            given,
+            given: PyFrozenSet::new(py, &given)?.unbind(),
+            mutable,
             limit,
             recent: PyDict::new(py).unbind(),
         })
