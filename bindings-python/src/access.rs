@@ -19,6 +19,7 @@ use pyo3::types::{PyDict, PyFrozenSet, PyList, PySet, PyString, PyTuple};
 use jwtgate::CredentialKind;
 
 use crate::claims::Claims;
+use crate::errors::to_pyerr;
 use crate::verifier::Verifier;
 
 /// One field of the model, in the model's order.
@@ -244,8 +245,9 @@ impl AccessTokens {
 
     /// The access token of `token` when the core answers it now without cryptography or
     /// waiting (a verified-token cache hit, a static token: `Verifier::verify_cached`, the thread
-    /// attached), else `None`: a refusal, or an answer that takes more work, is for the caller's
-    /// full path (`verify_nonblocking`, which reports it).
+    /// attached); the core's refusal as `verify` raises it; `None` when the answer takes more
+    /// work (the caller's full path, `verify_nonblocking`), or for a token that is not a `str`
+    /// the core can read (the full path names the mistake).
     fn cached<'py>(
         &self,
         py: Python<'py>,
@@ -260,7 +262,9 @@ impl AccessTokens {
         };
         match verifier.get().cached_now(&credential) {
             Some(Ok(verified)) => self.of_claims(py, text, &Claims::new(verified)).map(Some),
-            _ => Ok(None),
+            // Answered and counted by the core: raised here, not asked again.
+            Some(Err(e)) => Err(to_pyerr(py, &e)),
+            None => Ok(None),
         }
     }
 

@@ -110,3 +110,28 @@ async def test_the_core_decides_every_time(key: SigningKey) -> None:
     for name, verifier, _ in found:
         assert (await verifier.verify_token(short)) is None, name
         assert (await verifier.verify_token(other)).subject == "bob", name
+
+
+async def test_cache_answers_are_counted_once_and_refusals_kept(key: SigningKey) -> None:
+    """``verify_token`` asks the core's cache first (the GIL held) and falls back to the full
+    verification: each call is one verification in the core's counts, and a credential the core
+    refuses on its cached path (a DPoP-bound token presented without its proof, RFC 9449 §7.2)
+    is refused, once."""
+    token = mint(key)
+    for name, verifier, _ in adapters(key):
+        core = verifier.verifier
+        assert (await verifier.verify_token(token)) is not None, name
+        before = core.stats()
+        for _ in range(3):
+            assert (await verifier.verify_token((token + " ")[:-1])).subject == "alice", name
+        after = core.stats()
+        assert after.cache_hits - before.cache_hits == 3, name
+        assert after.verified == before.verified and after.cache_misses == before.cache_misses, name
+    bound = mint(key, cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
+    for name, verifier, _ in adapters(key, dpop="allowed"):
+        core = verifier.verifier
+        assert (await verifier.verify_token(bound)) is None, name  # refused: no proof
+        before = core.stats()
+        assert (await verifier.verify_token(bound)) is None, name
+        after = core.stats()
+        assert after.rejected - before.rejected == 1, (name, before.to_dict(), after.to_dict())

@@ -282,6 +282,12 @@ def _refused(verifier: Any, attempt: Optional[Attempt], e: jwtgate.InvalidToken)
     )
 
 
+def refused(verifier: Any, e: jwtgate.InvalidToken) -> None:
+    """Reports ``verifier``'s refusal of a token verified outside the middleware (as
+    :func:`verify_now` does)."""
+    _refused(verifier, None, e)
+
+
 async def verify_for(verifier: Any, core: jwtgate.Verifier, token: str) -> Optional[Claims]:
     """What a jwtgate verifier inside a framework does with ``token``: the request's
     verification when :class:`AuthMiddleware` is authenticating the request it came with

@@ -263,9 +263,13 @@ class JWTVerifier(_FastMCPJWTVerifier):
         ``DPoP`` scheme and its proof too); called on its own, a DPoP-bound token is refused."""
         if _ATTEMPT.get() is None:
             # Outside jwtgate's middleware, a credential the core answers from its cache (or a
-            # static token) is converted in the same native call; anything else, refusals
-            # included, takes the full path below.
-            access = self._tokens.cached(self.verifier, token)
+            # static token) is converted in the same native call; one that takes more work
+            # takes the full path below.
+            try:
+                access = self._tokens.cached(self.verifier, token)
+            except jwtgate.InvalidToken as e:
+                _asgi.refused(self, e)
+                return None
             if access is not None:
                 return access
         claims = _asgi.verify_now(self, self.verifier, token)
