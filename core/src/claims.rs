@@ -23,7 +23,7 @@ pub(crate) const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
 pub(crate) struct Claims<'a> {
     pub(crate) iss: Option<Cow<'a, str>>,
     pub(crate) sub: Option<Cow<'a, str>>,
-    pub(crate) aud: Vec<Cow<'a, str>>,
+    pub(crate) aud: Strings<'a>,
     pub(crate) exp: Option<f64>,
     pub(crate) nbf: Option<f64>,
     pub(crate) iat: Option<f64>,
@@ -31,11 +31,33 @@ pub(crate) struct Claims<'a> {
     pub(crate) client_id: Option<Cow<'a, str>>,
     pub(crate) azp: Option<Cow<'a, str>>,
     pub(crate) scope: Option<Cow<'a, str>>,
-    pub(crate) scp: Vec<Cow<'a, str>>,
+    pub(crate) scp: Strings<'a>,
     /// `cnf.jkt` (RFC 9449 §6.1): the thumbprint of the key the token is bound to.
     pub(crate) cnf_jkt: Option<Cow<'a, str>>,
     /// Bit i set when `required[i]` is present.
     pub(crate) required_present: u64,
+}
+
+/// A claim that is a string or an array of strings (`aud`, `scp`): a single string is kept
+/// without allocating a list for it.
+#[derive(Debug, Default)]
+pub(crate) struct Strings<'a> {
+    one: Option<Cow<'a, str>>,
+    many: Vec<Cow<'a, str>>,
+}
+
+impl<'a> Strings<'a> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Cow<'a, str>> {
+        self.one.iter().chain(&self.many)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.one.is_some()) + self.many.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl<'a> Claims<'a> {
@@ -275,13 +297,16 @@ fn string<'a>(claim: &str, raw: Raw<'a>) -> Result<Cow<'a, str>, Error> {
     }
 }
 
-fn strings<'a>(claim: &str, raw: Raw<'a>, allow_empty: bool) -> Result<Vec<Cow<'a, str>>, Error> {
+fn strings<'a>(claim: &str, raw: Raw<'a>, allow_empty: bool) -> Result<Strings<'a>, Error> {
     match raw {
-        Raw::Str(s) => Ok(vec![s]),
+        Raw::Str(s) => Ok(Strings {
+            one: Some(s),
+            many: Vec::new(),
+        }),
         Raw::Strings(v) if v.is_empty() && !allow_empty => {
             Err(invalid(claim, format!("{claim} is an empty array")))
         }
-        Raw::Strings(v) => Ok(v),
+        Raw::Strings(v) => Ok(Strings { one: None, many: v }),
         Raw::Num(_) => Err(invalid(
             claim,
             format!("{claim} must be a string or an array of strings, not a number"),
@@ -492,7 +517,7 @@ fn compare(
             let bits = |v: Option<f64>| v.map(f64::to_bits);
             let same = a.iss == b.iss
                 && a.sub == b.sub
-                && a.aud == b.aud
+                && a.aud.iter().eq(b.aud.iter())
                 && bits(a.exp) == bits(b.exp)
                 && bits(a.nbf) == bits(b.nbf)
                 && bits(a.iat) == bits(b.iat)
@@ -500,7 +525,7 @@ fn compare(
                 && a.client_id == b.client_id
                 && a.azp == b.azp
                 && a.scope == b.scope
-                && a.scp == b.scp
+                && a.scp.iter().eq(b.scp.iter())
                 && a.cnf_jkt == b.cnf_jkt
                 && a.required_present == b.required_present;
             match same {
@@ -783,8 +808,12 @@ mod tests {
 
     #[test]
     fn audience_shapes() {
-        assert_eq!(parse(r#"{"aud":"a"}"#).unwrap().aud, vec!["a"]);
-        assert_eq!(parse(r#"{"aud":["a","b"]}"#).unwrap().aud, vec!["a", "b"]);
+        let aud = |json| -> Vec<String> {
+            let claims = parse(json).unwrap();
+            claims.aud.iter().map(|a| a.to_string()).collect()
+        };
+        assert_eq!(aud(r#"{"aud":"a"}"#), ["a"]);
+        assert_eq!(aud(r#"{"aud":["a","b"]}"#), ["a", "b"]);
         for bad in [
             r#"{"aud":[]}"#,
             r#"{"aud":[123]}"#,

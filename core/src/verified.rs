@@ -276,10 +276,10 @@ impl PendingClaims {
         let scope = span(&claims.scope);
         let mut aud = Spans::default();
         let mut scp = Spans::default();
-        for a in &claims.aud {
+        for a in claims.aud.iter() {
             aud.push(span_of(a));
         }
-        for s in &claims.scp {
+        for s in claims.scp.iter() {
             scp.push(span_of(s));
         }
         inner.iss = iss;
