@@ -136,3 +136,9 @@ pub const CRYPTO_BACKEND: &str = crypto::BACKEND_NAME;
 pub fn base64url_decode(text: &str) -> Result<Vec<u8>, Error> {
     token::decode_segment(text.as_bytes(), "input")
 }
+
+// The crate's README (what crates.io shows) is compiled with the doctests, so its example stays
+// true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
