@@ -40,6 +40,15 @@ pub mod verifier;
 
 use pyo3::prelude::*;
 
+/// The `log` targets the core logs under (its modules that log; `tests/test_logging.py` checks
+/// the list against the core's sources). Their Python loggers are made at import.
+const CORE_LOG_TARGETS: [&str; 4] = [
+    "jwtgate",
+    "jwtgate::builder",
+    "jwtgate::keyset",
+    "jwtgate::remote",
+];
+
 /// The extension module `jwtgate._native`; `jwtgate/__init__.py` re-exports its public names.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -47,7 +56,21 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Core log records (key refresh failures, skipped keys, the skipped-audience warning) go to
     // Python's logging, loggers `jwtgate.*`. Levels are read from Python on every record (they
     // are rare), so configuring logging after import works.
-    let _ = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)?.install();
+    //
+    // Every Python logger a record can reach is created here, at import, on the importing
+    // thread: a logger first created by the key-refresh thread would insert into logging's
+    // registry while other code iterates it without logging's lock (pytest's log capture does),
+    // which fails there with "dictionary changed size during iteration". For the same reason
+    // only the core's records are forwarded, not those of the crates under it (ureq, rustls),
+    // whose targets are not known in advance.
+    let logging = py.import("logging")?;
+    for target in CORE_LOG_TARGETS {
+        logging.call_method1("getLogger", (target.replace("::", "."),))?;
+    }
+    let _ = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)?
+        .filter(log::LevelFilter::Off)
+        .filter_target("jwtgate".to_owned(), log::LevelFilter::Trace)
+        .install();
 
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<claims::Claims>()?;
